@@ -1,0 +1,19 @@
+/* cli.h -- the prodwatch command line.
+ *
+ * Commands print for people on stdout, problems on stderr, and exit with
+ * the codes of the product contract: 0 success, 2 bad configuration or
+ * usage.
+ */
+#ifndef PW_CLI_H
+#define PW_CLI_H
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+#define CLI_DEFAULT_CONFIG "/etc/prodwatch/prodwatch.yaml"
+
+/* Run the command line <argv> and return the process exit code. */
+int cli_main(int argc, char **argv);
+
+#endif /* PW_CLI_H */

@@ -1,0 +1,551 @@
+/* config.c -- loading and validating prodwatch.yaml. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "load.h"
+#include "strutil.h"
+#include "xalloc.h"
+
+#define DEFAULT_REDIS "redis://127.0.0.1:6379/0"
+#define DEFAULT_PREFIX "prodwatch"
+#define DEFAULT_SCENARIOS "scenarios/*.yaml"
+#define DEFAULT_SECRETS "/etc/prodwatch/secrets"
+#define DEFAULT_STATE "/var/lib/prodwatch"
+#define DEFAULT_LISTEN "127.0.0.1:9464"
+#define DEFAULT_TARGET_RATE 5.0
+#define DEFAULT_CONCURRENCY 8
+
+void kv_free_array(struct kv *kv, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(kv[i].name);
+        tmpl_free(kv[i].value);
+    }
+    free(kv);
+}
+
+void config_free(struct config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->redis);
+    free(cfg->key_prefix);
+    for (i = 0; i < cfg->nscenarios; i++)
+        free(cfg->scenarios[i]);
+    free(cfg->scenarios);
+    free(cfg->scenario_pos);
+    free(cfg->secrets_dir);
+    free(cfg->state_dir);
+    free(cfg->listen);
+    for (i = 0; i < cfg->ntargets; i++) {
+        struct target *t = &cfg->targets[i];
+
+        free(t->name);
+        tmpl_free(t->base_url);
+        free(t->channel);
+        kv_free_array(t->vars, t->nvars);
+        free(t->ca_file);
+        free(t->client_cert);
+        free(t->client_key);
+    }
+    free(cfg->targets);
+    for (i = 0; i < cfg->nwindows; i++)
+        free(cfg->windows[i].timezone);
+    free(cfg->windows);
+    for (i = 0; i < cfg->nreporters; i++) {
+        struct reporter_conf *r = &cfg->reporters[i];
+
+        tmpl_free(r->routing_key);
+        tmpl_free(r->url);
+        free(r->path);
+        kv_free_array(r->headers, r->nheaders);
+    }
+    free(cfg->reporters);
+    ydoc_free(cfg->doc);
+    free(cfg);
+}
+
+const struct target *config_target(const struct config *cfg,
+                                   const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].name, name) == 0)
+            return &cfg->targets[i];
+    return NULL;
+}
+
+/* Config templates may only read secrets and the environment: nothing else
+ * exists when the config is rendered. */
+static struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
+                                const char *what)
+{
+    struct tmpl *t = load_tmpl(c, n, what);
+    size_t i;
+
+    if (t == NULL)
+        return NULL;
+    for (i = 0; i < tmpl_ref_count(t); i++) {
+        size_t off;
+        const char *ref = tmpl_ref_at(t, i, &off);
+        const char *dot = strchr(ref, '.');
+
+        if (dot && (strncmp(ref, "secret.", 7) == 0 ||
+                    strncmp(ref, "env.", 4) == 0) &&
+            strchr(dot + 1, '.') == NULL)
+            continue;
+        diag_add(c->d, load_pos_in(c, n, off),
+                 "%s: unknown name '%s' (the configuration can use "
+                 "secret.NAME and env.NAME)", what, ref);
+    }
+    return t;
+}
+
+static char *dup_str(struct loadctx *c, const struct ynode *n,
+                     const char *what)
+{
+    const char *s = load_str(c, n, what);
+
+    return s ? xstrdup(s) : NULL;
+}
+
+static void set_str(char **dst, char *value)
+{
+    if (value) {
+        free(*dst);
+        *dst = value;
+    }
+}
+
+static struct kv *load_kv_map(struct loadctx *c, const struct ynode *n,
+                              const char *what, size_t *count)
+{
+    struct kv *kv;
+    size_t i, k = 0;
+
+    *count = 0;
+    if (!load_want_map(c, n, what))
+        return NULL;
+    kv = xcalloc(n->len ? n->len : 1, sizeof(*kv));
+    for (i = 0; i < n->len; i++) {
+        struct tmpl *t = config_tmpl(c, n->pairs[i].value, what);
+
+        if (t == NULL)
+            continue;
+        kv[k].name = xstrdup(n->pairs[i].key->str);
+        kv[k].value = t;
+        kv[k].pos = ynode_pos(c->doc, n->pairs[i].key);
+        k++;
+    }
+    *count = k;
+    return kv;
+}
+
+static void check_url_literal(struct loadctx *c, const struct ynode *n,
+                              const char *what)
+{
+    if (n->kind != Y_SCALAR || strncmp(n->str, "{{", 2) == 0)
+        return;
+    if (strncmp(n->str, "http://", 7) != 0 &&
+        strncmp(n->str, "https://", 8) != 0)
+        load_err(c, n, "%s must start with http:// or https://", what);
+}
+
+static void load_target(struct loadctx *c, const struct ynode *key,
+                        const struct ynode *n, struct target *t)
+{
+    static const char *const keys[] = {
+        "base_url", "channel", "rate", "vars", "ca_file", "client_cert",
+        "client_key", "insecure", NULL
+    };
+    const struct ynode *v;
+
+    t->name = xstrdup(key->str);
+    t->pos = ynode_pos(c->doc, key);
+    t->rate = DEFAULT_TARGET_RATE;
+    t->channel = xstrdup("stable");
+    if (!str_is_ident(key->str))
+        load_err(c, key, "target name '%s' must be letters, digits, '_' "
+                 "or '-'", key->str);
+    if (!load_want_map(c, n, "a target"))
+        return;
+    load_check_keys(c, n, keys, "a target");
+    v = ymap_get(n, "base_url");
+    if (v == NULL) {
+        load_err(c, key, "target '%s' has no base_url", key->str);
+    } else {
+        t->base_url = config_tmpl(c, v, "base_url");
+        check_url_literal(c, v, "base_url");
+    }
+    if ((v = ymap_get(n, "channel")))
+        set_str(&t->channel, dup_str(c, v, "channel"));
+    if ((v = ymap_get(n, "rate")))
+        t->rate = load_rate(c, v, "rate", t->rate);
+    if ((v = ymap_get(n, "vars")))
+        t->vars = load_kv_map(c, v, "vars", &t->nvars);
+    if ((v = ymap_get(n, "ca_file")))
+        t->ca_file = dup_str(c, v, "ca_file");
+    if ((v = ymap_get(n, "client_cert")))
+        t->client_cert = dup_str(c, v, "client_cert");
+    if ((v = ymap_get(n, "client_key")))
+        t->client_key = dup_str(c, v, "client_key");
+    if ((v = ymap_get(n, "insecure")))
+        t->insecure = load_bool(c, v, "insecure", 0);
+    if (t->client_key && !t->client_cert)
+        load_err(c, n, "target '%s': client_key needs client_cert",
+                 key->str);
+}
+
+static int parse_hhmm(const char *s, unsigned *min)
+{
+    unsigned h, m;
+    char tail;
+
+    if (sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || h > 24 || m > 59 ||
+        (h == 24 && m != 0) || strlen(s) != 5)
+        return 0;
+    *min = h * 60 + m;
+    return 1;
+}
+
+static void load_window(struct loadctx *c, const struct ynode *n,
+                        struct window *w)
+{
+    static const char *const keys[] = { "days", "hours", "timezone", "rate",
+                                        "concurrency", NULL };
+    static const char *const days[] = { "sun", "mon", "tue", "wed", "thu",
+                                        "fri", "sat" };
+    const struct ynode *v;
+    size_t i, j;
+
+    w->days = 0x7f;
+    w->end_min = 24 * 60;
+    if (!load_want_map(c, n, "a throttle window"))
+        return;
+    load_check_keys(c, n, keys, "a throttle window");
+    if ((v = ymap_get(n, "days")) && load_want_seq(c, v, "days")) {
+        w->days = 0;
+        for (i = 0; i < v->len; i++) {
+            const char *d = load_str(c, v->items[i], "a day");
+
+            if (d == NULL)
+                continue;
+            for (j = 0; j < 7; j++)
+                if (strcmp(d, days[j]) == 0)
+                    break;
+            if (j == 7) {
+                const char *hint = str_suggest(d, days, 7);
+
+                load_err(c, v->items[i], "unknown day '%s'%s%s%s (use mon, "
+                         "tue, wed, thu, fri, sat, sun)", d,
+                         hint ? "; did you mean '" : "", hint ? hint : "",
+                         hint ? "'?" : "");
+                continue;
+            }
+            w->days |= DAY_BIT(j);
+        }
+    }
+    if ((v = ymap_get(n, "hours"))) {
+        const char *h = load_str(c, v, "hours");
+        char a[8], b[8];
+
+        if (h && (strlen(h) != 11 || h[5] != '-' ||
+                  (memcpy(a, h, 5), a[5] = '\0', !parse_hhmm(a, &w->start_min)) ||
+                  (memcpy(b, h + 6, 5), b[5] = '\0', !parse_hhmm(b, &w->end_min))))
+            load_err(c, v, "hours must look like \"01:00-05:00\", not '%s'",
+                     h);
+        else if (h && w->start_min == w->end_min)
+            load_err(c, v, "hours '%s' is an empty window", h);
+    } else {
+        load_err(c, n, "a throttle window needs hours, like \"01:00-05:00\"");
+    }
+    if ((v = ymap_get(n, "timezone"))) {
+        const char *tz = load_str(c, v, "timezone");
+        struct stat st;
+        char path[512];
+
+        if (tz && (tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200)) {
+            load_err(c, v, "timezone '%s' is not an IANA zone name", tz);
+        } else if (tz) {
+            /* Only check where a zone database exists to check against. */
+            snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+            if (stat("/usr/share/zoneinfo/UTC", &st) == 0 &&
+                stat(path, &st) != 0)
+                load_err(c, v, "unknown timezone '%s'", tz);
+            w->timezone = xstrdup(tz);
+        }
+    }
+    if ((v = ymap_get(n, "rate")))
+        w->rate = load_rate(c, v, "rate", 0);
+    if ((v = ymap_get(n, "concurrency")))
+        w->concurrency = (unsigned)load_int(c, v, 1, 10000, "concurrency", 0);
+}
+
+static void load_throttle(struct loadctx *c, const struct ynode *n,
+                          struct config *cfg)
+{
+    static const char *const keys[] = { "concurrency", "rate", "windows",
+                                        NULL };
+    const struct ynode *v;
+    size_t i;
+
+    if (!load_want_map(c, n, "throttle"))
+        return;
+    load_check_keys(c, n, keys, "throttle");
+    if ((v = ymap_get(n, "concurrency")))
+        cfg->concurrency = (unsigned)load_int(c, v, 1, 10000, "concurrency",
+                                              DEFAULT_CONCURRENCY);
+    if ((v = ymap_get(n, "rate")))
+        cfg->rate = load_rate(c, v, "rate", 0);
+    if ((v = ymap_get(n, "windows")) && load_want_seq(c, v, "windows")) {
+        cfg->windows = xcalloc(v->len ? v->len : 1, sizeof(*cfg->windows));
+        cfg->nwindows = v->len;
+        for (i = 0; i < v->len; i++)
+            load_window(c, v->items[i], &cfg->windows[i]);
+    }
+}
+
+static void load_alerting(struct loadctx *c, const struct ynode *n,
+                          struct config *cfg)
+{
+    static const char *const keys[] = { "trigger_after", "resolve_after",
+                                        NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "alerting"))
+        return;
+    load_check_keys(c, n, keys, "alerting");
+    if ((v = ymap_get(n, "trigger_after")))
+        cfg->trigger_after = (unsigned)load_int(c, v, 1, 1000,
+                                                "trigger_after", 3);
+    if ((v = ymap_get(n, "resolve_after")))
+        cfg->resolve_after = (unsigned)load_int(c, v, 1, 1000,
+                                                "resolve_after", 2);
+}
+
+static void load_reporter(struct loadctx *c, const struct ynode *n,
+                          struct reporter_conf *r)
+{
+    static const char *const kinds[] = { "pagerduty", "webhook", "jsonl",
+                                         "plugin", NULL };
+    static const char *const pd_keys[] = { "routing_key", "url", NULL };
+    static const char *const wh_keys[] = { "url", "headers", NULL };
+    static const char *const jl_keys[] = { "path", NULL };
+    static const char *const pl_keys[] = { "path", "config", NULL };
+    const struct ynode *body, *v;
+    const char *kind;
+
+    r->pos = ynode_pos(c->doc, n);
+    if (!load_want_map(c, n, "a reporter"))
+        return;
+    if (n->len != 1) {
+        load_err(c, n, "a reporter is one of pagerduty, webhook, jsonl or "
+                 "plugin, with its settings below it");
+        return;
+    }
+    load_check_keys(c, n, kinds, "reporters");
+    kind = n->pairs[0].key->str;
+    body = n->pairs[0].value;
+    if (!load_want_map(c, body, kind))
+        return;
+    if (strcmp(kind, "pagerduty") == 0) {
+        r->kind = REP_PAGERDUTY;
+        load_check_keys(c, body, pd_keys, "pagerduty");
+        if ((v = ymap_get(body, "routing_key")))
+            r->routing_key = config_tmpl(c, v, "routing_key");
+        else
+            load_err(c, n, "pagerduty needs a routing_key");
+        if ((v = ymap_get(body, "url"))) {
+            r->url = config_tmpl(c, v, "url");
+            check_url_literal(c, v, "url");
+        }
+    } else if (strcmp(kind, "webhook") == 0) {
+        r->kind = REP_WEBHOOK;
+        load_check_keys(c, body, wh_keys, "webhook");
+        if ((v = ymap_get(body, "url"))) {
+            r->url = config_tmpl(c, v, "url");
+            check_url_literal(c, v, "url");
+        } else {
+            load_err(c, n, "webhook needs a url");
+        }
+        if ((v = ymap_get(body, "headers")))
+            r->headers = load_kv_map(c, v, "headers", &r->nheaders);
+    } else if (strcmp(kind, "jsonl") == 0 || strcmp(kind, "plugin") == 0) {
+        int plugin = kind[0] == 'p';
+
+        r->kind = plugin ? REP_PLUGIN : REP_JSONL;
+        load_check_keys(c, body, plugin ? pl_keys : jl_keys, kind);
+        if ((v = ymap_get(body, "path")))
+            r->path = dup_str(c, v, "path");
+        else
+            load_err(c, n, "%s needs a path", kind);
+        if (plugin)
+            r->plugin_config = ymap_get(body, "config");
+    }
+}
+
+static void check_redis_url(struct loadctx *c, const struct ynode *n,
+                            const char *url)
+{
+    const char *p;
+
+    if (strncmp(url, "unix:", 5) == 0 && url[5] == '/')
+        return;
+    if (strncmp(url, "redis://", 8) != 0) {
+        load_err(c, n, "redis must be redis://HOST:PORT[/DB] or "
+                 "unix:/PATH, not '%s'", url);
+        return;
+    }
+    p = strrchr(url + 8, '@');
+    p = p ? p + 1 : url + 8;
+    if (*p == '\0' || *p == ':' || *p == '/')
+        load_err(c, n, "redis URL '%s' has no host", url);
+}
+
+static void check_listen(struct loadctx *c, const struct ynode *n,
+                         const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port;
+
+    if (colon == NULL || colon == listen) {
+        load_err(c, n, "listen must be HOST:PORT, like 127.0.0.1:9464");
+        return;
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535 || colon[1] == '\0')
+        load_err(c, n, "listen port must be 0 to 65535");
+}
+
+static void load_root(struct loadctx *c, const struct ynode *root,
+                      struct config *cfg)
+{
+    static const char *const keys[] = {
+        "redis", "key_prefix", "scenarios", "secrets_dir", "state_dir",
+        "listen", "targets", "throttle", "alerting", "reporters", NULL
+    };
+    const struct ynode *v;
+    size_t i;
+
+    if (!load_want_map(c, root, "the configuration"))
+        return;
+    load_check_keys(c, root, keys, "the configuration");
+    if ((v = ymap_get(root, "redis"))) {
+        set_str(&cfg->redis, dup_str(c, v, "redis"));
+        check_redis_url(c, v, cfg->redis);
+    }
+    if ((v = ymap_get(root, "key_prefix"))) {
+        set_str(&cfg->key_prefix, dup_str(c, v, "key_prefix"));
+        if (cfg->key_prefix[0] == '\0' || strpbrk(cfg->key_prefix, " \t\n{}"))
+            load_err(c, v, "key_prefix must be non-empty, without spaces or "
+                     "braces");
+    }
+    if ((v = ymap_get(root, "scenarios"))) {
+        const struct ynode *list = v;
+
+        if (v->kind == Y_SCALAR || load_want_seq(c, v, "scenarios")) {
+            size_t n = v->kind == Y_SCALAR ? 1 : v->len;
+
+            for (i = 0; i < cfg->nscenarios; i++)
+                free(cfg->scenarios[i]);
+            free(cfg->scenarios);
+            free(cfg->scenario_pos);
+            cfg->scenarios = xcalloc(n ? n : 1, sizeof(char *));
+            cfg->scenario_pos = xcalloc(n ? n : 1, sizeof(struct pos));
+            cfg->nscenarios = 0;
+            for (i = 0; i < n; i++) {
+                const struct ynode *item = v->kind == Y_SCALAR ? v
+                                                               : list->items[i];
+                char *s = dup_str(c, item, "a scenario glob");
+
+                if (s == NULL)
+                    continue;
+                cfg->scenario_pos[cfg->nscenarios] = ynode_pos(c->doc, item);
+                cfg->scenarios[cfg->nscenarios++] = s;
+            }
+        }
+    }
+    if ((v = ymap_get(root, "secrets_dir")))
+        set_str(&cfg->secrets_dir, dup_str(c, v, "secrets_dir"));
+    if ((v = ymap_get(root, "state_dir")))
+        set_str(&cfg->state_dir, dup_str(c, v, "state_dir"));
+    if ((v = ymap_get(root, "listen"))) {
+        set_str(&cfg->listen, dup_str(c, v, "listen"));
+        check_listen(c, v, cfg->listen);
+    }
+    if ((v = ymap_get(root, "targets")) && load_want_map(c, v, "targets")) {
+        cfg->targets = xcalloc(v->len ? v->len : 1, sizeof(*cfg->targets));
+        cfg->ntargets = v->len;
+        for (i = 0; i < v->len; i++)
+            load_target(c, v->pairs[i].key, v->pairs[i].value,
+                        &cfg->targets[i]);
+        if (v->len == 0)
+            load_err(c, v, "targets is empty: name at least one target");
+    } else if (v == NULL) {
+        load_err(c, root, "the configuration has no targets");
+    }
+    if ((v = ymap_get(root, "throttle")))
+        load_throttle(c, v, cfg);
+    if ((v = ymap_get(root, "alerting")))
+        load_alerting(c, v, cfg);
+    if ((v = ymap_get(root, "reporters")) &&
+        load_want_seq(c, v, "reporters")) {
+        cfg->reporters = xcalloc(v->len ? v->len : 1,
+                                 sizeof(*cfg->reporters));
+        cfg->nreporters = v->len;
+        for (i = 0; i < v->len; i++)
+            load_reporter(c, v->items[i], &cfg->reporters[i]);
+    }
+}
+
+struct config *config_load(const char *path, struct diag *d)
+{
+    struct config *cfg = xcalloc(1, sizeof(*cfg));
+    struct loadctx c = { NULL, d, diag_count(d) };
+    const char *slash, *env;
+
+    cfg->path = xstrdup(path);
+    slash = strrchr(path, '/');
+    cfg->dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path))
+                     : xstrdup(".");
+    cfg->redis = xstrdup(DEFAULT_REDIS);
+    cfg->key_prefix = xstrdup(DEFAULT_PREFIX);
+    cfg->scenarios = xcalloc(1, sizeof(char *));
+    cfg->scenarios[0] = xstrdup(DEFAULT_SCENARIOS);
+    cfg->scenario_pos = xcalloc(1, sizeof(struct pos));
+    cfg->scenario_pos[0].file = cfg->path;
+    cfg->nscenarios = 1;
+    env = getenv("CREDENTIALS_DIRECTORY");
+    cfg->secrets_dir = xstrdup(env && *env ? env : DEFAULT_SECRETS);
+    env = getenv("STATE_DIRECTORY");
+    cfg->state_dir = xstrdup(env && *env ? env : DEFAULT_STATE);
+    cfg->listen = xstrdup(DEFAULT_LISTEN);
+    cfg->concurrency = DEFAULT_CONCURRENCY;
+    cfg->trigger_after = 3;
+    cfg->resolve_after = 2;
+
+    cfg->doc = ydoc_load_file(path, d);
+    if (cfg->doc == NULL) {
+        config_free(cfg);
+        return NULL;
+    }
+    c.doc = cfg->doc;
+    load_root(&c, ydoc_root(cfg->doc), cfg);
+    if (load_failed(&c)) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}

@@ -1,0 +1,69 @@
+/* load.h -- shared helpers for the YAML loaders (config, scenario).
+ *
+ * A struct loadctx carries the file being loaded and the diag list; every
+ * helper reports problems there with the node's position and returns a
+ * neutral value, so a loader can keep walking and find every mistake in
+ * one pass.  Internal to the loaders.
+ */
+#ifndef PW_LOAD_H
+#define PW_LOAD_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "template.h"
+#include "ydoc.h"
+
+struct loadctx {
+    const struct ydoc *doc;
+    struct diag *d;
+    size_t errors_before; /* diag_count() when loading started */
+};
+
+/* Report a problem at node <n>. */
+void load_err(struct loadctx *c, const struct ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Whether anything was reported since <c> was set up. */
+int load_failed(const struct loadctx *c);
+
+/* Require <n> to be a mapping / list / scalar, reporting "<what> must be
+ * ..." otherwise.  Return 1 when it is. */
+int load_want_map(struct loadctx *c, const struct ynode *n, const char *what);
+int load_want_seq(struct loadctx *c, const struct ynode *n, const char *what);
+int load_want_scalar(struct loadctx *c, const struct ynode *n,
+                     const char *what);
+
+/* Report every key of mapping <map> not in the NULL-terminated <allowed>
+ * list, suggesting the closest allowed key. */
+void load_check_keys(struct loadctx *c, const struct ynode *map,
+                     const char *const *allowed, const char *what);
+
+/* Scalar conversions.  On a problem they report it and return the
+ * fallback / NULL / 0. */
+const char *load_str(struct loadctx *c, const struct ynode *n,
+                     const char *what);
+int load_bool(struct loadctx *c, const struct ynode *n, const char *what,
+              int fallback);
+long long load_int(struct loadctx *c, const struct ynode *n, long long min,
+                   long long max, const char *what, long long fallback);
+uint64_t load_duration(struct loadctx *c, const struct ynode *n,
+                       const char *what, uint64_t fallback);
+double load_rate(struct loadctx *c, const struct ynode *n, const char *what,
+                 double fallback);
+
+/* Whether scalar <n> is a plain (unquoted) YAML number / bool / null. */
+int load_is_number(const struct ynode *n);
+int load_is_bool(const struct ynode *n);
+int load_is_null(const struct ynode *n);
+
+/* The position of byte <off> inside scalar <n>'s value: exact for
+ * single-line plain and quoted scalars, the scalar's start otherwise. */
+struct pos load_pos_in(const struct loadctx *c, const struct ynode *n,
+                       size_t off);
+
+/* Compile scalar <n> as a template; NULL (reported) on a syntax error. */
+struct tmpl *load_tmpl(struct loadctx *c, const struct ynode *n,
+                       const char *what);
+
+#endif /* PW_LOAD_H */

@@ -1,0 +1,24 @@
+# The core library: every module, linked by the binary and the tests alike.
+noinst_LIBRARIES += runner/libprodwatch.a
+LIBPRODWATCH_SOURCES = \
+	runner/err.c runner/err.h \
+	runner/xalloc.c runner/xalloc.h \
+	runner/sbuf.c runner/sbuf.h \
+	runner/strutil.c runner/strutil.h \
+	runner/diag.c runner/diag.h \
+	runner/ydoc.c runner/ydoc.h \
+	runner/units.c runner/units.h \
+	runner/template.c runner/template.h \
+	runner/jqset.c runner/jqset.h \
+	runner/load.c runner/load.h \
+	runner/config.c runner/config.h \
+	runner/matrix.c runner/matrix.h \
+	runner/scenario.c runner/scenario.h \
+	runner/suite.c runner/suite.h \
+	runner/expand.c runner/expand.h \
+	runner/cli.c runner/cli.h
+runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
+
+bin_PROGRAMS += runner/prodwatch
+runner_prodwatch_SOURCES = runner/main.c
+runner_prodwatch_LDADD = runner/libprodwatch.a $(DEPS_LIBS)

@@ -1,0 +1,7 @@
+/* main.c -- prodwatch entry point; everything lives in the library. */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}

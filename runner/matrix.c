@@ -1,0 +1,758 @@
+/* matrix.c -- lazy full products and greedy covering arrays.
+ *
+ * The covering array builder follows AETG (Cohen et al., 1997): rows are
+ * added one at a time; for each row several candidates are built, each
+ * seeded with a still-uncovered t-tuple and completed parameter by
+ * parameter in a random order, picking the value that covers the most new
+ * tuples; the best candidate is kept.  Excludes are constraints: a value
+ * is only chosen when the partial row can still be completed without
+ * matching any exclude, and tuples that no allowed row can contain are not
+ * required.  The whole construction is repeated with a few seeds and the
+ * smallest result, after dropping rows that cover nothing of their own,
+ * wins.  All randomness comes from a fixed-seed generator.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "matrix.h"
+#include "xalloc.h"
+
+struct param {
+    char *name;
+    char **values;
+    size_t nvalues, alloc;
+};
+
+struct combo {
+    size_t params[MATRIX_MAX_STRENGTH];
+    size_t mult[MATRIX_MAX_STRENGTH];
+    size_t offset;          /* first tuple's bit in the coverage map */
+    size_t ntuples;
+};
+
+struct matrix {
+    struct param *params;
+    size_t nparams, params_alloc;
+    int *excludes;          /* nexcludes rows of nparams value indices */
+    size_t nexcludes, excludes_alloc;
+    char **includes;        /* nincludes rows of nparams strings */
+    size_t nincludes, includes_alloc;
+    unsigned strength;
+    int built;              /* covering rows computed */
+    size_t *rows;           /* nrows rows of nparams value indices */
+    size_t nrows;
+};
+
+struct matrix *matrix_new(void)
+{
+    return xcalloc(1, sizeof(struct matrix));
+}
+
+void matrix_free(struct matrix *m)
+{
+    size_t i, j;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->nparams; i++) {
+        for (j = 0; j < m->params[i].nvalues; j++)
+            free(m->params[i].values[j]);
+        free(m->params[i].values);
+        free(m->params[i].name);
+    }
+    for (i = 0; i < m->nincludes * m->nparams; i++)
+        free(m->includes[i]);
+    free(m->includes);
+    free(m->params);
+    free(m->excludes);
+    free(m->rows);
+    free(m);
+}
+
+size_t matrix_add_param(struct matrix *m, const char *name)
+{
+    XGROW(m->params, m->nparams + 1, m->params_alloc);
+    memset(&m->params[m->nparams], 0, sizeof(struct param));
+    m->params[m->nparams].name = xstrdup(name);
+    return m->nparams++;
+}
+
+size_t matrix_add_value(struct matrix *m, size_t p, const char *value)
+{
+    struct param *pa = &m->params[p];
+
+    XGROW(pa->values, pa->nvalues + 1, pa->alloc);
+    pa->values[pa->nvalues] = xstrdup(value);
+    return pa->nvalues++;
+}
+
+void matrix_add_exclude(struct matrix *m, const int *vals)
+{
+    XGROW(m->excludes, (m->nexcludes + 1) * m->nparams, m->excludes_alloc);
+    memcpy(m->excludes + m->nexcludes * m->nparams, vals,
+           m->nparams * sizeof(int));
+    m->nexcludes++;
+}
+
+void matrix_add_include(struct matrix *m, const char *const *vals)
+{
+    size_t i;
+
+    XGROW(m->includes, (m->nincludes + 1) * m->nparams, m->includes_alloc);
+    for (i = 0; i < m->nparams; i++)
+        m->includes[m->nincludes * m->nparams + i] = xstrdup(vals[i]);
+    m->nincludes++;
+}
+
+void matrix_set_strength(struct matrix *m, unsigned t)
+{
+    m->strength = t;
+}
+
+size_t matrix_param_count(const struct matrix *m)
+{
+    return m->nparams;
+}
+
+const char *matrix_param_name(const struct matrix *m, size_t p)
+{
+    return m->params[p].name;
+}
+
+size_t matrix_value_count(const struct matrix *m, size_t p)
+{
+    return m->params[p].nvalues;
+}
+
+const char *matrix_value(const struct matrix *m, size_t p, size_t v)
+{
+    return m->params[p].values[v];
+}
+
+unsigned matrix_strength(const struct matrix *m)
+{
+    return m->strength;
+}
+
+int matrix_find_param(const struct matrix *m, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < m->nparams; i++)
+        if (strcmp(m->params[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int matrix_find_value(const struct matrix *m, size_t p, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < m->params[p].nvalues; i++)
+        if (strcmp(m->params[p].values[i], value) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- Constraints ---- */
+
+#define UNSET ((size_t)-1)
+
+/* Whether the (partial) row <a> fully matches some exclude. */
+static int violates(const struct matrix *m, const size_t *a)
+{
+    size_t e, i;
+
+    for (e = 0; e < m->nexcludes; e++) {
+        const int *ex = m->excludes + e * m->nparams;
+
+        for (i = 0; i < m->nparams; i++)
+            if (ex[i] >= 0 && (a[i] == UNSET || a[i] != (size_t)ex[i]))
+                break;
+        if (i == m->nparams)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether the partial row <a> can be completed into a row that matches no
+ * exclude.  Backtracking; <a> is restored before returning. */
+static int completable(const struct matrix *m, size_t *a)
+{
+    size_t p, v;
+
+    if (m->nexcludes == 0)
+        return 1;
+    if (violates(m, a))
+        return 0;
+    for (p = 0; p < m->nparams; p++)
+        if (a[p] == UNSET)
+            break;
+    if (p == m->nparams)
+        return 1;
+    for (v = 0; v < m->params[p].nvalues; v++) {
+        int ok;
+
+        a[p] = v;
+        ok = completable(m, a);
+        a[p] = UNSET;
+        if (ok)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- Covering arrays ---- */
+
+struct rng {
+    uint64_t s;
+};
+
+static uint64_t rng_next(struct rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static size_t rng_below(struct rng *r, size_t n)
+{
+    return (size_t)(rng_next(r) % n);
+}
+
+struct cover {
+    const struct matrix *m;
+    unsigned t;
+    struct combo *combos;
+    size_t ncombos;
+    size_t **by_param;      /* combos containing each parameter */
+    size_t *nby_param;
+    size_t nbits;
+    unsigned char *allowed; /* tuple may appear in some allowed row */
+    unsigned char *covered;
+    size_t uncovered;       /* allowed and not yet covered */
+};
+
+#define BIT(map, i) ((map)[(i) >> 3] & (1u << ((i) & 7)))
+#define SETBIT(map, i) ((map)[(i) >> 3] |= (unsigned char)(1u << ((i) & 7)))
+
+static size_t tuple_index(const struct combo *c, unsigned t, const size_t *a)
+{
+    size_t i, idx = 0;
+
+    for (i = 0; i < t; i++)
+        idx += a[c->params[i]] * c->mult[i];
+    return c->offset + idx;
+}
+
+/* Enumerate all t-subsets of the parameters.  Returns 0 if the coverage
+ * map would be unreasonably large. */
+static int make_combos(struct cover *cv)
+{
+    const struct matrix *m = cv->m;
+    size_t idx[MATRIX_MAX_STRENGTH];
+    size_t alloc = 0, i, j;
+    unsigned t = cv->t;
+
+    for (i = 0; i < t; i++)
+        idx[i] = i;
+    for (;;) {
+        struct combo *c;
+        size_t mult = 1;
+
+        XGROW(cv->combos, cv->ncombos + 1, alloc);
+        c = &cv->combos[cv->ncombos++];
+        for (j = t; j > 0; j--) {
+            c->params[j - 1] = idx[j - 1];
+            c->mult[j - 1] = mult;
+            mult *= m->params[idx[j - 1]].nvalues;
+        }
+        c->offset = cv->nbits;
+        c->ntuples = mult;
+        cv->nbits += mult;
+        if (cv->nbits > ((size_t)1 << 31))
+            return 0;
+        /* next combination in lexicographic order */
+        for (j = t; j > 0; j--)
+            if (idx[j - 1] < m->nparams - (t - j + 1))
+                break;
+        if (j == 0)
+            break;
+        idx[j - 1]++;
+        for (i = j; i < t; i++)
+            idx[i] = idx[i - 1] + 1;
+    }
+    cv->by_param = xcalloc(m->nparams, sizeof(size_t *));
+    cv->nby_param = xcalloc(m->nparams, sizeof(size_t));
+    for (i = 0; i < cv->ncombos; i++)
+        for (j = 0; j < t; j++) {
+            size_t p = cv->combos[i].params[j];
+
+            cv->by_param[p] = xrealloc(cv->by_param[p],
+                                       (cv->nby_param[p] + 1) *
+                                           sizeof(size_t));
+            cv->by_param[p][cv->nby_param[p]++] = i;
+        }
+    return 1;
+}
+
+static void cover_release(struct cover *cv)
+{
+    size_t i;
+
+    for (i = 0; cv->by_param && i < cv->m->nparams; i++)
+        free(cv->by_param[i]);
+    free(cv->by_param);
+    free(cv->nby_param);
+    free(cv->combos);
+    free(cv->allowed);
+    free(cv->covered);
+}
+
+/* Decode tuple <k> of combo <c> into <a>. */
+static void tuple_assign(const struct cover *cv, const struct combo *c,
+                         size_t k, size_t *a)
+{
+    size_t i;
+
+    for (i = 0; i < cv->t; i++)
+        a[c->params[i]] = (k / c->mult[i]) % cv->m->params[c->params[i]].nvalues;
+}
+
+static void compute_allowed(struct cover *cv)
+{
+    const struct matrix *m = cv->m;
+    size_t *a = xmalloc(m->nparams * sizeof(size_t));
+    size_t ci, k, i;
+
+    cv->allowed = xcalloc(cv->nbits / 8 + 1, 1);
+    cv->covered = xcalloc(cv->nbits / 8 + 1, 1);
+    for (ci = 0; ci < cv->ncombos; ci++) {
+        const struct combo *c = &cv->combos[ci];
+
+        for (k = 0; k < c->ntuples; k++) {
+            for (i = 0; i < m->nparams; i++)
+                a[i] = UNSET;
+            tuple_assign(cv, c, k, a);
+            if (completable(m, a)) {
+                SETBIT(cv->allowed, c->offset + k);
+                cv->uncovered++;
+            }
+        }
+    }
+    free(a);
+}
+
+/* New tuples a full row <a> would cover. */
+static size_t row_gain(const struct cover *cv, const size_t *a)
+{
+    size_t ci, gain = 0;
+
+    for (ci = 0; ci < cv->ncombos; ci++) {
+        size_t bit = tuple_index(&cv->combos[ci], cv->t, a);
+
+        if (BIT(cv->allowed, bit) && !BIT(cv->covered, bit))
+            gain++;
+    }
+    return gain;
+}
+
+static void row_mark(struct cover *cv, const size_t *a)
+{
+    size_t ci;
+
+    for (ci = 0; ci < cv->ncombos; ci++) {
+        size_t bit = tuple_index(&cv->combos[ci], cv->t, a);
+
+        if (BIT(cv->allowed, bit) && !BIT(cv->covered, bit)) {
+            SETBIT(cv->covered, bit);
+            cv->uncovered--;
+        }
+    }
+}
+
+/* New tuples gained by setting parameter <p> in partial row <a>, counting
+ * only combos whose other parameters are all set. */
+static size_t value_gain(const struct cover *cv, const size_t *a, size_t p)
+{
+    size_t i, j, gain = 0;
+
+    for (i = 0; i < cv->nby_param[p]; i++) {
+        const struct combo *c = &cv->combos[cv->by_param[p][i]];
+        size_t bit;
+
+        for (j = 0; j < cv->t; j++)
+            if (a[c->params[j]] == UNSET)
+                break;
+        if (j < cv->t)
+            continue;
+        bit = tuple_index(c, cv->t, a);
+        if (BIT(cv->allowed, bit) && !BIT(cv->covered, bit))
+            gain++;
+    }
+    return gain;
+}
+
+/* Pick an uncovered allowed tuple at random (deterministically). */
+static int pick_uncovered(const struct cover *cv, struct rng *r,
+                          const struct combo **out, size_t *k)
+{
+    size_t target = rng_below(r, cv->uncovered), seen = 0, ci, i;
+
+    for (ci = 0; ci < cv->ncombos; ci++) {
+        const struct combo *c = &cv->combos[ci];
+
+        for (i = 0; i < c->ntuples; i++) {
+            size_t bit = c->offset + i;
+
+            if (BIT(cv->allowed, bit) && !BIT(cv->covered, bit) &&
+                seen++ == target) {
+                *out = c;
+                *k = i;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void build_candidate(struct cover *cv, struct rng *r, size_t *a,
+                            size_t *order)
+{
+    const struct matrix *m = cv->m;
+    const struct combo *seed = NULL;
+    size_t i, k = 0;
+
+    for (i = 0; i < m->nparams; i++) {
+        a[i] = UNSET;
+        order[i] = i;
+    }
+    if (pick_uncovered(cv, r, &seed, &k))
+        tuple_assign(cv, seed, k, a);
+    for (i = m->nparams; i > 1; i--) {
+        size_t j = rng_below(r, i), tmp = order[i - 1];
+
+        order[i - 1] = order[j];
+        order[j] = tmp;
+    }
+    for (i = 0; i < m->nparams; i++) {
+        size_t p = order[i], v, best = UNSET, best_gain = 0, ties = 0;
+        size_t nv = m->params[p].nvalues;
+
+        if (a[p] != UNSET)
+            continue;
+        for (v = 0; v < nv; v++) {
+            size_t g;
+
+            a[p] = v;
+            if (!completable(m, a)) {
+                a[p] = UNSET;
+                continue;
+            }
+            g = value_gain(cv, a, p);
+            a[p] = UNSET;
+            if (best == UNSET || g > best_gain) {
+                best = v;
+                best_gain = g;
+                ties = 1;
+            } else if (g == best_gain && rng_below(r, ++ties) == 0) {
+                best = v;
+            }
+        }
+        a[p] = best == UNSET ? 0 : best;
+    }
+}
+
+/* One greedy construction; returns the rows (caller frees) and count. */
+static size_t *greedy(struct cover *cv, uint64_t seed, size_t ncand,
+                      size_t *nrows_out)
+{
+    const struct matrix *m = cv->m;
+    size_t np = m->nparams;
+    size_t *rows = NULL, nrows = 0, alloc = 0;
+    size_t *a = xmalloc(np * sizeof(size_t));
+    size_t *best = xmalloc(np * sizeof(size_t));
+    size_t *order = xmalloc(np * sizeof(size_t));
+    struct rng r = { seed };
+
+    while (cv->uncovered > 0) {
+        size_t c, best_gain = 0;
+
+        for (c = 0; c < ncand; c++) {
+            size_t g;
+
+            build_candidate(cv, &r, a, order);
+            g = row_gain(cv, a);
+            if (g > best_gain) {
+                best_gain = g;
+                memcpy(best, a, np * sizeof(size_t));
+            }
+        }
+        if (best_gain == 0)
+            break; /* cannot happen: the seed tuple is always new */
+        row_mark(cv, best);
+        XGROW(rows, (nrows + 1) * np, alloc);
+        memcpy(rows + nrows * np, best, np * sizeof(size_t));
+        nrows++;
+    }
+    free(a);
+    free(best);
+    free(order);
+    *nrows_out = nrows;
+    return rows;
+}
+
+/* Drop rows every tuple of which some other row also covers. */
+static size_t prune(struct cover *cv, size_t *rows, size_t nrows)
+{
+    size_t np = cv->m->nparams;
+    unsigned *count = xcalloc(cv->nbits ? cv->nbits : 1, sizeof(unsigned));
+    size_t r, ci, kept = 0;
+
+    for (r = 0; r < nrows; r++)
+        for (ci = 0; ci < cv->ncombos; ci++)
+            count[tuple_index(&cv->combos[ci], cv->t, rows + r * np)]++;
+    /* Last rows first: the greedy's late rows carry the least. */
+    for (r = nrows; r > 0; r--) {
+        size_t *row = rows + (r - 1) * np;
+        int needed = 0;
+
+        for (ci = 0; ci < cv->ncombos && !needed; ci++) {
+            size_t bit = tuple_index(&cv->combos[ci], cv->t, row);
+
+            needed = BIT(cv->allowed, bit) && count[bit] == 1;
+        }
+        if (needed)
+            continue;
+        for (ci = 0; ci < cv->ncombos; ci++)
+            count[tuple_index(&cv->combos[ci], cv->t, row)]--;
+        row[0] = UNSET; /* mark dropped */
+    }
+    for (r = 0; r < nrows; r++) {
+        if (rows[r * np] == UNSET)
+            continue;
+        memmove(rows + kept * np, rows + r * np, np * sizeof(size_t));
+        kept++;
+    }
+    free(count);
+    return kept;
+}
+
+static pw_status build_cover(struct matrix *m, struct pw_err *err)
+{
+    struct cover cv;
+    size_t tries, ncand, i, start_uncovered;
+    size_t *best_rows = NULL, best_n = (size_t)-1;
+    size_t *a = xmalloc(m->nparams * sizeof(size_t));
+
+    memset(&cv, 0, sizeof(cv));
+    cv.m = m;
+    cv.t = m->strength;
+    if (!make_combos(&cv)) {
+        cover_release(&cv);
+        free(a);
+        return pw_err_set(err, PW_ERR_TOOBIG,
+                          "matrix too large for %u-wise coverage", cv.t);
+    }
+    compute_allowed(&cv);
+    /* Includes come first in coverage terms: what they cover is not
+     * needed again.  Includes with values outside the lists cover no
+     * tracked tuple, so they are skipped here. */
+    for (i = 0; i < m->nincludes; i++) {
+        size_t p;
+
+        for (p = 0; p < m->nparams; p++) {
+            int v = matrix_find_value(m, p, m->includes[i * m->nparams + p]);
+
+            if (v < 0)
+                break;
+            a[p] = (size_t)v;
+        }
+        if (p == m->nparams && !violates(m, a))
+            row_mark(&cv, a);
+    }
+    start_uncovered = cv.uncovered;
+    /* Spend more effort on small problems, where it is cheap and a row
+     * saved is a larger share of the probing load. */
+    ncand = cv.nbits < 5000 ? 50 : cv.nbits < 100000 ? 20 : 5;
+    tries = cv.nbits < 5000 ? 12 : cv.nbits < 100000 ? 3 : 1;
+    unsigned char *base_cov = xmalloc(cv.nbits / 8 + 1);
+    memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
+    for (i = 0; i < tries; i++) {
+        size_t n, *rows;
+
+        memcpy(cv.covered, base_cov, cv.nbits / 8 + 1);
+        cv.uncovered = start_uncovered;
+        rows = greedy(&cv, 0x70726f6477617463ULL + i, ncand, &n);
+        n = prune(&cv, rows, n);
+        if (n < best_n) {
+            free(best_rows);
+            best_rows = rows;
+            best_n = n;
+        } else {
+            free(rows);
+        }
+    }
+    free(base_cov);
+    free(a);
+    cover_release(&cv);
+    m->rows = best_rows;
+    m->nrows = best_n;
+    return PW_OK;
+}
+
+/* ---- Iteration ---- */
+
+static int include_in_rows(const struct matrix *m, size_t inc);
+
+pw_status matrix_iter_init(struct matrix_iter *it, struct matrix *m,
+                           struct pw_err *err)
+{
+    memset(it, 0, sizeof(*it));
+    it->m = m;
+    it->idx = xcalloc(m->nparams ? m->nparams : 1, sizeof(size_t));
+    it->row = xcalloc(m->nparams ? m->nparams : 1, sizeof(char *));
+    if (m->strength >= 2 && m->strength < m->nparams && !m->built) {
+        pw_status rc = build_cover(m, err);
+
+        if (rc != PW_OK) {
+            matrix_iter_release(it);
+            return rc;
+        }
+        m->built = 1;
+    }
+    return PW_OK;
+}
+
+void matrix_iter_release(struct matrix_iter *it)
+{
+    free(it->idx);
+    free(it->row);
+    it->idx = NULL;
+    it->row = NULL;
+}
+
+static int all_mode(const struct matrix *m)
+{
+    return m->strength < 2 || m->strength >= m->nparams;
+}
+
+/* Whether include <inc> is already produced by the generated rows. */
+static int include_in_rows(const struct matrix *m, size_t inc)
+{
+    size_t *a = xmalloc((m->nparams ? m->nparams : 1) * sizeof(size_t));
+    size_t p, r;
+    int found = 0;
+
+    for (p = 0; p < m->nparams; p++) {
+        int v = matrix_find_value(m, p, m->includes[inc * m->nparams + p]);
+
+        if (v < 0)
+            break;
+        a[p] = (size_t)v;
+    }
+    if (p < m->nparams) {
+        free(a);
+        return 0;
+    }
+    if (all_mode(m)) {
+        found = !violates(m, a);
+    } else {
+        for (r = 0; r < m->nrows && !found; r++)
+            found = memcmp(m->rows + r * m->nparams, a,
+                           m->nparams * sizeof(size_t)) == 0;
+    }
+    free(a);
+    return found;
+}
+
+/* Also skips an include equal to an earlier include. */
+static int include_dup(const struct matrix *m, size_t inc)
+{
+    size_t j, p;
+
+    if (include_in_rows(m, inc))
+        return 1;
+    for (j = 0; j < inc; j++) {
+        for (p = 0; p < m->nparams; p++)
+            if (strcmp(m->includes[j * m->nparams + p],
+                       m->includes[inc * m->nparams + p]) != 0)
+                break;
+        if (p == m->nparams)
+            return 1;
+    }
+    return 0;
+}
+
+static int next_product(struct matrix_iter *it)
+{
+    const struct matrix *m = it->m;
+    size_t p;
+
+    while (!it->done) {
+        int ok = 1;
+
+        if (it->pos > 0) {
+            /* odometer: last parameter changes fastest */
+            for (p = m->nparams; p > 0; p--) {
+                if (++it->idx[p - 1] < m->params[p - 1].nvalues)
+                    break;
+                it->idx[p - 1] = 0;
+            }
+            if (p == 0) {
+                it->done = 1;
+                return 0;
+            }
+        }
+        it->pos++;
+        for (p = 0; p < m->nparams; p++)
+            if (m->params[p].nvalues == 0)
+                ok = 0;
+        if (!ok) {
+            it->done = 1;
+            return 0;
+        }
+        if (violates(m, it->idx))
+            continue;
+        if (m->nparams == 0)
+            it->done = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int matrix_iter_next(struct matrix_iter *it, const char *const **row)
+{
+    const struct matrix *m = it->m;
+    size_t p;
+
+    if (all_mode(m)) {
+        if (next_product(it)) {
+            for (p = 0; p < m->nparams; p++)
+                it->row[p] = m->params[p].values[it->idx[p]];
+            *row = it->row;
+            return 1;
+        }
+    } else if (it->pos < m->nrows) {
+        const size_t *r = m->rows + it->pos * m->nparams;
+
+        for (p = 0; p < m->nparams; p++)
+            it->row[p] = m->params[p].values[r[p]];
+        it->pos++;
+        *row = it->row;
+        return 1;
+    }
+    while (it->inc < m->nincludes) {
+        size_t inc = it->inc++;
+
+        if (include_dup(m, inc))
+            continue;
+        for (p = 0; p < m->nparams; p++)
+            it->row[p] = m->includes[inc * m->nparams + p];
+        *row = it->row;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* matrix.h -- a scenario's matrix and the test permutations it yields.
+ *
+ * A matrix has named parameters, each with a list of values, plus
+ * "exclude" entries (partial assignments that must never appear) and
+ * "include" entries (full assignments that must appear, possibly with
+ * values not in the lists).  Its strength t says how rows are chosen:
+ *
+ *   t = 0 ("all")      the full product minus excludes, plus includes,
+ *                      enumerated lazily: no memory per permutation;
+ *   t >= 2 ("t-wise")  a covering array: every t-way combination of values
+ *                      that can appear in some allowed row appears in at
+ *                      least one row, no row matches an exclude, and the
+ *                      includes are added.  Built greedily (AETG-style,
+ *                      several candidates per row, several seeded tries,
+ *                      redundant rows removed) with a fixed-seed generator,
+ *                      so the same matrix always gives the same rows in
+ *                      the same order.
+ *
+ * A matrix is built by the scenario loader, then only read.  The covering
+ * array is computed on first iteration and cached.
+ */
+#ifndef PW_MATRIX_H
+#define PW_MATRIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MATRIX_MAX_PARAMS 64
+#define MATRIX_MAX_VALUES 1000
+#define MATRIX_MAX_STRENGTH 6
+
+struct matrix;
+
+/* A new matrix with no parameters (one empty row); free with
+ * matrix_free(). */
+struct matrix *matrix_new(void);
+
+/* Release <m>.  NULL is a no-op. */
+void matrix_free(struct matrix *m);
+
+/* Add a parameter named <name> (copied); returns its index. */
+size_t matrix_add_param(struct matrix *m, const char *name);
+
+/* Add <value> (copied) to parameter <p>; returns the value's index. */
+size_t matrix_add_value(struct matrix *m, size_t p, const char *value);
+
+/* Add an exclude: <vals>[i] is the value index of parameter i, or -1 for
+ * "any".  At least one entry must be set. */
+void matrix_add_exclude(struct matrix *m, const int *vals);
+
+/* Add an include: <vals>[i] is the value (copied) of parameter i; all must
+ * be set. */
+void matrix_add_include(struct matrix *m, const char *const *vals);
+
+/* Choose all (0) or t-wise coverage (2..MATRIX_MAX_STRENGTH).  A strength
+ * not below the parameter count means all. */
+void matrix_set_strength(struct matrix *m, unsigned t);
+
+/* Accessors; borrowed strings, valid until matrix_free(). */
+size_t matrix_param_count(const struct matrix *m);
+const char *matrix_param_name(const struct matrix *m, size_t p);
+size_t matrix_value_count(const struct matrix *m, size_t p);
+const char *matrix_value(const struct matrix *m, size_t p, size_t v);
+/* Index of the parameter named <name>, or -1. */
+int matrix_find_param(const struct matrix *m, const char *name);
+/* Index of <value> among parameter <p>'s values, or -1. */
+int matrix_find_value(const struct matrix *m, size_t p, const char *value);
+unsigned matrix_strength(const struct matrix *m);
+
+/* An iterator over the rows.  Lives in the caller's storage. */
+struct matrix_iter {
+    struct matrix *m;
+    uint64_t pos;          /* next product index or covering row */
+    size_t inc;            /* next include */
+    size_t *idx;           /* current value indices (all-mode counter) */
+    const char **row;      /* current row: one value per parameter */
+    int done;
+};
+
+/* Start iterating <m>.  Builds the covering array on first use; returns
+ * PW_ERR_TOOBIG with a reason in <err> when the matrix is too large to
+ * cover at this strength.  Release with matrix_iter_release(). */
+pw_status matrix_iter_init(struct matrix_iter *it, struct matrix *m,
+                           struct pw_err *err);
+
+/* Advance to the next row: returns 1 and points *<row> at one value per
+ * parameter (borrowed until the next call), or 0 at the end. */
+int matrix_iter_next(struct matrix_iter *it, const char *const **row);
+
+void matrix_iter_release(struct matrix_iter *it);
+
+#endif /* PW_MATRIX_H */

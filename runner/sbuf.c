@@ -1,0 +1,177 @@
+/* sbuf.c -- growable, capped string buffer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbuf.h"
+#include "xalloc.h"
+
+char sbuf_empty[1];
+
+void sbuf_init(struct sbuf *b, size_t cap)
+{
+    b->buf = sbuf_empty;
+    b->len = 0;
+    b->alloc = 0;
+    b->cap = cap;
+}
+
+void sbuf_release(struct sbuf *b)
+{
+    if (b->alloc)
+        free(b->buf);
+    sbuf_init(b, b->cap);
+}
+
+void sbuf_reset(struct sbuf *b)
+{
+    b->len = 0;
+    b->buf[0] = '\0';
+}
+
+char *sbuf_take(struct sbuf *b, size_t *len)
+{
+    char *s = b->alloc ? b->buf : xstrdup("");
+
+    if (len)
+        *len = b->len;
+    sbuf_init(b, b->cap);
+    return s;
+}
+
+static void grow(struct sbuf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    size_t n;
+
+    if (need <= b->alloc)
+        return;
+    n = b->alloc ? b->alloc : 64;
+    while (n < need)
+        n *= 2;
+    if (b->alloc) {
+        b->buf = xrealloc(b->buf, n);
+    } else {
+        b->buf = xmalloc(n);
+        b->buf[0] = '\0';
+    }
+    b->alloc = n;
+}
+
+pw_status sbuf_add(struct sbuf *b, const void *data, size_t n)
+{
+    if (b->cap && (n > b->cap || b->len > b->cap - n))
+        return PW_ERR_TOOBIG;
+    if (n == 0)
+        return PW_OK;
+    grow(b, n);
+    memcpy(b->buf + b->len, data, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+    return PW_OK;
+}
+
+pw_status sbuf_adds(struct sbuf *b, const char *s)
+{
+    return sbuf_add(b, s, strlen(s));
+}
+
+pw_status sbuf_addc(struct sbuf *b, char c)
+{
+    return sbuf_add(b, &c, 1);
+}
+
+pw_status sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap)
+{
+    char small[256];
+    va_list cp;
+    int n;
+
+    va_copy(cp, ap);
+    n = vsnprintf(small, sizeof(small), fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return PW_ERR_INVALID;
+    if ((size_t)n < sizeof(small))
+        return sbuf_add(b, small, (size_t)n);
+    if (b->cap && ((size_t)n > b->cap || b->len > b->cap - (size_t)n))
+        return PW_ERR_TOOBIG;
+    grow(b, (size_t)n);
+    vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return PW_OK;
+}
+
+pw_status sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    pw_status rc;
+
+    va_start(ap, fmt);
+    rc = sbuf_vaddf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Length of the valid UTF-8 sequence at <s> (at most <n> bytes), 0 if the
+ * bytes there are not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned int cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+    pw_status rc = sbuf_addc(b, '"');
+
+    while (rc == PW_OK && i < n) {
+        unsigned char c = p[i];
+
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+            rc = sbuf_add(b, esc, 2);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            rc = sbuf_addf(b, "\\u%04x", c);
+            i++;
+        } else if ((k = utf8_seq(p + i, n - i)) == 0) {
+            rc = sbuf_adds(b, "\xef\xbf\xbd");
+            i++;
+        } else {
+            rc = sbuf_add(b, p + i, k);
+            i += k;
+        }
+    }
+    if (rc == PW_OK)
+        rc = sbuf_addc(b, '"');
+    return rc;
+}

@@ -1,0 +1,58 @@
+/* sbuf.h -- a growable string buffer with an optional size cap.
+ *
+ * Invariants: <buf> is never NULL and always NUL-terminated, <len> is the
+ * number of bytes before that NUL, and <len> never exceeds <cap> when <cap>
+ * is non-zero.  A struct sbuf lives in the caller's storage: start it with
+ * sbuf_init() (or SBUF_INIT for an uncapped one) and end it with
+ * sbuf_release() or sbuf_take().
+ *
+ * The cap is how bytes from outside (HTTP bodies, files) are bounded: an
+ * append that would pass it appends nothing and returns PW_ERR_TOOBIG.
+ */
+#ifndef PW_SBUF_H
+#define PW_SBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct sbuf {
+    char *buf;    /* never NULL; points at sbuf_empty until first append */
+    size_t len;   /* bytes used, not counting the NUL */
+    size_t alloc; /* bytes allocated; 0 while buf is sbuf_empty */
+    size_t cap;   /* maximum len; 0 means unlimited */
+};
+
+extern char sbuf_empty[];
+#define SBUF_INIT { sbuf_empty, 0, 0, 0 }
+
+/* Start <b> empty, holding at most <cap> bytes (0: no limit). */
+void sbuf_init(struct sbuf *b, size_t cap);
+
+/* Free <b>'s storage and leave it empty and reusable (same cap). */
+void sbuf_release(struct sbuf *b);
+
+/* Empty <b> but keep its storage. */
+void sbuf_reset(struct sbuf *b);
+
+/* Hand the string over: the caller owns the result (free with free()) and
+ * <b> is left empty.  <*len> receives the length when <len> is not NULL. */
+char *sbuf_take(struct sbuf *b, size_t *len);
+
+/* Append <n> bytes of <data>.  Returns PW_OK, or PW_ERR_TOOBIG (nothing
+ * appended) when the cap would be passed. */
+pw_status sbuf_add(struct sbuf *b, const void *data, size_t n);
+
+/* Append a NUL-terminated string / one byte / a formatted string. */
+pw_status sbuf_adds(struct sbuf *b, const char *s);
+pw_status sbuf_addc(struct sbuf *b, char c);
+pw_status sbuf_addf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+pw_status sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap);
+
+/* Append <s> as a JSON string literal, quotes included.  Bytes that are not
+ * valid UTF-8 are replaced by U+FFFD so the output is always valid JSON. */
+pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n);
+
+#endif /* PW_SBUF_H */

@@ -1,0 +1,20 @@
+/* strutil.h -- small string helpers shared by the loaders. */
+#ifndef PW_STRUTIL_H
+#define PW_STRUTIL_H
+
+#include <stddef.h>
+
+/* Levenshtein distance between <a> and <b>, computed up to 64 characters
+ * of each (longer strings are compared on that prefix). */
+size_t str_distance(const char *a, const char *b);
+
+/* The candidate closest to <word> by edit distance, if close enough to be
+ * a likely typo (at most a third of the word's length, and at least 1);
+ * NULL otherwise.  <cands> holds <n> strings; NULL entries are skipped.
+ * The result is one of <cands>, borrowed. */
+const char *str_suggest(const char *word, const char *const *cands, size_t n);
+
+/* Whether <s> is a valid identifier: [A-Za-z_][A-Za-z0-9_-]*. */
+int str_is_ident(const char *s);
+
+#endif /* PW_STRUTIL_H */

@@ -1,0 +1,36 @@
+/* suite.h -- a configuration with every scenario it names, loaded whole.
+ *
+ * suite_load() is what `check` validates and what the service starts from:
+ * the config, each scenario file its globs match (sorted, so the order is
+ * stable), and the jq programs of all of them compiled together.  Scenario
+ * names are unique within a suite.  Immutable after loading.
+ */
+#ifndef PW_SUITE_H
+#define PW_SUITE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "diag.h"
+#include "jqset.h"
+#include "scenario.h"
+
+struct suite;
+
+/* Load the configuration at <config_path> and everything it names.  Every
+ * problem in every file goes to <d>.  Returns a new suite (caller owns;
+ * suite_free()) when there were no problems, NULL otherwise. */
+struct suite *suite_load(const char *config_path, struct diag *d);
+
+/* Release <s>.  NULL is a no-op. */
+void suite_free(struct suite *s);
+
+/* Accessors; borrowed until suite_free(). */
+const struct config *suite_config(const struct suite *s);
+size_t suite_scenario_count(const struct suite *s);
+struct scenario *suite_scenario(const struct suite *s, size_t i);
+/* The scenario named <name>, or NULL. */
+struct scenario *suite_find_scenario(const struct suite *s, const char *name);
+struct jqset *suite_jq(const struct suite *s);
+
+#endif /* PW_SUITE_H */

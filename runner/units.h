@@ -1,0 +1,30 @@
+/* units.h -- durations ("500ms", "1m30s") and rates ("5/s", "300/m").
+ *
+ * The spellings are the ones people write in YAML; parsed values are plain
+ * integers and doubles so nothing downstream re-parses text.
+ */
+#ifndef PW_UNITS_H
+#define PW_UNITS_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+/* Longest duration accepted: 365 days, in milliseconds. */
+#define UNITS_MAX_MS (365ULL * 24 * 3600 * 1000)
+
+/* Parse a duration: one or more <integer><unit> groups with units ms, s, m,
+ * h, d ("250ms", "10s", "1h30m").  Stores milliseconds in *<ms>.
+ * Returns PW_OK, or PW_ERR_PARSE with a reason in <err> (may be NULL). */
+pw_status units_duration(const char *s, uint64_t *ms, struct pw_err *err);
+
+/* Parse a rate "<number>/<unit>" with unit s, m or h ("5/s", "300/m",
+ * "0.5/s").  Stores events per second in *<per_sec>, which is > 0.
+ * Returns PW_OK or PW_ERR_PARSE as above. */
+pw_status units_rate(const char *s, double *per_sec, struct pw_err *err);
+
+/* Format <ms> as the shortest duration string ("1m30s", "250ms", "0s")
+ * into <buf> of <size> bytes.  Returns <buf>. */
+char *units_format_duration(uint64_t ms, char *buf, unsigned size);
+
+#endif /* PW_UNITS_H */

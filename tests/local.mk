@@ -1,0 +1,61 @@
+# Unit tests (Check, one program per module) and command-line tests.
+if HAVE_CHECK
+UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
+	tests/check_ydoc tests/check_config tests/check_scenario \
+	tests/check_matrix tests/check_jqset
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+TESTUTIL = tests/testutil.c tests/testutil.h
+TEST_LDADD = runner/libprodwatch.a $(DEPS_LIBS) $(CHECK_LIBS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sbuf_SOURCES = tests/check_sbuf.c $(TESTUTIL)
+tests_check_sbuf_CFLAGS = $(TEST_CFLAGS)
+tests_check_sbuf_LDADD = $(TEST_LDADD)
+tests_check_units_SOURCES = tests/check_units.c $(TESTUTIL)
+tests_check_units_CFLAGS = $(TEST_CFLAGS)
+tests_check_units_LDADD = $(TEST_LDADD)
+tests_check_template_SOURCES = tests/check_template.c $(TESTUTIL)
+tests_check_template_CFLAGS = $(TEST_CFLAGS)
+tests_check_template_LDADD = $(TEST_LDADD)
+tests_check_ydoc_SOURCES = tests/check_ydoc.c $(TESTUTIL)
+tests_check_ydoc_CFLAGS = $(TEST_CFLAGS)
+tests_check_ydoc_LDADD = $(TEST_LDADD)
+tests_check_config_SOURCES = tests/check_config.c $(TESTUTIL)
+tests_check_config_CFLAGS = $(TEST_CFLAGS)
+tests_check_config_LDADD = $(TEST_LDADD)
+tests_check_scenario_SOURCES = tests/check_scenario.c $(TESTUTIL)
+tests_check_scenario_CFLAGS = $(TEST_CFLAGS)
+tests_check_scenario_LDADD = $(TEST_LDADD)
+tests_check_matrix_SOURCES = tests/check_matrix.c $(TESTUTIL)
+tests_check_matrix_CFLAGS = $(TEST_CFLAGS)
+tests_check_matrix_LDADD = $(TEST_LDADD)
+tests_check_jqset_SOURCES = tests/check_jqset.c $(TESTUTIL)
+tests_check_jqset_CFLAGS = $(TEST_CFLAGS)
+tests_check_jqset_LDADD = $(TEST_LDADD)
+endif
+
+# End-to-end: the real binary on the shipped examples and on bad files.
+TESTS += tests/cli.test
+EXTRA_DIST += tests/cli.test tests/data tests/fuzz tests/bench
+AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
+	TESTDATA=$(abs_top_srcdir)/tests/data \
+	TOP_SRCDIR=$(abs_top_srcdir) \
+	PRODWATCH=$(abs_top_builddir)/runner/prodwatch; \
+	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR PRODWATCH;
+
+# libFuzzer harnesses (clang), not part of `make check`:
+#   make fuzz && tests/fuzz/run.sh SECONDS
+FUZZ_HARNESSES = config scenario template
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+fuzz: $(LIBPRODWATCH_SOURCES)
+	@test -n "$(FUZZ_CC)" || { echo "make fuzz needs clang"; exit 1; }
+	$(MKDIR_P) tests/fuzz/bin
+	for h in $(FUZZ_HARNESSES); do \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE \
+	    -I$(top_srcdir)/runner $(DEPS_CFLAGS) \
+	    $(top_srcdir)/tests/fuzz/fuzz_$$h.c \
+	    $(filter %.c,$(addprefix $(top_srcdir)/,$(LIBPRODWATCH_SOURCES))) \
+	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
+	done
+.PHONY: fuzz
