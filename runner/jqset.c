@@ -14,14 +14,26 @@ struct jqexpr {
     int ok;       /* passed precheck and compiled */
 };
 
+struct jqchunk {
+    jq_state *jq;     /* the combined program of this chunk */
+};
+
 struct jqset {
     struct jqexpr *items;
     size_t n, alloc;
-    jq_state *jq;     /* the combined program; NULL until compiled */
-    size_t *slot;     /* items index -> definition number in jq */
+    struct jqchunk *chunks;
+    size_t nchunks;
+    size_t *chunk_of; /* items index -> chunk */
+    size_t *slot;     /* items index -> definition number in its chunk */
     char first_msg[PW_ERR_LEN];
     int have_msg;
 };
+
+/* Expressions per jq_state.  Binding jq's builtins costs time linear in
+ * the program size, but the parser and binder grow worse than linearly
+ * past a few hundred definitions (and bison's stack overflows near ten
+ * thousand), so the set is compiled in chunks. */
+#define CHUNK 128
 
 #define DEF_PREFIX "_pw"
 
@@ -42,8 +54,11 @@ void jqset_free(struct jqset *s)
     }
     free(s->items);
     free(s->slot);
-    if (s->jq)
-        jq_teardown(&s->jq);
+    free(s->chunk_of);
+    for (i = 0; i < s->nchunks; i++)
+        if (s->chunks[i].jq)
+            jq_teardown(&s->chunks[i].jq);
+    free(s->chunks);
     free(s);
 }
 
@@ -247,10 +262,42 @@ static void bisect(struct jqset *s, size_t *idx, size_t n, struct diag *d)
         bisect(s, idx + half, n - half, d);
 }
 
+/* Compile the expressions <idx>[0..n) into chunk <c>: find and report
+ * the ones that fail, then build the chunk from the rest. */
+static pw_status compile_chunk(struct jqset *s, size_t *idx, size_t n,
+                               size_t c, struct diag *d)
+{
+    pw_status rc = PW_OK;
+    size_t i, good = 0;
+
+    if (!compile_group(s, idx, n, &s->chunks[c].jq)) {
+        rc = PW_ERR_PARSE;
+        bisect(s, idx, n, d);
+        for (i = 0; i < n; i++)
+            if (s->items[idx[i]].ok)
+                idx[good++] = idx[i];
+        n = good;
+        if (n > 0 && !compile_group(s, idx, n, &s->chunks[c].jq)) {
+            /* Each compiles alone but not together: keep none. */
+            for (i = 0; i < n; i++) {
+                s->items[idx[i]].ok = 0;
+                diag_add(d, s->items[idx[i]].pos,
+                         "jq: program does not compile with the others");
+            }
+            n = 0;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        s->chunk_of[idx[i]] = c;
+        s->slot[idx[i]] = i;
+    }
+    return rc;
+}
+
 pw_status jqset_compile(struct jqset *s, struct diag *d)
 {
-    size_t *idx = xcalloc(s->n, sizeof(*idx));
-    size_t i, n = 0;
+    size_t *idx = xcalloc(s->n ? s->n : 1, sizeof(*idx));
+    size_t i, n = 0, start;
     pw_status rc = PW_OK;
     struct pw_err err;
 
@@ -263,24 +310,15 @@ pw_status jqset_compile(struct jqset *s, struct diag *d)
         s->items[i].ok = 1;
         idx[n++] = i;
     }
-    if (n > 0 && !compile_group(s, idx, n, &s->jq)) {
-        size_t good = 0;
-
-        rc = PW_ERR_PARSE;
-        bisect(s, idx, n, d);
-        for (i = 0; i < n; i++)
-            if (s->items[idx[i]].ok)
-                idx[good++] = idx[i];
-        n = good;
-        if (n > 0 && !compile_group(s, idx, n, &s->jq))
-            n = 0;
-    }
     s->slot = xcalloc(s->n ? s->n : 1, sizeof(*s->slot));
-    for (i = 0; i < n; i++)
-        s->slot[idx[i]] = i;
-    for (i = 0; i < s->n; i++)
-        if (s->jq == NULL)
-            s->items[i].ok = 0;
+    s->chunk_of = xcalloc(s->n ? s->n : 1, sizeof(*s->chunk_of));
+    s->chunks = xcalloc(n / CHUNK + 1, sizeof(*s->chunks));
+    for (start = 0; start < n; start += CHUNK) {
+        size_t len = n - start < CHUNK ? n - start : CHUNK;
+
+        if (compile_chunk(s, idx + start, len, s->nchunks++, d) != PW_OK)
+            rc = PW_ERR_PARSE;
+    }
     free(idx);
     return rc;
 }
@@ -290,13 +328,17 @@ pw_status jqset_eval(struct jqset *s, size_t idx, jv input, jv *out,
 {
     jv result;
 
-    if (idx >= s->n || s->jq == NULL || !s->items[idx].ok) {
+    jq_state *jq;
+
+    if (idx >= s->n || !s->items[idx].ok || s->chunks == NULL ||
+        s->chunks[s->chunk_of[idx]].jq == NULL) {
         jv_free(input);
         *out = jv_invalid();
         return pw_err_set(err, PW_ERR_INVALID, "jq program did not compile");
     }
-    jq_start(s->jq, JV_ARRAY(jv_number((double)s->slot[idx]), input), 0);
-    result = jq_next(s->jq);
+    jq = s->chunks[s->chunk_of[idx]].jq;
+    jq_start(jq, JV_ARRAY(jv_number((double)s->slot[idx]), input), 0);
+    result = jq_next(jq);
     if (!jv_is_valid(result) && jv_invalid_has_msg(jv_copy(result))) {
         jv msg = jv_invalid_get_msg(result);
 

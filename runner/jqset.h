@@ -3,17 +3,18 @@
  * libjq 1.6 compiles its whole builtin library into every program it
  * compiles: about 20 ms each, so a suite with thousands of jq checks would
  * take a minute to start.  A jqset instead collects the expressions while
- * the scenarios load, then compiles them as the definitions of a single
- * program whose body selects one of them by index at evaluation time (a
- * balanced tree of comparisons, so selection costs O(log n)).  Builtins are
- * compiled once for the whole suite.
+ * the scenarios load, then compiles them as the definitions of a few
+ * combined programs (chunks of about a hundred), each of which selects one
+ * definition by index at evaluation time through a balanced tree of
+ * comparisons, so selection costs O(log chunk).  Builtins are compiled once
+ * per chunk rather than once per expression.
  *
  * Each expression must stand alone: one whose brackets or quotes do not
  * balance is rejected before it could change the meaning of the combined
- * program.  When the combined program fails to compile, the culprits are
+ * program.  When a combined program fails to compile, the culprits are
  * found by bisection and each one is reported with jq's own message.
  *
- * A jqset is single-threaded: evaluation reuses one jq_state.
+ * A jqset is single-threaded: evaluation reuses the chunks' jq_states.
  */
 #ifndef PW_JQSET_H
 #define PW_JQSET_H
