@@ -9,28 +9,31 @@
 size_t str_distance(const char *a, const char *b)
 {
     size_t la = strnlen(a, DIST_MAX), lb = strnlen(b, DIST_MAX);
-    size_t row[DIST_MAX + 1];
+    size_t prev2[DIST_MAX + 1], prev[DIST_MAX + 1], cur[DIST_MAX + 1];
     size_t i, j;
 
+    /* Optimal string alignment: like Levenshtein, but swapping two
+     * neighbours ("redsi" for "redis") is one edit, the commonest typo. */
     for (j = 0; j <= lb; j++)
-        row[j] = j;
+        prev[j] = j;
     for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
+        cur[0] = i;
         for (j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
+            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
 
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            if (up + 1 < best)
-                best = up + 1;
-            row[j] = best;
-            diag = up;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
         }
+        memcpy(prev2, prev, sizeof(prev));
+        memcpy(prev, cur, sizeof(cur));
     }
-    return row[lb];
+    return prev[lb];
 }
 
 const char *str_suggest(const char *word, const char *const *cands, size_t n)

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-/* Levenshtein distance between <a> and <b>, computed up to 64 characters
- * of each (longer strings are compared on that prefix). */
+/* Edit distance between <a> and <b> (insertions, deletions, substitutions
+ * and swaps of neighbours), computed on at most 64 characters of each. */
 size_t str_distance(const char *a, const char *b);
 
 /* The candidate closest to <word> by edit distance, if close enough to be

@@ -28,13 +28,14 @@ pw_status units_duration(const char *s, uint64_t *ms, struct pw_err *err)
         const char *start = p;
         size_t i, ulen = 0, best = 0;
 
+        /* Past the cap the value stops growing but the digits are still
+         * consumed, so the unit is found and the message is right. */
         while (isdigit((unsigned char)*p)) {
-            if (n > UNITS_MAX_MS)
-                break;
-            n = n * 10 + (uint64_t)(*p - '0');
+            if (n <= UNITS_MAX_MS)
+                n = n * 10 + (uint64_t)(*p - '0');
             p++;
         }
-        if (p == start)
+        if (p == start || (!isalpha((unsigned char)*p) && *p != '\0'))
             return pw_err_set(err, PW_ERR_PARSE,
                               "bad duration '%s': expected a whole number "
                               "then a unit (ms, s, m, h, d), like 500ms or 5m",

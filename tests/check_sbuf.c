@@ -1,0 +1,90 @@
+/* check_sbuf.c -- the capped string buffer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbuf.h"
+#include "testutil.h"
+
+START_TEST(test_sbuf_append_and_take)
+{
+    struct sbuf b = SBUF_INIT;
+    size_t len;
+    char *s;
+
+    ck_assert_str_eq(b.buf, "");
+    ck_assert_int_eq(sbuf_adds(&b, "abc"), PW_OK);
+    ck_assert_int_eq(sbuf_addc(&b, '-'), PW_OK);
+    ck_assert_int_eq(sbuf_addf(&b, "%d/%s", 42, "x"), PW_OK);
+    ck_assert_str_eq(b.buf, "abc-42/x");
+    s = sbuf_take(&b, &len);
+    ck_assert_str_eq(s, "abc-42/x");
+    ck_assert_uint_eq(len, 8);
+    ck_assert_str_eq(b.buf, "");
+    ck_assert_uint_eq(b.len, 0);
+    free(s);
+}
+END_TEST
+
+START_TEST(test_sbuf_long_format_grows)
+{
+    struct sbuf b = SBUF_INIT;
+    char big[1000];
+
+    memset(big, 'q', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ck_assert_int_eq(sbuf_addf(&b, "<%s>", big), PW_OK);
+    ck_assert_uint_eq(b.len, 1001);
+    ck_assert_int_eq(b.buf[0], '<');
+    ck_assert_int_eq(b.buf[1000], '>');
+    sbuf_release(&b);
+}
+END_TEST
+
+START_TEST(test_sbuf_cap_refuses_and_keeps_content)
+{
+    struct sbuf b;
+
+    sbuf_init(&b, 5);
+    ck_assert_int_eq(sbuf_adds(&b, "abcd"), PW_OK);
+    ck_assert_int_eq(sbuf_adds(&b, "ef"), PW_ERR_TOOBIG);
+    ck_assert_str_eq(b.buf, "abcd");
+    ck_assert_int_eq(sbuf_addf(&b, "%s", "xyz"), PW_ERR_TOOBIG);
+    ck_assert_int_eq(sbuf_addc(&b, 'e'), PW_OK);
+    ck_assert_str_eq(b.buf, "abcde");
+    sbuf_release(&b);
+}
+END_TEST
+
+START_TEST(test_sbuf_json_escapes_and_repairs_utf8)
+{
+    struct sbuf b = SBUF_INIT;
+
+    sbuf_add_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
+    ck_assert_str_eq(b.buf, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\xef\xbf\xbd\"");
+    sbuf_reset(&b);
+    /* A truncated multi-byte sequence and an encoded surrogate. */
+    sbuf_add_json_str(&b, "\xe2\x82 \xed\xa0\x80", 6);
+    ck_assert_str_eq(b.buf,
+                     "\"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+                     "\xef\xbf\xbd\"");
+    sbuf_release(&b);
+}
+END_TEST
+
+static Suite *sbuf_suite(void)
+{
+    Suite *s = suite_create("sbuf");
+    TCase *tc = tcase_create("Core");
+
+    tcase_add_test(tc, test_sbuf_append_and_take);
+    tcase_add_test(tc, test_sbuf_long_format_grows);
+    tcase_add_test(tc, test_sbuf_cap_refuses_and_keeps_content);
+    tcase_add_test(tc, test_sbuf_json_escapes_and_repairs_utf8);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(sbuf_suite());
+}

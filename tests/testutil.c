@@ -1,0 +1,118 @@
+/* testutil.c -- helpers shared by the Check unit tests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sbuf.h"
+#include "testutil.h"
+
+int pw_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static const char *tu_dir(void)
+{
+    static char dir[256];
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(dir, sizeof(dir), "%s/pw-test-%ld", tmp && *tmp ? tmp : "/tmp",
+             (long)getpid());
+    mkdir(dir, 0700);
+    return dir;
+}
+
+const char *tu_write(const char *name, const char *text)
+{
+    static char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tu_dir(), name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+char *tu_diag_text(struct diag *d)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *dir = tu_dir();
+    size_t i, dlen = strlen(dir);
+
+    for (i = 0; i < diag_count(d) && i < DIAG_MAX; i++) {
+        const char *line = diag_at(d, i);
+
+        /* Files written by tu_write() are reported by their base name. */
+        if (strncmp(line, dir, dlen) == 0 && line[dlen] == '/')
+            line += dlen + 1;
+        sbuf_adds(&b, line);
+        sbuf_addc(&b, '\n');
+    }
+    return sbuf_take(&b, NULL);
+}
+
+static const char test_config[] =
+    "targets:\n"
+    "  prod:\n"
+    "    base_url: https://shop.example.com\n"
+    "    vars: { tenant: acme, region: eu }\n"
+    "  canary:\n"
+    "    base_url: https://canary.example.com\n"
+    "    vars: { tenant: acme }\n";
+
+struct config *tu_config(void)
+{
+    struct diag *d = diag_new();
+    struct config *cfg = config_load(tu_write("prodwatch.yaml", test_config),
+                                     d);
+
+    ck_assert_msg(cfg != NULL, "test config does not load");
+    diag_free(d);
+    return cfg;
+}
+
+static struct config *last_cfg;
+static struct jqset *last_jq;
+
+struct scenario *tu_scenario(const char *text, char **diag_text)
+{
+    struct diag *d = diag_new();
+    struct scenario *sc;
+
+    config_free(last_cfg);
+    jqset_free(last_jq);
+    last_cfg = tu_config();
+    last_jq = jqset_new();
+    sc = scenario_load(tu_write("s.yaml", text), last_cfg, last_jq, d);
+    if (jqset_compile(last_jq, d) != PW_OK) {
+        scenario_free(sc);
+        sc = NULL;
+    }
+    *diag_text = tu_diag_text(d);
+    diag_free(d);
+    return sc;
+}
+
+void tu_scenario_free(struct scenario *sc)
+{
+    scenario_free(sc);
+    config_free(last_cfg);
+    jqset_free(last_jq);
+    last_cfg = NULL;
+    last_jq = NULL;
+}
+
+struct jqset *tu_jq(void)
+{
+    return last_jq;
+}
