@@ -215,12 +215,10 @@ static int compile_group(struct jqset *s, const size_t *idx, size_t n,
     for (i = 0; i < n; i++)
         sbuf_addf(&prog, "def " DEF_PREFIX "%zu: (%s\n);\n", i,
                   s->items[idx[i]].text);
-    if (out) {
-        sbuf_adds(&prog, ".[0] as $pw_i | .[1] | ");
-        emit_select(&prog, 0, n);
-    } else {
-        sbuf_adds(&prog, ".");
-    }
+    /* The selector references every definition even for a trial compile:
+     * jq drops unreferenced definitions before binding their names. */
+    sbuf_adds(&prog, ".[0] as $pw_i | .[1] | ");
+    emit_select(&prog, 0, n);
     s->have_msg = 0;
     jq_set_error_cb(jq, on_jq_error, s);
     ok = jq_compile(jq, prog.buf);

@@ -20,7 +20,7 @@
 #define DEFAULT_RUN_TIMEOUT_MS (5 * 60 * 1000)
 
 struct capname {
-    const char *name;       /* borrowed from the capture */
+    const char *name;       /* borrowed from the YAML tree */
     size_t step;
 };
 
@@ -46,6 +46,8 @@ struct scenario {
 struct scope {
     const struct scenario *sc;
     size_t nvars;               /* scenario vars visible (earlier ones) */
+    const char **all_vars;      /* every var name of the file */
+    size_t nall_vars;
     const char **tvars;         /* vars every target of the scenario has */
     size_t ntvars;
     const struct capname *caps; /* every capture of the scenario */
@@ -299,8 +301,8 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
                 goto done;
             }
         }
-        for (i = 0; i < s->sc->nvars && s->nvars < s->sc->nvars; i++) {
-            if (strcmp(s->sc->vars[i].name, segs[0]) == 0) {
+        for (i = 0; i < s->nall_vars; i++) {
+            if (strcmp(s->all_vars[i], segs[0]) == 0) {
                 diag_add(L->c.d, p, "var '%s' is used before it is "
                          "defined", ref);
                 goto done;
@@ -791,13 +793,16 @@ static void load_check(struct sload *L, const struct ynode *n,
         load_err(&L->c, n, "a check takes one subject (jq, header, body, "
                  "regex, tls_days_left or status), not %zu", nsubj);
     ck->ops = xcalloc(NELEM(op_names), sizeof(*ck->ops));
+    nsubj = 0; /* now counts operators written, valid or not */
     for (i = 0; i < NELEM(op_names); i++) {
         const struct ynode *v = ymap_get(n, op_names[i]);
 
-        if (v)
-            load_op(L, ck, (enum op_kind)i, v);
+        if (v == NULL)
+            continue;
+        nsubj++;
+        load_op(L, ck, (enum op_kind)i, v);
     }
-    if (ck->nops == 0 && !load_failed(&L->c))
+    if (nsubj == 0)
         load_err(&L->c, n, "a check needs an operator: eq, ne, lt, le, gt, "
                  "ge, matches, contains, exists, type or in");
 }
@@ -858,7 +863,7 @@ static void load_expect(struct sload *L, const struct ynode *n,
 /* ---- Captures, retry, cleanup ---- */
 
 static void load_captures(struct sload *L, const struct ynode *n,
-                          struct step *st, size_t step_index)
+                          struct step *st)
 {
     static const char *const keys[] = { "jq", "header", "regex", "status",
                                         NULL };
@@ -871,7 +876,6 @@ static void load_captures(struct sload *L, const struct ynode *n,
         const struct ynode *key = n->pairs[i].key, *v = n->pairs[i].value;
         struct capture *cp = &st->captures[st->ncaptures];
         const struct ynode *src;
-        size_t j;
 
         if (!str_is_ident(key->str) || strchr(key->str, '-')) {
             load_err(&L->c, key, "capture name '%s' must be letters, digits "
@@ -880,14 +884,6 @@ static void load_captures(struct sload *L, const struct ynode *n,
         }
         if (in_list(key->str, roots, NELEM(roots))) {
             load_err(&L->c, key, "capture name '%s' is reserved", key->str);
-            continue;
-        }
-        for (j = 0; j < L->ncaps; j++)
-            if (strcmp(L->caps[j].name, key->str) == 0)
-                break;
-        if (j < L->ncaps) {
-            load_err(&L->c, key, "'%s' is already captured by step '%s'",
-                     key->str, L->step_names[L->caps[j].step]);
             continue;
         }
         if (!load_want_map(&L->c, v, "a capture"))
@@ -923,10 +919,6 @@ static void load_captures(struct sload *L, const struct ynode *n,
         }
         cp->name = xstrdup(key->str);
         st->ncaptures++;
-        XGROW(L->caps, L->ncaps + 1, L->caps_alloc);
-        L->caps[L->ncaps].name = cp->name;
-        L->caps[L->ncaps].step = step_index;
-        L->ncaps++;
     }
 }
 
@@ -964,16 +956,39 @@ static void load_retry(struct sload *L, const struct ynode *n,
 
 /* ---- Steps ---- */
 
-static void collect_step_names(struct sload *L, const struct ynode *steps)
+/* Step names and capture names are gathered before any step is loaded,
+ * so a reference to a later capture can say which step captures it. */
+static void prescan_steps(struct sload *L, const struct ynode *steps)
 {
-    size_t i;
+    size_t i, j, k;
 
     L->step_names = xcalloc(steps->len ? steps->len : 1, sizeof(char *));
     for (i = 0; i < steps->len; i++) {
         const struct ynode *nm = ymap_get(steps->items[i], "name");
+        const struct ynode *caps = ymap_get(steps->items[i], "capture");
 
         L->step_names[i] = nm && nm->kind == Y_SCALAR ? nm->str : "?";
+        if (caps == NULL || caps->kind != Y_MAP)
+            continue;
+        for (j = 0; j < caps->len; j++) {
+            const struct ynode *key = caps->pairs[j].key;
+
+            for (k = 0; k < L->ncaps; k++)
+                if (strcmp(L->caps[k].name, key->str) == 0)
+                    break;
+            if (k < L->ncaps) {
+                load_err(&L->c, key, "'%s' is already captured by step '%s'",
+                         key->str, L->step_names[L->caps[k].step]);
+                continue;
+            }
+            XGROW(L->caps, L->ncaps + 1, L->caps_alloc);
+            L->caps[L->ncaps].name = key->str;
+            L->caps[L->ncaps].step = i;
+            L->ncaps++;
+        }
     }
+    L->scope.caps = L->caps;
+    L->scope.ncaps = L->ncaps;
 }
 
 static void load_step(struct sload *L, const struct ynode *n, size_t idx)
@@ -1017,9 +1032,7 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
     if ((v = ymap_get(n, "retry")))
         load_retry(L, v, &st->retry);
     if ((v = ymap_get(n, "capture")))
-        load_captures(L, v, st, idx);
-    L->scope.caps = L->caps;
-    L->scope.ncaps = L->ncaps;
+        load_captures(L, v, st);
     if ((v = ymap_get(n, "cleanup")) && load_want_map(&L->c, v, "cleanup")) {
         const char *ck[NELEM(request_keys) + NELEM(cleanup_extra)];
         const struct ynode *e;
@@ -1288,6 +1301,9 @@ static void load_vars(struct sload *L, const struct ynode *n)
 
     if (!load_want_map(&L->c, n, "vars"))
         return;
+    L->scope.all_vars = xcalloc(n->len ? n->len : 1, sizeof(char *));
+    for (i = 0; i < n->len; i++)
+        L->scope.all_vars[L->scope.nall_vars++] = n->pairs[i].key->str;
     sc->vars = xcalloc(n->len ? n->len : 1, sizeof(*sc->vars));
     for (i = 0; i < n->len; i++) {
         const struct ynode *key = n->pairs[i].key;
@@ -1396,7 +1412,7 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
         load_err(&L->c, v, "steps is empty");
         return;
     }
-    collect_step_names(L, v);
+    prescan_steps(L, v);
     L->scope.step_names = L->step_names;
     sc->steps = xcalloc(v->len, sizeof(*sc->steps));
     sc->nsteps = v->len;
@@ -1432,6 +1448,7 @@ struct scenario *scenario_load(const char *path, const struct config *cfg,
     free(L.caps);
     free(L.step_names);
     free(L.scope.tvars);
+    free(L.scope.all_vars);
     if (load_failed(&L.c)) {
         ydoc_free(doc);
         scenario_free(sc);

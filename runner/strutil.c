@@ -51,7 +51,8 @@ const char *str_suggest(const char *word, const char *const *cands, size_t n)
         if (cands[i] == NULL || strcmp(cands[i], word) == 0)
             continue;
         d = str_distance(word, cands[i]);
-        if (d <= limit && d < best_d) {
+        /* A word must keep something of itself to count as a typo. */
+        if (d <= limit && d < strlen(word) && d < best_d) {
             best_d = d;
             best = cands[i];
         }

@@ -1,0 +1,358 @@
+/* check_scenario.c -- scenario loading, validation and error positions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "expand.h"
+#include "suite.h"
+#include "testutil.h"
+
+static void assert_errors(const char *text, const char *want)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario(text, &msgs);
+
+    ck_assert_ptr_null(sc);
+    ck_assert_str_eq(msgs, want);
+    free(msgs);
+    tu_scenario_free(NULL);
+}
+
+static const char good[] =
+    "name: checkout\n"
+    "description: A shopper buys one item\n"
+    "tags: [critical, shop]\n"
+    "severity: critical\n"
+    "every: 5m\n"
+    "timeout: 2m\n"
+    "targets: [prod, canary]\n"
+    "matrix:\n"
+    "  locale: [en, fr, de]\n"
+    "  payment: [card, paypal]\n"
+    "  exclude:\n"
+    "    - { locale: de, payment: paypal }\n"
+    "  include:\n"
+    "    - { locale: ja, payment: card }\n"
+    "coverage: pairwise\n"
+    "vars:\n"
+    "  email: \"probe+{{ run.id }}@example.com\"\n"
+    "  greeting: \"{{ email }} in {{ target.vars.tenant }}\"\n"
+    "steps:\n"
+    "  - name: Given a registered user\n"
+    "    request:\n"
+    "      method: POST\n"
+    "      url: \"{{ target.base_url }}/api/users\"\n"
+    "      headers: { X-Prodwatch-Probe: \"{{ test.id }}\" }\n"
+    "      json: { email: \"{{ email }}\", n: 3, ok: true, tags: [a, b] }\n"
+    "      timeout: 10s\n"
+    "    expect:\n"
+    "      status: 201\n"
+    "      duration: \"< 800ms\"\n"
+    "      checks:\n"
+    "        - { jq: .id, type: number }\n"
+    "        - { header: Content-Type, matches: \"^application/json\" }\n"
+    "        - { body: text, contains: Welcome }\n"
+    "        - { regex: \"order ([0-9]+)\", eq: \"42\" }\n"
+    "        - { tls_days_left: true, gt: 14 }\n"
+    "        - { jq: .state, in: [new, active] }\n"
+    "    capture:\n"
+    "      user_id: { jq: .id }\n"
+    "      session: { header: Set-Cookie }\n"
+    "    cleanup:\n"
+    "      method: DELETE\n"
+    "      url: \"{{ target.base_url }}/api/users/{{ user_id }}\"\n"
+    "      expect: { status: [200, 204, 404] }\n"
+    "  - name: When the user pays by {{ matrix.payment }}\n"
+    "    request:\n"
+    "      method: POST\n"
+    "      url: \"{{ target.base_url }}/api/orders?u={{ user_id | "
+    "urlencode }}\"\n"
+    "      auth: { basic: { user: \"{{ email }}\", password: "
+    "\"{{ secret.pw }}\" } }\n"
+    "      form: { locale: \"{{ matrix.locale }}\" }\n"
+    "    retry: { attempts: 3, delay: 2s, on: [error, 5xx, fail] }\n"
+    "    expect: { status: [2xx, 302] }\n";
+
+START_TEST(test_scenario_good_file)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario(good, &msgs);
+    const struct step *st;
+    const struct check *ck;
+
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(sc);
+    ck_assert_str_eq(scenario_name(sc), "checkout");
+    ck_assert_str_eq(scenario_description(sc), "A shopper buys one item");
+    ck_assert_uint_eq(scenario_tag_count(sc), 2);
+    ck_assert(scenario_has_tag(sc, "shop"));
+    ck_assert(!scenario_has_tag(sc, "slow"));
+    ck_assert_int_eq(scenario_severity(sc), SEV_CRITICAL);
+    ck_assert_uint_eq(scenario_every_ms(sc), 300000);
+    ck_assert_uint_eq(scenario_timeout_ms(sc), 120000);
+    ck_assert(scenario_runs_on(sc, "canary"));
+    ck_assert_uint_eq(matrix_param_count(scenario_matrix(sc)), 2);
+    ck_assert_uint_eq(matrix_strength(scenario_matrix(sc)), 2);
+    ck_assert_uint_eq(scenario_var_count(sc), 2);
+    ck_assert_uint_eq(scenario_step_count(sc), 2);
+
+    st = scenario_step(sc, 0);
+    ck_assert_str_eq(st->req.method, "POST");
+    ck_assert_uint_eq(st->req.timeout_ms, 10000);
+    ck_assert_uint_eq(st->req.nheaders, 1);
+    ck_assert_int_eq(st->req.json->kind, TV_MAP);
+    ck_assert_int_eq(st->req.json->items[1]->kind, TV_NUM);
+    ck_assert_int_eq(st->req.json->items[2]->kind, TV_BOOL);
+    ck_assert_int_eq(st->req.json->items[3]->kind, TV_SEQ);
+    ck_assert_uint_eq(st->expect.nstatus, 1);
+    ck_assert_uint_eq(st->expect.status[0].lo, 201);
+    ck_assert_int_eq(st->expect.duration_op, OP_LT);
+    ck_assert_uint_eq(st->expect.duration_ms, 800);
+    ck_assert_uint_eq(st->expect.nchecks, 6);
+    ck = &st->expect.checks[0];
+    ck_assert_int_eq(ck->subject, SUBJ_JQ);
+    ck_assert_int_eq(ck->ops[0].op, OP_TYPE);
+    ck_assert_str_eq(ck->ops[0].type_name, "number");
+    ck_assert_int_eq(st->expect.checks[1].ops[0].op, OP_MATCHES);
+    ck_assert_ptr_nonnull(st->expect.checks[1].ops[0].re);
+    ck_assert_int_eq(st->expect.checks[2].subject, SUBJ_BODY_TEXT);
+    ck_assert_ptr_nonnull(st->expect.checks[3].re);
+    ck_assert_int_eq(st->expect.checks[4].subject, SUBJ_TLS_DAYS_LEFT);
+    ck_assert_double_eq_tol(st->expect.checks[4].ops[0].number, 14, 1e-9);
+    ck_assert_int_eq(st->expect.checks[5].ops[0].op, OP_IN);
+    ck_assert_uint_eq(st->ncaptures, 2);
+    ck_assert_str_eq(st->captures[0].name, "user_id");
+    ck_assert_int_eq(st->captures[1].kind, CAP_HEADER);
+    ck_assert_ptr_nonnull(st->cleanup);
+    ck_assert_str_eq(st->cleanup->method, "DELETE");
+    ck_assert_uint_eq(st->cleanup_expect.nstatus, 3);
+    ck_assert_uint_eq(st->retry.attempts, 1);
+
+    st = scenario_step(sc, 1);
+    ck_assert_int_eq(st->req.auth, AUTH_BASIC);
+    ck_assert_uint_eq(st->req.nform, 1);
+    ck_assert_uint_eq(st->retry.attempts, 3);
+    ck_assert_uint_eq(st->retry.delay_ms, 2000);
+    ck_assert_uint_eq(st->retry.on,
+                      RETRY_ON_ERROR | RETRY_ON_5XX | RETRY_ON_FAIL);
+    ck_assert_uint_eq(st->expect.nstatus, 2);
+    ck_assert_uint_eq(st->expect.status[0].lo, 200);
+    ck_assert_uint_eq(st->expect.status[0].hi, 299);
+    ck_assert_ptr_null(st->cleanup);
+    free(msgs);
+    tu_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(test_scenario_jq_checks_evaluate)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario(good, &msgs);
+    const struct check *ck = &scenario_step(sc, 0)->expect.checks[0];
+    jv out;
+
+    ck_assert_ptr_nonnull(sc);
+    ck_assert_int_eq(jqset_eval(tu_jq(), ck->jq,
+                                jv_parse("{\"id\": 7, \"state\": \"new\"}"),
+                                &out, NULL), PW_OK);
+    ck_assert_int_eq(jv_get_kind(out), JV_KIND_NUMBER);
+    ck_assert_int_eq((int)jv_number_value(out), 7);
+    jv_free(out);
+    free(msgs);
+    tu_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(test_scenario_unknown_keys_and_types)
+{
+    assert_errors("name: s\n"
+                  "tgas: [x]\n"
+                  "every: often\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    requets: { url: http://x }\n"
+                  "    request: { url: http://x, metod: GET, timeout: 5 }\n"
+                  "    expect: { status: ok, checks: { jq: .a } }\n",
+                  "s.yaml:2:1: unknown key 'tgas' in a scenario; did you "
+                  "mean 'tags'?\n"
+                  "s.yaml:3:8: every: bad duration 'often': expected a whole "
+                  "number then a unit (ms, s, m, h, d), like 500ms or 5m\n"
+                  "s.yaml:6:5: unknown key 'requets' in a step; did you mean "
+                  "'request'?\n"
+                  "s.yaml:7:31: unknown key 'metod' in request; did you mean "
+                  "'method'?\n"
+                  "s.yaml:7:52: timeout: bad duration '5': missing unit; use "
+                  "ms, s, m, h or d\n"
+                  "s.yaml:8:23: status must be a code such as 200, a class "
+                  "such as 2xx, or a list of them, not 'ok'\n"
+                  "s.yaml:8:35: checks must be a list, not a mapping\n");
+}
+END_TEST
+
+START_TEST(test_scenario_template_names)
+{
+    assert_errors("name: s\n"
+                  "matrix:\n"
+                  "  color: [red, blue]\n"
+                  "vars:\n"
+                  "  a: \"{{ b }}\"\n"
+                  "  b: \"x\"\n"
+                  "steps:\n"
+                  "  - name: one\n"
+                  "    request:\n"
+                  "      url: \"{{ target.base_url }}/{{ matrix.colour }}\"\n"
+                  "      headers: { X-A: \"{{ user_id }}\", X-B: "
+                  "\"{{ target.vars.region }}\" }\n"
+                  "      body: \"{{ emial }} {{ run.idd }} {{ nope.x }}\"\n"
+                  "  - name: two\n"
+                  "    request: { url: \"{{ target.base_url }}\" }\n"
+                  "    capture:\n"
+                  "      user_id: { jq: .id }\n",
+                  "s.yaml:5:10: var 'b' is used before it is defined\n"
+                  "s.yaml:10:38: unknown matrix parameter 'colour'; did you "
+                  "mean 'matrix.color'?\n"
+                  "s.yaml:11:27: 'user_id' is used before it is captured (by "
+                  "step 'two')\n"
+                  "s.yaml:11:49: unknown name 'target.vars.region': not every "
+                  "target of this scenario defines var 'region'\n"
+                  "s.yaml:12:17: unknown name 'emial'\n"
+                  "s.yaml:12:29: unknown name 'run.idd'; did you mean "
+                  "'run.id'?\n"
+                  "s.yaml:12:43: unknown name 'nope.x'\n");
+}
+END_TEST
+
+START_TEST(test_scenario_regex_jq_and_template_syntax)
+{
+    assert_errors("name: s\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: \"{{ target.base_url }}/{{ x \" }\n"
+                  "    expect:\n"
+                  "      checks:\n"
+                  "        - { regex: \"order ([0-9]+\", eq: \"1\" }\n"
+                  "        - { header: X, matches: \"a**\" }\n"
+                  "        - { jq: \".a | (\", exists: true }\n"
+                  "        - { jq: \".a | nosuchfn\", exists: true }\n"
+                  "        - { jq: .a, type: numbr }\n"
+                  "        - { jq: .a }\n"
+                  "        - { jq: .a, header: X, eq: 1 }\n",
+                  "s.yaml:4:44: url: unclosed '{{': add the closing '}}'\n"
+                  "s.yaml:7:34: regex: regex error at offset 13: missing "
+                  "closing parenthesis\n"
+                  "s.yaml:8:36: matches: regex error at offset 2: quantifier "
+                  "does not follow a repeatable item\n"
+                  "s.yaml:9:17: jq program has an unclosed '('\n"
+                  "s.yaml:10:17: jq: nosuchfn/0 is not defined\n"
+                  "s.yaml:11:27: unknown type 'numbr'; did you mean 'number'? "
+                  "(string, number, boolean, null, array, object)\n"
+                  "s.yaml:12:11: a check needs an operator: eq, ne, lt, le, "
+                  "gt, ge, matches, contains, exists, type or in\n"
+                  "s.yaml:13:11: a check takes one subject (jq, header, body, "
+                  "regex, tls_days_left or status), not 2\n");
+}
+END_TEST
+
+START_TEST(test_scenario_steps_targets_matrix)
+{
+    assert_errors("name: s\n"
+                  "targets: [prod, prdo, prod]\n"
+                  "coverage: twowise\n"
+                  "matrix:\n"
+                  "  a: [1, 2, 1]\n"
+                  "  b: []\n"
+                  "  exclude:\n"
+                  "    - { a: 3 }\n"
+                  "    - { c: 1 }\n"
+                  "  include:\n"
+                  "    - { a: 9 }\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: /relative }\n"
+                  "  - name: a\n"
+                  "    request: { url: \"{{ target.base_url }}\", json: {}, "
+                  "body: x }\n"
+                  "    capture: { x: { jq: .a }, x2: { status: true, jq: .b } "
+                  "}\n",
+                  "s.yaml:2:17: unknown target 'prdo'; did you mean 'prod'?\n"
+                  "s.yaml:2:23: target 'prod' is listed twice\n"
+                  "s.yaml:3:11: coverage must be all, pairwise or N-wise "
+                  "(2-wise to 6-wise), not 'twowise'\n"
+                  "s.yaml:5:13: duplicate value '1' in matrix parameter 'a'\n"
+                  "s.yaml:6:6: matrix parameter 'b' has no values\n"
+                  "s.yaml:8:12: exclude value '3' is not one of a's values\n"
+                  "s.yaml:9:9: exclude names unknown matrix parameter 'c'\n"
+                  "s.yaml:11:7: include entry lacks matrix parameter 'b'\n"
+                  "s.yaml:14:21: url must start with http://, https:// or a "
+                  "template such as {{ target.base_url }}\n"
+                  "s.yaml:15:11: duplicate step name 'a' (also step 1)\n"
+                  "s.yaml:16:14: a request takes at most one of json, body "
+                  "and form\n"
+                  "s.yaml:17:35: a capture takes one of jq, header, regex or "
+                  "status\n");
+}
+END_TEST
+
+START_TEST(test_scenario_missing_basics)
+{
+    assert_errors("description: nothing else\n",
+                  "s.yaml:1:1: a scenario needs a name\n"
+                  "s.yaml:1:1: a scenario needs steps\n");
+    assert_errors("name: s\nsteps: []\n", "s.yaml:2:8: steps is empty\n");
+    assert_errors("name: s\nsteps:\n  - request: { method: get }\n",
+                  "s.yaml:3:5: a step needs a name\n"
+                  "s.yaml:3:14: a request needs a url\n"
+                  "s.yaml:3:24: method must be an upper-case HTTP method "
+                  "such as GET or POST, not 'get'\n");
+}
+END_TEST
+
+/* A suite across several files: duplicate names are caught there. */
+START_TEST(test_scenario_duplicate_names_in_suite)
+{
+    struct diag *d = diag_new();
+    struct suite *s;
+    char *msgs;
+
+    tu_write("a.scn.yaml", "name: dup\nsteps:\n  - name: x\n    request: "
+             "{ url: http://x }\n");
+    tu_write("b.scn.yaml", "\n\nname: dup\nsteps:\n  - name: x\n    request: "
+             "{ url: http://x }\n");
+    s = suite_load(tu_write("suite.yaml", "scenarios: [\"*.scn.yaml\", "
+                            "\"none/*.yaml\"]\ntargets:\n  a: { base_url: "
+                            "http://x }\n"), d);
+    ck_assert_ptr_null(s);
+    msgs = tu_diag_text(d);
+    ck_assert_ptr_nonnull(strstr(msgs, "suite.yaml:1:27: 'none/*.yaml' "
+                                       "matches no scenario file\n"));
+    ck_assert_ptr_nonnull(strstr(msgs, "b.scn.yaml:3:1: duplicate scenario "
+                                       "name 'dup' (also in "));
+    free(msgs);
+    diag_free(d);
+}
+END_TEST
+
+static Suite *scenario_suite(void)
+{
+    Suite *s = suite_create("scenario");
+    TCase *tc = tcase_create("Load");
+    TCase *te = tcase_create("Errors");
+
+    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(te, 60);
+    tcase_add_test(tc, test_scenario_good_file);
+    tcase_add_test(tc, test_scenario_jq_checks_evaluate);
+    tcase_add_test(te, test_scenario_unknown_keys_and_types);
+    tcase_add_test(te, test_scenario_template_names);
+    tcase_add_test(te, test_scenario_regex_jq_and_template_syntax);
+    tcase_add_test(te, test_scenario_steps_targets_matrix);
+    tcase_add_test(te, test_scenario_missing_basics);
+    tcase_add_test(te, test_scenario_duplicate_names_in_suite);
+    suite_add_tcase(s, tc);
+    suite_add_tcase(s, te);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(scenario_suite());
+}
