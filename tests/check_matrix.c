@@ -1,0 +1,374 @@
+/* check_matrix.c -- full products, covering arrays and test ids. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "expand.h"
+#include "matrix.h"
+#include "testutil.h"
+
+/* A matrix of <k> parameters p0..p(k-1) with <v>[i] values each, named
+ * "0", "1", ... */
+static struct matrix *make(size_t k, const size_t *v, unsigned t)
+{
+    struct matrix *m = matrix_new();
+    size_t i, j;
+
+    for (i = 0; i < k; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "p%zu", i);
+        matrix_add_param(m, name);
+        for (j = 0; j < v[i]; j++) {
+            char val[32];
+
+            snprintf(val, sizeof(val), "%zu", j);
+            matrix_add_value(m, i, val);
+        }
+    }
+    matrix_set_strength(m, t);
+    return m;
+}
+
+/* All rows as value indices, row-major; returns the count. */
+static size_t rows_of(struct matrix *m, size_t **out)
+{
+    struct matrix_iter it;
+    const char *const *row;
+    size_t k = matrix_param_count(m), n = 0, alloc = 0, i;
+    size_t *rows = NULL;
+
+    ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+    while (matrix_iter_next(&it, &row)) {
+        if ((n + 1) * k > alloc) {
+            alloc = (n + 1) * k * 2;
+            rows = realloc(rows, alloc * sizeof(size_t));
+        }
+        for (i = 0; i < k; i++)
+            rows[n * k + i] = (size_t)strtoul(row[i], NULL, 10);
+        n++;
+    }
+    matrix_iter_release(&it);
+    *out = rows;
+    return n;
+}
+
+static int row_excluded(const int *ex, size_t nex, size_t k, const size_t *r)
+{
+    size_t e, i;
+
+    for (e = 0; e < nex; e++) {
+        for (i = 0; i < k; i++)
+            if (ex[e * k + i] >= 0 && (size_t)ex[e * k + i] != r[i])
+                break;
+        if (i == k)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether some full row that matches no exclude has <tup>[i] at each
+ * parameter <par>[i] (i < t).  Brute force over the product. */
+static int tuple_allowed(size_t k, const size_t *v, const int *ex,
+                         size_t nex, unsigned t, const size_t *par,
+                         const size_t *tup)
+{
+    size_t total = 1, i, j, a;
+    size_t full[8];
+
+    for (i = 0; i < k; i++)
+        total *= v[i];
+    for (i = 0; i < total; i++) {
+        size_t x = i;
+
+        for (a = k; a > 0; a--) {
+            full[a - 1] = x % v[a - 1];
+            x /= v[a - 1];
+        }
+        for (j = 0; j < t; j++)
+            if (full[par[j]] != tup[j])
+                break;
+        if (j == t && !row_excluded(ex, nex, k, full))
+            return 1;
+    }
+    return 0;
+}
+
+/* Check that <rows> is a t-way covering array (t = 2 or 3) of the matrix
+ * described by <k>, <v> and the excludes: no row matches an exclude, and
+ * every t-tuple that some allowed row could hold is held by some row. */
+static void assert_covering(size_t k, const size_t *v, const int *ex,
+                            size_t nex, unsigned t, const size_t *rows,
+                            size_t nrows)
+{
+    size_t par[3], tup[3], r, j;
+
+    for (r = 0; r < nrows; r++)
+        ck_assert_msg(!row_excluded(ex, nex, k, rows + r * k),
+                      "row %zu matches an exclude", r);
+    for (par[0] = 0; par[0] < k; par[0]++)
+        for (par[1] = par[0] + 1; par[1] < k; par[1]++)
+            for (par[2] = t == 3 ? par[1] + 1 : 0;
+                 t == 2 ? par[2] == 0 : par[2] < k; par[2]++) {
+                size_t combos = v[par[0]] * v[par[1]] *
+                                (t == 3 ? v[par[2]] : 1);
+                size_t c;
+
+                for (c = 0; c < combos; c++) {
+                    int found = 0;
+
+                    tup[0] = c % v[par[0]];
+                    tup[1] = (c / v[par[0]]) % v[par[1]];
+                    tup[2] = t == 3 ? c / (v[par[0]] * v[par[1]]) : 0;
+                    for (r = 0; r < nrows && !found; r++) {
+                        for (j = 0; j < t; j++)
+                            if (rows[r * k + par[j]] != tup[j])
+                                break;
+                        found = j == t;
+                    }
+                    if (found)
+                        continue;
+                    ck_assert_msg(k > 8 || !tuple_allowed(k, v, ex, nex, t,
+                                                          par, tup),
+                                  "allowed tuple not covered (params %zu "
+                                  "%zu)", par[0], par[1]);
+                    ck_assert_msg(k <= 8, "tuple not covered");
+                }
+            }
+}
+
+START_TEST(test_matrix_covering_property_random)
+{
+    unsigned seed = 12345;
+    int round;
+
+    for (round = 0; round < 60; round++) {
+        size_t k = 2 + (size_t)(rand_r(&seed) % 5), v[8], i, e;
+        unsigned t = (round % 3 == 2 && k > 3) ? 3 : 2;
+        size_t nex = (size_t)(rand_r(&seed) % 4);
+        int ex[4 * 8];
+        struct matrix *m;
+        size_t *rows, n;
+
+        for (i = 0; i < k; i++)
+            v[i] = 1 + (size_t)(rand_r(&seed) % 4);
+        m = make(k, v, t);
+        for (e = 0; e < nex; e++) {
+            size_t p1 = (size_t)rand_r(&seed) % k;
+            size_t p2 = (size_t)rand_r(&seed) % k;
+
+            for (i = 0; i < k; i++)
+                ex[e * k + i] = -1;
+            ex[e * k + p1] = (int)((size_t)rand_r(&seed) % v[p1]);
+            ex[e * k + p2] = (int)((size_t)rand_r(&seed) % v[p2]);
+            matrix_add_exclude(m, ex + e * k);
+        }
+        n = rows_of(m, &rows);
+        if (t < k)
+            assert_covering(k, v, ex, nex, t, rows, n);
+        free(rows);
+        matrix_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_matrix_pairwise_sizes)
+{
+    static const size_t three[13] = { 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+    static const struct {
+        size_t k, most;
+    } cases[] = { { 3, 9 }, { 4, 11 }, { 13, 20 } };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct matrix *m = make(cases[i].k, three, 2);
+        size_t *rows, n = rows_of(m, &rows);
+
+        ck_assert_msg(n <= cases[i].most, "3^%zu pairwise: %zu rows > %zu",
+                      cases[i].k, n, cases[i].most);
+        ck_assert_uint_ge(n, 9);
+        assert_covering(cases[i].k, three, NULL, 0, 2, rows, n);
+        free(rows);
+        matrix_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_matrix_three_wise)
+{
+    static const size_t v[6] = { 2, 2, 2, 2, 2, 2 };
+    struct matrix *m = make(6, v, 3);
+    size_t *rows, n = rows_of(m, &rows);
+
+    assert_covering(6, v, NULL, 0, 3, rows, n);
+    ck_assert_uint_lt(n, 64);
+    ck_assert_uint_le(n, 16);
+    free(rows);
+    matrix_free(m);
+}
+END_TEST
+
+START_TEST(test_matrix_deterministic)
+{
+    static const size_t v[7] = { 3, 4, 2, 5, 3, 2, 4 };
+    int ex[7] = { 1, -1, 0, -1, -1, -1, -1 };
+    struct matrix *a = make(7, v, 2), *b = make(7, v, 2);
+    size_t *ra, *rb, na, nb;
+
+    matrix_add_exclude(a, ex);
+    matrix_add_exclude(b, ex);
+    na = rows_of(a, &ra);
+    nb = rows_of(b, &rb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(ra, rb, na * 7 * sizeof(size_t)), 0);
+    /* Iterating again gives the same rows too. */
+    free(rb);
+    nb = rows_of(a, &rb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(ra, rb, na * 7 * sizeof(size_t)), 0);
+    free(ra);
+    free(rb);
+    matrix_free(a);
+    matrix_free(b);
+}
+END_TEST
+
+START_TEST(test_matrix_all_with_exclude_and_include)
+{
+    static const size_t v[2] = { 3, 2 };
+    struct matrix *m = make(2, v, 0);
+    int ex[2] = { 1, 0 };
+    const char *inc_new[2] = { "9", "0" };
+    const char *inc_dup[2] = { "0", "1" };
+    const char *inc_excl[2] = { "1", "0" };
+    size_t *rows, n;
+
+    matrix_add_exclude(m, ex);
+    matrix_add_include(m, inc_new);
+    matrix_add_include(m, inc_dup);
+    matrix_add_include(m, inc_excl);
+    matrix_add_include(m, inc_new);
+    n = rows_of(m, &rows);
+    /* 6 - 1 excluded + 1 new + the excluded one included again. */
+    ck_assert_uint_eq(n, 7);
+    ck_assert_uint_eq(rows[0], 0);
+    ck_assert_uint_eq(rows[1], 0);
+    ck_assert_uint_eq(rows[2 * 2], 1); /* (1,1): (1,0) was skipped */
+    ck_assert_uint_eq(rows[2 * 2 + 1], 1);
+    ck_assert_uint_eq(rows[5 * 2], 9);
+    ck_assert_uint_eq(rows[6 * 2], 1);
+    ck_assert_uint_eq(rows[6 * 2 + 1], 0);
+    free(rows);
+    matrix_free(m);
+}
+END_TEST
+
+START_TEST(test_matrix_all_is_lazy)
+{
+    size_t v[20], i;
+    struct matrix *m;
+    struct matrix_iter it;
+    const char *const *row;
+
+    for (i = 0; i < 20; i++)
+        v[i] = 10;
+    m = make(20, v, 0); /* 10^20 rows */
+    ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+    for (i = 0; i < 1000; i++)
+        ck_assert(matrix_iter_next(&it, &row));
+    ck_assert_str_eq(row[19], "9");
+    ck_assert_str_eq(row[17], "9");
+    ck_assert_str_eq(row[16], "0");
+    matrix_iter_release(&it);
+    matrix_free(m);
+}
+END_TEST
+
+START_TEST(test_matrix_strength_at_least_params_means_all)
+{
+    static const size_t v[2] = { 2, 3 };
+    struct matrix *m = make(2, v, 2);
+    size_t *rows;
+
+    ck_assert_uint_eq(rows_of(m, &rows), 6);
+    free(rows);
+    matrix_free(m);
+}
+END_TEST
+
+START_TEST(test_matrix_no_params_one_row)
+{
+    struct matrix *m = matrix_new();
+    struct matrix_iter it;
+    const char *const *row;
+
+    ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+    ck_assert(matrix_iter_next(&it, &row));
+    ck_assert(!matrix_iter_next(&it, &row));
+    matrix_iter_release(&it);
+    matrix_free(m);
+}
+END_TEST
+
+START_TEST(test_matrix_test_ids)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario(
+        "name: checkout\n"
+        "matrix:\n"
+        "  locale: [en, \"a,b=c[d]%\"]\n"
+        "  pay: [card]\n"
+        "steps:\n"
+        "  - name: x\n"
+        "    request: { url: http://x }\n", &msgs);
+    struct scenario *plain;
+    struct sbuf id = SBUF_INIT;
+    const char *row1[2] = { "en", "card" };
+    const char *row2[2] = { "a,b=c[d]%", "card" };
+
+    ck_assert_ptr_nonnull(sc);
+    expand_test_id(&id, sc, "prod", row1);
+    ck_assert_str_eq(id.buf, "checkout@prod[locale=en,pay=card]");
+    sbuf_reset(&id);
+    expand_test_id(&id, sc, "prod", row2);
+    ck_assert_str_eq(id.buf,
+                     "checkout@prod[locale=a%2Cb%3Dc%5Bd%5D%25,pay=card]");
+    free(msgs);
+    tu_scenario_free(sc);
+    plain = tu_scenario("name: health\nsteps:\n  - name: x\n    request: "
+                        "{ url: http://x }\n", &msgs);
+    sbuf_reset(&id);
+    expand_test_id(&id, plain, "canary", NULL);
+    ck_assert_str_eq(id.buf, "health@canary");
+    free(msgs);
+    tu_scenario_free(plain);
+    sbuf_release(&id);
+}
+END_TEST
+
+static Suite *matrix_suite(void)
+{
+    Suite *s = suite_create("matrix");
+    TCase *tc = tcase_create("Covering");
+    TCase *ta = tcase_create("All");
+    TCase *ti = tcase_create("Ids");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_matrix_covering_property_random);
+    tcase_add_test(tc, test_matrix_pairwise_sizes);
+    tcase_add_test(tc, test_matrix_three_wise);
+    tcase_add_test(tc, test_matrix_deterministic);
+    tcase_add_test(ta, test_matrix_all_with_exclude_and_include);
+    tcase_add_test(ta, test_matrix_all_is_lazy);
+    tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);
+    tcase_add_test(ta, test_matrix_no_params_one_row);
+    tcase_add_test(ti, test_matrix_test_ids);
+    suite_add_tcase(s, tc);
+    suite_add_tcase(s, ta);
+    suite_add_tcase(s, ti);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(matrix_suite());
+}
