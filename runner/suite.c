@@ -45,7 +45,7 @@ static char **scenario_paths(const struct config *cfg, struct diag *d,
         glob_t g;
         int rc;
 
-        if (pat[0] == '/') {
+        if (pat[0] == '/' || strcmp(cfg->dir, ".") == 0) {
             full = xstrdup(pat);
         } else {
             full = xmalloc(strlen(cfg->dir) + strlen(pat) + 2);
