@@ -207,16 +207,28 @@ static void load_target(struct loadctx *c, const struct ynode *key,
                  key->str);
 }
 
+/* Parse "HH:MM" (00:00 to 24:00) into minutes after midnight. */
 static int parse_hhmm(const char *s, unsigned *min)
 {
     unsigned h, m;
-    char tail;
 
-    if (sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || h > 24 || m > 59 ||
-        (h == 24 && m != 0) || strlen(s) != 5)
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+        s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+        !isdigit((unsigned char)s[4]))
+        return 0;
+    h = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+    m = (unsigned)(s[3] - '0') * 10 + (unsigned)(s[4] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0))
         return 0;
     *min = h * 60 + m;
     return 1;
+}
+
+/* Parse "HH:MM-HH:MM" into <w>'s start and end. */
+static int parse_hours(const char *s, struct window *w)
+{
+    return strlen(s) == 11 && s[5] == '-' && parse_hhmm(s, &w->start_min) &&
+           parse_hhmm(s + 6, &w->end_min);
 }
 
 static void load_window(struct loadctx *c, const struct ynode *n,
@@ -258,11 +270,8 @@ static void load_window(struct loadctx *c, const struct ynode *n,
     }
     if ((v = ymap_get(n, "hours"))) {
         const char *h = load_str(c, v, "hours");
-        char a[8], b[8];
 
-        if (h && (strlen(h) != 11 || h[5] != '-' ||
-                  (memcpy(a, h, 5), a[5] = '\0', !parse_hhmm(a, &w->start_min)) ||
-                  (memcpy(b, h + 6, 5), b[5] = '\0', !parse_hhmm(b, &w->end_min))))
+        if (h && !parse_hours(h, w))
             load_err(c, v, "hours must look like \"01:00-05:00\", not '%s'",
                      h);
         else if (h && w->start_min == w->end_min)

@@ -546,6 +546,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     size_t tries, ncand, i, start_uncovered;
     size_t *best_rows = NULL, best_n = (size_t)-1;
     size_t *a = xmalloc(m->nparams * sizeof(size_t));
+    unsigned char *base_cov;
 
     memset(&cv, 0, sizeof(cv));
     cv.m = m;
@@ -578,7 +579,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
      * saved is a larger share of the probing load. */
     ncand = cv.nbits < 5000 ? 50 : cv.nbits < 100000 ? 20 : 5;
     tries = cv.nbits < 5000 ? 12 : cv.nbits < 100000 ? 3 : 1;
-    unsigned char *base_cov = xmalloc(cv.nbits / 8 + 1);
+    base_cov = xmalloc(cv.nbits / 8 + 1);
     memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
     for (i = 0; i < tries; i++) {
         size_t n, *rows;

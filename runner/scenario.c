@@ -721,7 +721,6 @@ static void load_check(struct sload *L, const struct ynode *n,
 {
     static const char *const subjects[] = { "jq", "header", "body", "regex",
                                             "tls_days_left", "status" };
-    static const char *const body_kinds[] = { "text", "size", "sha256" };
     const struct ynode *subj = NULL;
     size_t i, nsubj = 0;
 
@@ -759,12 +758,7 @@ static void load_check(struct sload *L, const struct ynode *n,
                 ck->subject = SUBJ_BODY_SHA256;
             else
                 load_err(&L->c, v, "body must be text, size or sha256, not "
-                         "'%s'%s%s%s", v->str,
-                         str_suggest(v->str, body_kinds, 3) ? "; did you mean '"
-                                                            : "",
-                         str_suggest(v->str, body_kinds, 3)
-                             ? str_suggest(v->str, body_kinds, 3) : "",
-                         str_suggest(v->str, body_kinds, 3) ? "'?" : "");
+                         "'%s'", v->str);
             break;
         case 3:
             ck->subject = SUBJ_REGEX;
