@@ -84,8 +84,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
         case 'g':
         case 'f':
             if (!selectors) {
-                fprintf(stderr, "prodwatch %s: unknown option '%s'\n",
-                        argv[0], argv[optind - 1]);
+                fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
+                        argv[optind - 1]);
                 return CLI_EXIT_USAGE;
             }
             if (ch == 's')
@@ -97,8 +97,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
             else if (strcmp(optarg, "json") == 0)
                 o->json = 1;
             else if (strcmp(optarg, "text") != 0) {
-                fprintf(stderr, "prodwatch %s: --format must be text or "
-                        "json\n", argv[0]);
+                fprintf(stderr,
+                        "prodwatch %s: --format must be text or "
+                        "json\n",
+                        argv[0]);
                 return CLI_EXIT_USAGE;
             }
             break;
@@ -170,8 +172,7 @@ static int cmd_check(int argc, char **argv)
     }
     printf("%s: ok: %zu scenario%s, %zu target%s, %zu test%s\n",
            config_path(&o), suite_scenario_count(s),
-           suite_scenario_count(s) == 1 ? "" : "s",
-           suite_config(s)->ntargets,
+           suite_scenario_count(s) == 1 ? "" : "s", suite_config(s)->ntargets,
            suite_config(s)->ntargets == 1 ? "" : "s", tests,
            tests == 1 ? "" : "s");
     suite_free(s);
@@ -231,8 +232,7 @@ static int cmd_expand(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (o.target && config_target(suite_config(s), o.target) == NULL) {
-        fprintf(stderr, "prodwatch expand: no target named '%s'\n",
-                o.target);
+        fprintf(stderr, "prodwatch expand: no target named '%s'\n", o.target);
         suite_free(s);
         return CLI_EXIT_USAGE;
     }
@@ -276,7 +276,9 @@ int cli_main(int argc, char **argv)
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "prodwatch: unknown command '%s'\n"
-            "Run 'prodwatch --help' for the list of commands.\n", argv[1]);
+    fprintf(stderr,
+            "prodwatch: unknown command '%s'\n"
+            "Run 'prodwatch --help' for the list of commands.\n",
+            argv[1]);
     return CLI_EXIT_USAGE;
 }

@@ -7,8 +7,8 @@
 #ifndef PW_CLI_H
 #define PW_CLI_H
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
 
 #define CLI_DEFAULT_CONFIG "/etc/prodwatch/prodwatch.yaml"

@@ -10,12 +10,12 @@
 #include "strutil.h"
 #include "xalloc.h"
 
-#define DEFAULT_REDIS "redis://127.0.0.1:6379/0"
-#define DEFAULT_PREFIX "prodwatch"
-#define DEFAULT_SCENARIOS "scenarios/*.yaml"
-#define DEFAULT_SECRETS "/etc/prodwatch/secrets"
-#define DEFAULT_STATE "/var/lib/prodwatch"
-#define DEFAULT_LISTEN "127.0.0.1:9464"
+#define DEFAULT_REDIS       "redis://127.0.0.1:6379/0"
+#define DEFAULT_PREFIX      "prodwatch"
+#define DEFAULT_SCENARIOS   "scenarios/*.yaml"
+#define DEFAULT_SECRETS     "/etc/prodwatch/secrets"
+#define DEFAULT_STATE       "/var/lib/prodwatch"
+#define DEFAULT_LISTEN      "127.0.0.1:9464"
 #define DEFAULT_TARGET_RATE 5.0
 #define DEFAULT_CONCURRENCY 8
 
@@ -75,8 +75,7 @@ void config_free(struct config *cfg)
     free(cfg);
 }
 
-const struct target *config_target(const struct config *cfg,
-                                   const char *name)
+const struct target *config_target(const struct config *cfg, const char *name)
 {
     size_t i;
 
@@ -101,19 +100,19 @@ static struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
         const char *ref = tmpl_ref_at(t, i, &off);
         const char *dot = strchr(ref, '.');
 
-        if (dot && (strncmp(ref, "secret.", 7) == 0 ||
-                    strncmp(ref, "env.", 4) == 0) &&
+        if (dot &&
+            (strncmp(ref, "secret.", 7) == 0 || strncmp(ref, "env.", 4) == 0) &&
             strchr(dot + 1, '.') == NULL)
             continue;
         diag_add(c->d, load_pos_in(c, n, off),
                  "%s: unknown name '%s' (the configuration can use "
-                 "secret.NAME and env.NAME)", what, ref);
+                 "secret.NAME and env.NAME)",
+                 what, ref);
     }
     return t;
 }
 
-static char *dup_str(struct loadctx *c, const struct ynode *n,
-                     const char *what)
+static char *dup_str(struct loadctx *c, const struct ynode *n, const char *what)
 {
     const char *s = load_str(c, n, what);
 
@@ -165,10 +164,9 @@ static void check_url_literal(struct loadctx *c, const struct ynode *n,
 static void load_target(struct loadctx *c, const struct ynode *key,
                         const struct ynode *n, struct target *t)
 {
-    static const char *const keys[] = {
-        "base_url", "channel", "rate", "vars", "ca_file", "client_cert",
-        "client_key", "insecure", NULL
-    };
+    static const char *const keys[] = { "base_url",   "channel",  "rate",
+                                        "vars",       "ca_file",  "client_cert",
+                                        "client_key", "insecure", NULL };
     const struct ynode *v;
 
     t->name = xstrdup(key->str);
@@ -176,8 +174,10 @@ static void load_target(struct loadctx *c, const struct ynode *key,
     t->rate = DEFAULT_TARGET_RATE;
     t->channel = xstrdup("stable");
     if (!str_is_ident(key->str))
-        load_err(c, key, "target name '%s' must be letters, digits, '_' "
-                 "or '-'", key->str);
+        load_err(c, key,
+                 "target name '%s' must be letters, digits, '_' "
+                 "or '-'",
+                 key->str);
     if (!load_want_map(c, n, "a target"))
         return;
     load_check_keys(c, n, keys, "a target");
@@ -203,8 +203,7 @@ static void load_target(struct loadctx *c, const struct ynode *key,
     if ((v = ymap_get(n, "insecure")))
         t->insecure = load_bool(c, v, "insecure", 0);
     if (t->client_key && !t->client_cert)
-        load_err(c, n, "target '%s': client_key needs client_cert",
-                 key->str);
+        load_err(c, n, "target '%s': client_key needs client_cert", key->str);
 }
 
 /* Parse "HH:MM" (00:00 to 24:00) into minutes after midnight. */
@@ -234,10 +233,10 @@ static int parse_hours(const char *s, struct window *w)
 static void load_window(struct loadctx *c, const struct ynode *n,
                         struct window *w)
 {
-    static const char *const keys[] = { "days", "hours", "timezone", "rate",
-                                        "concurrency", NULL };
-    static const char *const days[] = { "sun", "mon", "tue", "wed", "thu",
-                                        "fri", "sat" };
+    static const char *const keys[] = { "days", "hours",       "timezone",
+                                        "rate", "concurrency", NULL };
+    static const char *const days[] = { "sun", "mon", "tue", "wed",
+                                        "thu", "fri", "sat" };
     const struct ynode *v;
     size_t i, j;
 
@@ -259,9 +258,10 @@ static void load_window(struct loadctx *c, const struct ynode *n,
             if (j == 7) {
                 const char *hint = str_suggest(d, days, 7);
 
-                load_err(c, v->items[i], "unknown day '%s'%s%s%s (use mon, "
-                         "tue, wed, thu, fri, sat, sun)", d,
-                         hint ? "; did you mean '" : "", hint ? hint : "",
+                load_err(c, v->items[i],
+                         "unknown day '%s'%s%s%s (use mon, "
+                         "tue, wed, thu, fri, sat, sun)",
+                         d, hint ? "; did you mean '" : "", hint ? hint : "",
                          hint ? "'?" : "");
                 continue;
             }
@@ -272,8 +272,7 @@ static void load_window(struct loadctx *c, const struct ynode *n,
         const char *h = load_str(c, v, "hours");
 
         if (h && !parse_hours(h, w))
-            load_err(c, v, "hours must look like \"01:00-05:00\", not '%s'",
-                     h);
+            load_err(c, v, "hours must look like \"01:00-05:00\", not '%s'", h);
         else if (h && w->start_min == w->end_min)
             load_err(c, v, "hours '%s' is an empty window", h);
     } else {
@@ -336,11 +335,11 @@ static void load_alerting(struct loadctx *c, const struct ynode *n,
         return;
     load_check_keys(c, n, keys, "alerting");
     if ((v = ymap_get(n, "trigger_after")))
-        cfg->trigger_after = (unsigned)load_int(c, v, 1, 1000,
-                                                "trigger_after", 3);
+        cfg->trigger_after =
+            (unsigned)load_int(c, v, 1, 1000, "trigger_after", 3);
     if ((v = ymap_get(n, "resolve_after")))
-        cfg->resolve_after = (unsigned)load_int(c, v, 1, 1000,
-                                                "resolve_after", 2);
+        cfg->resolve_after =
+            (unsigned)load_int(c, v, 1, 1000, "resolve_after", 2);
 }
 
 static void load_reporter(struct loadctx *c, const struct ynode *n,
@@ -359,7 +358,8 @@ static void load_reporter(struct loadctx *c, const struct ynode *n,
     if (!load_want_map(c, n, "a reporter"))
         return;
     if (n->len != 1) {
-        load_err(c, n, "a reporter is one of pagerduty, webhook, jsonl or "
+        load_err(c, n,
+                 "a reporter is one of pagerduty, webhook, jsonl or "
                  "plugin, with its settings below it");
         return;
     }
@@ -412,8 +412,10 @@ static void check_redis_url(struct loadctx *c, const struct ynode *n,
     if (strncmp(url, "unix:", 5) == 0 && url[5] == '/')
         return;
     if (strncmp(url, "redis://", 8) != 0) {
-        load_err(c, n, "redis must be redis://HOST:PORT[/DB] or "
-                 "unix:/PATH, not '%s'", url);
+        load_err(c, n,
+                 "redis must be redis://HOST:PORT[/DB] or "
+                 "unix:/PATH, not '%s'",
+                 url);
         return;
     }
     p = strrchr(url + 8, '@');
@@ -442,8 +444,9 @@ static void load_root(struct loadctx *c, const struct ynode *root,
                       struct config *cfg)
 {
     static const char *const keys[] = {
-        "redis", "key_prefix", "scenarios", "secrets_dir", "state_dir",
-        "listen", "targets", "throttle", "alerting", "reporters", NULL
+        "redis",     "key_prefix", "scenarios", "secrets_dir",
+        "state_dir", "listen",     "targets",   "throttle",
+        "alerting",  "reporters",  NULL
     };
     const struct ynode *v;
     size_t i;
@@ -458,7 +461,8 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     if ((v = ymap_get(root, "key_prefix"))) {
         set_str(&cfg->key_prefix, dup_str(c, v, "key_prefix"));
         if (cfg->key_prefix[0] == '\0' || strpbrk(cfg->key_prefix, " \t\n{}"))
-            load_err(c, v, "key_prefix must be non-empty, without spaces or "
+            load_err(c, v,
+                     "key_prefix must be non-empty, without spaces or "
                      "braces");
     }
     if ((v = ymap_get(root, "scenarios"))) {
@@ -475,8 +479,8 @@ static void load_root(struct loadctx *c, const struct ynode *root,
             cfg->scenario_pos = xcalloc(n ? n : 1, sizeof(struct pos));
             cfg->nscenarios = 0;
             for (i = 0; i < n; i++) {
-                const struct ynode *item = v->kind == Y_SCALAR ? v
-                                                               : list->items[i];
+                const struct ynode *item =
+                    v->kind == Y_SCALAR ? v : list->items[i];
                 char *s = dup_str(c, item, "a scenario glob");
 
                 if (s == NULL)
@@ -509,10 +513,8 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         load_throttle(c, v, cfg);
     if ((v = ymap_get(root, "alerting")))
         load_alerting(c, v, cfg);
-    if ((v = ymap_get(root, "reporters")) &&
-        load_want_seq(c, v, "reporters")) {
-        cfg->reporters = xcalloc(v->len ? v->len : 1,
-                                 sizeof(*cfg->reporters));
+    if ((v = ymap_get(root, "reporters")) && load_want_seq(c, v, "reporters")) {
+        cfg->reporters = xcalloc(v->len ? v->len : 1, sizeof(*cfg->reporters));
         cfg->nreporters = v->len;
         for (i = 0; i < v->len; i++)
             load_reporter(c, v->items[i], &cfg->reporters[i]);

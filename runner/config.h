@@ -27,25 +27,25 @@ struct kv {
 struct target {
     char *name;
     struct tmpl *base_url;
-    char *channel;          /* "stable" unless set */
-    double rate;            /* requests/s to this target; 0 = unlimited */
+    char *channel; /* "stable" unless set */
+    double rate;   /* requests/s to this target; 0 = unlimited */
     struct kv *vars;
     size_t nvars;
-    char *ca_file;          /* NULL: the system store */
+    char *ca_file; /* NULL: the system store */
     char *client_cert, *client_key;
-    int insecure;           /* skip TLS verification (explicit only) */
+    int insecure; /* skip TLS verification (explicit only) */
     struct pos pos;
 };
 
 #define DAY_BIT(d) (1u << (d)) /* d: 0 = Sunday ... 6 = Saturday */
 
 struct window {
-    unsigned days;          /* DAY_BIT mask; all days when not given */
-    unsigned start_min;     /* minutes after midnight, local time */
-    unsigned end_min;       /* exclusive; may be < start (wraps midnight) */
-    char *timezone;         /* IANA name; NULL means UTC */
-    double rate;            /* overall requests/s while inside */
-    unsigned concurrency;   /* 0: keep the default */
+    unsigned days;        /* DAY_BIT mask; all days when not given */
+    unsigned start_min;   /* minutes after midnight, local time */
+    unsigned end_min;     /* exclusive; may be < start (wraps midnight) */
+    char *timezone;       /* IANA name; NULL means UTC */
+    double rate;          /* overall requests/s while inside */
+    unsigned concurrency; /* 0: keep the default */
 };
 
 enum reporter_kind { REP_PAGERDUTY, REP_WEBHOOK, REP_JSONL, REP_PLUGIN };
@@ -62,26 +62,26 @@ struct reporter_conf {
 };
 
 struct config {
-    char *path;             /* the file it was loaded from */
-    char *dir;              /* its directory: globs are relative to it */
-    char *redis;            /* redis://host:port/db or unix:/path */
+    char *path;  /* the file it was loaded from */
+    char *dir;   /* its directory: globs are relative to it */
+    char *redis; /* redis://host:port/db or unix:/path */
     char *key_prefix;
-    char **scenarios;       /* globs, as written */
+    char **scenarios; /* globs, as written */
     struct pos *scenario_pos;
     size_t nscenarios;
     char *secrets_dir;
     char *state_dir;
-    char *listen;           /* host:port */
+    char *listen; /* host:port */
     struct target *targets;
     size_t ntargets;
     unsigned concurrency;
-    double rate;            /* overall requests/s; 0 = unlimited */
+    double rate; /* overall requests/s; 0 = unlimited */
     struct window *windows;
     size_t nwindows;
     unsigned trigger_after, resolve_after;
     struct reporter_conf *reporters;
     size_t nreporters;
-    struct ydoc *doc;       /* kept for plugin_config */
+    struct ydoc *doc; /* kept for plugin_config */
 };
 
 /* Load and validate the configuration file <path>.  Every problem goes to
@@ -93,8 +93,7 @@ struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *cfg);
 
 /* The target named <name>, or NULL.  Borrowed. */
-const struct target *config_target(const struct config *cfg,
-                                   const char *name);
+const struct target *config_target(const struct config *cfg, const char *name);
 
 /* Release the contents of <kv>[0..<n>) and the array itself. */
 void kv_free_array(struct kv *kv, size_t n);

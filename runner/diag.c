@@ -11,7 +11,7 @@ struct entry {
     size_t file_rank; /* order in which the file first appeared */
     size_t seq;       /* insertion order, to keep the sort stable */
     unsigned line, col;
-    char *text;       /* "file:line:col: message" */
+    char *text; /* "file:line:col: message" */
 };
 
 struct diag {
@@ -119,6 +119,5 @@ void diag_print(struct diag *d, FILE *out)
     for (i = 0; i < d->n; i++)
         fprintf(out, "%s\n", diag_at(d, i));
     if (d->total > d->n)
-        fprintf(out, "... and %zu more problems not shown\n",
-                d->total - d->n);
+        fprintf(out, "... and %zu more problems not shown\n", d->total - d->n);
 }

@@ -10,12 +10,12 @@
 struct jqexpr {
     char *text;
     struct pos pos;
-    char *file;   /* owned copy of pos.file */
-    int ok;       /* passed precheck and compiled */
+    char *file; /* owned copy of pos.file */
+    int ok;     /* passed precheck and compiled */
 };
 
 struct jqchunk {
-    jq_state *jq;     /* the combined program of this chunk */
+    jq_state *jq; /* the combined program of this chunk */
 };
 
 struct jqset {
@@ -128,12 +128,12 @@ pw_status jqset_precheck(const char *expr, struct pw_err *err)
         case ']':
         case '}':
             open = c == ')' ? '(' : c == ']' ? '[' : '{';
-            if (depth == 0 ||
-                (stack[depth - 1] != open &&
-                 !(open == '(' && stack[depth - 1] == 'I')))
+            if (depth == 0 || (stack[depth - 1] != open &&
+                               !(open == '(' && stack[depth - 1] == 'I')))
                 return pw_err_set(err, PW_ERR_PARSE,
                                   "jq program has an unmatched '%c' at "
-                                  "offset %zu", c, (size_t)(p - expr));
+                                  "offset %zu",
+                                  c, (size_t)(p - expr));
             if (stack[--depth] == 'I')
                 in_str = 1;
             break;
@@ -145,8 +145,7 @@ pw_status jqset_precheck(const char *expr, struct pw_err *err)
         return pw_err_set(err, PW_ERR_PARSE,
                           "jq program has an unterminated string");
     if (depth)
-        return pw_err_set(err, PW_ERR_PARSE,
-                          "jq program has an unclosed '%c'",
+        return pw_err_set(err, PW_ERR_PARSE, "jq program has an unclosed '%c'",
                           stack[depth - 1] == 'I' ? '(' : stack[depth - 1]);
     return PW_OK;
 deep:
@@ -262,8 +261,8 @@ static void bisect(struct jqset *s, size_t *idx, size_t n, struct diag *d)
 
 /* Compile the expressions <idx>[0..n) into chunk <c>: find and report
  * the ones that fail, then build the chunk from the rest. */
-static pw_status compile_chunk(struct jqset *s, size_t *idx, size_t n,
-                               size_t c, struct diag *d)
+static pw_status compile_chunk(struct jqset *s, size_t *idx, size_t n, size_t c,
+                               struct diag *d)
 {
     pw_status rc = PW_OK;
     size_t i, good = 0;

@@ -44,8 +44,7 @@ int load_want_seq(struct loadctx *c, const struct ynode *n, const char *what)
     return 0;
 }
 
-int load_want_scalar(struct loadctx *c, const struct ynode *n,
-                     const char *what)
+int load_want_scalar(struct loadctx *c, const struct ynode *n, const char *what)
 {
     if (n->kind == Y_SCALAR)
         return 1;
@@ -77,13 +76,11 @@ void load_check_keys(struct loadctx *c, const struct ynode *map,
                      "unknown key '%s' in %s; did you mean '%s'?", key, what,
                      hint);
         else
-            load_err(c, map->pairs[i].key, "unknown key '%s' in %s", key,
-                     what);
+            load_err(c, map->pairs[i].key, "unknown key '%s' in %s", key, what);
     }
 }
 
-const char *load_str(struct loadctx *c, const struct ynode *n,
-                     const char *what)
+const char *load_str(struct loadctx *c, const struct ynode *n, const char *what)
 {
     if (!load_want_scalar(c, n, what))
         return NULL;
@@ -157,8 +154,8 @@ long long load_int(struct loadctx *c, const struct ynode *n, long long min,
         return fallback;
     }
     if (v < min || v > max) {
-        load_err(c, n, "%s must be between %lld and %lld, not %lld", what,
-                 min, max, v);
+        load_err(c, n, "%s must be between %lld and %lld, not %lld", what, min,
+                 max, v);
         return fallback;
     }
     return v;

@@ -26,20 +26,20 @@ struct param {
 struct combo {
     size_t params[MATRIX_MAX_STRENGTH];
     size_t mult[MATRIX_MAX_STRENGTH];
-    size_t offset;          /* first tuple's bit in the coverage map */
+    size_t offset; /* first tuple's bit in the coverage map */
     size_t ntuples;
 };
 
 struct matrix {
     struct param *params;
     size_t nparams, params_alloc;
-    int *excludes;          /* nexcludes rows of nparams value indices */
+    int *excludes; /* nexcludes rows of nparams value indices */
     size_t nexcludes, excludes_alloc;
-    char **includes;        /* nincludes rows of nparams strings */
+    char **includes; /* nincludes rows of nparams strings */
     size_t nincludes, includes_alloc;
     unsigned strength;
-    int built;              /* covering rows computed */
-    size_t *rows;           /* nrows rows of nparams value indices */
+    int built;    /* covering rows computed */
+    size_t *rows; /* nrows rows of nparams value indices */
     size_t nrows;
 };
 
@@ -227,16 +227,16 @@ struct cover {
     unsigned t;
     struct combo *combos;
     size_t ncombos;
-    size_t **by_param;      /* combos containing each parameter */
+    size_t **by_param; /* combos containing each parameter */
     size_t *nby_param;
     size_t nbits;
     unsigned char *allowed; /* tuple may appear in some allowed row */
     unsigned char *covered;
-    size_t uncovered;       /* allowed and not yet covered */
+    size_t uncovered; /* allowed and not yet covered */
 };
 
-#define BIT(map, i) ((map)[(i) >> 3] & (1u << ((i) & 7)))
-#define SETBIT(map, i) ((map)[(i) >> 3] |= (unsigned char)(1u << ((i) & 7)))
+#define BIT(map, i)    ((map)[(i) >> 3] & (1u << ((i)&7)))
+#define SETBIT(map, i) ((map)[(i) >> 3] |= (unsigned char)(1u << ((i)&7)))
 
 static size_t tuple_index(const struct combo *c, unsigned t, const size_t *a)
 {
@@ -291,8 +291,7 @@ static int make_combos(struct cover *cv)
             size_t p = cv->combos[i].params[j];
 
             cv->by_param[p] = xrealloc(cv->by_param[p],
-                                       (cv->nby_param[p] + 1) *
-                                           sizeof(size_t));
+                                       (cv->nby_param[p] + 1) * sizeof(size_t));
             cv->by_param[p][cv->nby_param[p]++] = i;
         }
     return 1;
@@ -318,7 +317,8 @@ static void tuple_assign(const struct cover *cv, const struct combo *c,
     size_t i;
 
     for (i = 0; i < cv->t; i++)
-        a[c->params[i]] = (k / c->mult[i]) % cv->m->params[c->params[i]].nvalues;
+        a[c->params[i]] =
+            (k / c->mult[i]) % cv->m->params[c->params[i]].nvalues;
 }
 
 static void compute_allowed(struct cover *cv)

@@ -27,8 +27,8 @@
 
 #include "err.h"
 
-#define MATRIX_MAX_PARAMS 64
-#define MATRIX_MAX_VALUES 1000
+#define MATRIX_MAX_PARAMS   64
+#define MATRIX_MAX_VALUES   1000
 #define MATRIX_MAX_STRENGTH 6
 
 struct matrix;
@@ -72,10 +72,10 @@ unsigned matrix_strength(const struct matrix *m);
 /* An iterator over the rows.  Lives in the caller's storage. */
 struct matrix_iter {
     struct matrix *m;
-    uint64_t pos;          /* next product index or covering row */
-    size_t inc;            /* next include */
-    size_t *idx;           /* current value indices (all-mode counter) */
-    const char **row;      /* current row: one value per parameter */
+    uint64_t pos;     /* next product index or covering row */
+    size_t inc;       /* next include */
+    size_t *idx;      /* current value indices (all-mode counter) */
+    const char **row; /* current row: one value per parameter */
     int done;
 };
 

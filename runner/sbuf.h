@@ -25,7 +25,10 @@ struct sbuf {
 };
 
 extern char sbuf_empty[];
-#define SBUF_INIT { sbuf_empty, 0, 0, 0 }
+#define SBUF_INIT                                                              \
+    {                                                                          \
+        sbuf_empty, 0, 0, 0                                                    \
+    }
 
 /* Start <b> empty, holding at most <cap> bytes (0: no limit). */
 void sbuf_init(struct sbuf *b, size_t cap);

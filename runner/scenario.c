@@ -15,12 +15,12 @@
 #include "units.h"
 #include "xalloc.h"
 
-#define DEFAULT_EVERY_MS (5 * 60 * 1000)
-#define DEFAULT_TIMEOUT_MS (10 * 1000)
+#define DEFAULT_EVERY_MS       (5 * 60 * 1000)
+#define DEFAULT_TIMEOUT_MS     (10 * 1000)
 #define DEFAULT_RUN_TIMEOUT_MS (5 * 60 * 1000)
 
 struct capname {
-    const char *name;       /* borrowed from the YAML tree */
+    const char *name; /* borrowed from the YAML tree */
     size_t step;
 };
 
@@ -45,14 +45,14 @@ struct scenario {
 /* What a template may refer to at a given place. */
 struct scope {
     const struct scenario *sc;
-    size_t nvars;               /* scenario vars visible (earlier ones) */
-    const char **all_vars;      /* every var name of the file */
+    size_t nvars;          /* scenario vars visible (earlier ones) */
+    const char **all_vars; /* every var name of the file */
     size_t nall_vars;
-    const char **tvars;         /* vars every target of the scenario has */
+    const char **tvars; /* vars every target of the scenario has */
     size_t ntvars;
     const struct capname *caps; /* every capture of the scenario */
     size_t ncaps;
-    size_t step;                /* captures from steps < step are visible */
+    size_t step; /* captures from steps < step are visible */
     const char *const *step_names;
 };
 
@@ -181,7 +181,7 @@ static int in_list(const char *s, const char *const *list, size_t n)
 }
 
 static const char *const roots[] = { "matrix", "target", "vars", "secret",
-                                     "env", "run", "test", "now" };
+                                     "env",    "run",    "test", "now" };
 static const char *const target_fields[] = { "name", "base_url", "channel",
                                              "vars" };
 static const char *const run_fields[] = { "id", "started" };
@@ -210,7 +210,8 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
     char *save = NULL, *tok;
     const char *hint = NULL;
 
-    for (tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+    for (tok = strtok_r(copy, ".", &save); tok;
+         tok = strtok_r(NULL, ".", &save))
         if (n < NELEM(segs))
             segs[n++] = tok;
         else
@@ -224,8 +225,10 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
         if (n == 2 && m && matrix_find_param(m, segs[1]) >= 0)
             goto ok;
         if (np == 0) {
-            diag_add(L->c.d, p, "unknown name '%s': the scenario has no "
-                     "matrix", ref);
+            diag_add(L->c.d, p,
+                     "unknown name '%s': the scenario has no "
+                     "matrix",
+                     ref);
             goto done;
         }
         names = xcalloc(np, sizeof(char *));
@@ -233,8 +236,10 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
             names[i] = matrix_param_name(m, i);
         hint = n == 2 ? str_suggest(segs[1], names, np) : NULL;
         if (hint)
-            diag_add(L->c.d, p, "unknown matrix parameter '%s'; did you "
-                     "mean 'matrix.%s'?", n == 2 ? segs[1] : ref, hint);
+            diag_add(L->c.d, p,
+                     "unknown matrix parameter '%s'; did you "
+                     "mean 'matrix.%s'?",
+                     n == 2 ? segs[1] : ref, hint);
         else
             diag_add(L->c.d, p, "unknown matrix parameter in '%s'", ref);
         free(names);
@@ -247,15 +252,20 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
         if (n == 3 && strcmp(segs[1], "vars") == 0) {
             if (in_list(segs[2], s->tvars, s->ntvars))
                 goto ok;
-            diag_add(L->c.d, p, "unknown name '%s': not every target of "
-                     "this scenario defines var '%s'", ref, segs[2]);
+            diag_add(L->c.d, p,
+                     "unknown name '%s': not every target of "
+                     "this scenario defines var '%s'",
+                     ref, segs[2]);
             goto done;
         }
-        hint = n == 2 ? str_suggest(segs[1], target_fields,
-                                    NELEM(target_fields)) : NULL;
+        hint = n == 2
+                   ? str_suggest(segs[1], target_fields, NELEM(target_fields))
+                   : NULL;
         if (hint) {
-            diag_add(L->c.d, p, "unknown name '%s'; did you mean "
-                     "'target.%s'?", ref, hint);
+            diag_add(L->c.d, p,
+                     "unknown name '%s'; did you mean "
+                     "'target.%s'?",
+                     ref, hint);
             goto done;
         }
         goto unknown;
@@ -278,8 +288,8 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
             goto ok;
         hint = n == 2 ? str_suggest(segs[1], f, nf) : NULL;
         if (hint) {
-            diag_add(L->c.d, p, "unknown name '%s'; did you mean '%s.%s'?",
-                     ref, segs[0], hint);
+            diag_add(L->c.d, p, "unknown name '%s'; did you mean '%s.%s'?", ref,
+                     segs[0], hint);
             goto done;
         }
         goto unknown;
@@ -295,44 +305,45 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
         }
         for (i = 0; i < s->ncaps; i++) {
             if (strcmp(s->caps[i].name, segs[0]) == 0) {
-                diag_add(L->c.d, p, "'%s' is used before it is captured "
-                         "(by step '%s')", ref,
-                         s->step_names[s->caps[i].step]);
+                diag_add(L->c.d, p,
+                         "'%s' is used before it is captured "
+                         "(by step '%s')",
+                         ref, s->step_names[s->caps[i].step]);
                 goto done;
             }
         }
         for (i = 0; i < s->nall_vars; i++) {
             if (strcmp(s->all_vars[i], segs[0]) == 0) {
-                diag_add(L->c.d, p, "var '%s' is used before it is "
-                         "defined", ref);
+                diag_add(L->c.d, p,
+                         "var '%s' is used before it is "
+                         "defined",
+                         ref);
                 goto done;
             }
         }
     }
-unknown:
-    {
-        /* Suggest among every bare name that would have been valid. */
-        size_t cap = s->nvars + s->ntvars + s->ncaps + NELEM(roots);
-        const char **cands = xcalloc(cap, sizeof(char *));
-        size_t k = 0;
+unknown : {
+    /* Suggest among every bare name that would have been valid. */
+    size_t cap = s->nvars + s->ntvars + s->ncaps + NELEM(roots);
+    const char **cands = xcalloc(cap, sizeof(char *));
+    size_t k = 0;
 
-        for (i = 0; i < s->nvars; i++)
-            cands[k++] = s->sc->vars[i].name;
-        for (i = 0; i < s->ntvars; i++)
-            cands[k++] = s->tvars[i];
-        for (i = 0; i < s->ncaps; i++)
-            if (s->caps[i].step < s->step)
-                cands[k++] = s->caps[i].name;
-        for (i = 0; i < NELEM(roots); i++)
-            cands[k++] = roots[i];
-        hint = str_suggest(segs[0], cands, k);
-        if (hint)
-            diag_add(L->c.d, p, "unknown name '%s'; did you mean '%s'?", ref,
-                     hint);
-        else
-            diag_add(L->c.d, p, "unknown name '%s'", ref);
-        free(cands);
-    }
+    for (i = 0; i < s->nvars; i++)
+        cands[k++] = s->sc->vars[i].name;
+    for (i = 0; i < s->ntvars; i++)
+        cands[k++] = s->tvars[i];
+    for (i = 0; i < s->ncaps; i++)
+        if (s->caps[i].step < s->step)
+            cands[k++] = s->caps[i].name;
+    for (i = 0; i < NELEM(roots); i++)
+        cands[k++] = roots[i];
+    hint = str_suggest(segs[0], cands, k);
+    if (hint)
+        diag_add(L->c.d, p, "unknown name '%s'; did you mean '%s'?", ref, hint);
+    else
+        diag_add(L->c.d, p, "unknown name '%s'", ref);
+    free(cands);
+}
 ok:
 done:
     free(copy);
@@ -442,8 +453,7 @@ static pcre2_code *s_regex(struct sload *L, const struct ynode *n,
     if (src == NULL)
         return NULL;
     re = pcre2_compile((PCRE2_SPTR)src, n->len,
-                       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off,
-                       NULL);
+                       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
     if (re == NULL) {
         pcre2_get_error_message(code, msg, sizeof(msg));
         diag_add(L->c.d, load_pos_in(&L->c, n, off),
@@ -482,17 +492,25 @@ static void check_url_literal(struct sload *L, const struct ynode *n)
         return;
     if (strncmp(n->str, "http://", 7) != 0 &&
         strncmp(n->str, "https://", 8) != 0)
-        load_err(&L->c, n, "url must start with http://, https:// or a "
+        load_err(&L->c, n,
+                 "url must start with http://, https:// or a "
                  "template such as {{ target.base_url }}");
 }
 
-static const char *const request_keys[] = {
-    "method", "url", "headers", "query", "json", "body", "form", "auth",
-    "timeout", "connect_timeout", "follow_redirects", NULL
-};
+static const char *const request_keys[] = { "method",
+                                            "url",
+                                            "headers",
+                                            "query",
+                                            "json",
+                                            "body",
+                                            "form",
+                                            "auth",
+                                            "timeout",
+                                            "connect_timeout",
+                                            "follow_redirects",
+                                            NULL };
 
-static void load_auth(struct sload *L, const struct ynode *n,
-                      struct request *r)
+static void load_auth(struct sload *L, const struct ynode *n, struct request *r)
 {
     static const char *const keys[] = { "basic", "bearer", NULL };
     static const char *const basic_keys[] = { "user", "password", NULL };
@@ -537,8 +555,10 @@ static void load_request(struct sload *L, const struct ynode *n,
         const char *m = load_str(&L->c, v, "method");
 
         if (m && !valid_method(m)) {
-            load_err(&L->c, v, "method must be an upper-case HTTP method "
-                     "such as GET or POST, not '%s'", m);
+            load_err(&L->c, v,
+                     "method must be an upper-case HTTP method "
+                     "such as GET or POST, not '%s'",
+                     m);
         } else if (m) {
             free(r->method);
             r->method = xstrdup(m);
@@ -567,7 +587,8 @@ static void load_request(struct sload *L, const struct ynode *n,
         bodies++;
     }
     if (bodies > 1)
-        load_err(&L->c, n, "a request takes at most one of json, body and "
+        load_err(&L->c, n,
+                 "a request takes at most one of json, body and "
                  "form");
     if ((v = ymap_get(n, "auth")))
         load_auth(L, v, r);
@@ -580,11 +601,11 @@ static void load_request(struct sload *L, const struct ynode *n,
         r->connect_timeout_ms = load_duration(&L->c, v, "connect_timeout", 0);
     if ((v = ymap_get(n, "follow_redirects"))) {
         if (load_is_bool(v))
-            r->max_redirects = load_bool(&L->c, v, "follow_redirects", 0) ? 10
-                                                                          : 0;
+            r->max_redirects =
+                load_bool(&L->c, v, "follow_redirects", 0) ? 10 : 0;
         else
-            r->max_redirects = (unsigned)load_int(&L->c, v, 0, 50,
-                                                  "follow_redirects", 0);
+            r->max_redirects =
+                (unsigned)load_int(&L->c, v, 0, 50, "follow_redirects", 0);
     }
 }
 
@@ -612,8 +633,10 @@ static void load_status_item(struct sload *L, const struct ynode *n,
         return;
     }
     if (!load_is_number(n)) {
-        load_err(&L->c, n, "status must be a code such as 200, a class such "
-                 "as 2xx, or a list of them, not '%s'", n->str);
+        load_err(&L->c, n,
+                 "status must be a code such as 200, a class such "
+                 "as 2xx, or a list of them, not '%s'",
+                 n->str);
         return;
     }
     {
@@ -625,16 +648,19 @@ static void load_status_item(struct sload *L, const struct ynode *n,
 }
 
 static const char *const op_names[] = {
-    [OP_EQ] = "eq", [OP_NE] = "ne", [OP_LT] = "lt", [OP_LE] = "le",
-    [OP_GT] = "gt", [OP_GE] = "ge", [OP_MATCHES] = "matches",
-    [OP_CONTAINS] = "contains", [OP_EXISTS] = "exists", [OP_TYPE] = "type",
+    [OP_EQ] = "eq",           [OP_NE] = "ne",
+    [OP_LT] = "lt",           [OP_LE] = "le",
+    [OP_GT] = "gt",           [OP_GE] = "ge",
+    [OP_MATCHES] = "matches", [OP_CONTAINS] = "contains",
+    [OP_EXISTS] = "exists",   [OP_TYPE] = "type",
     [OP_IN] = "in",
 };
 
 static const char *const check_keys[] = {
-    "jq", "header", "body", "regex", "tls_days_left", "status",
-    "eq", "ne", "lt", "le", "gt", "ge", "matches", "contains", "exists",
-    "type", "in", NULL
+    "jq",     "header", "body",    "regex",    "tls_days_left",
+    "status", "eq",     "ne",      "lt",       "le",
+    "gt",     "ge",     "matches", "contains", "exists",
+    "type",   "in",     NULL
 };
 
 static int is_scalar_operand(const struct ynode *n)
@@ -646,7 +672,7 @@ static void load_op(struct sload *L, struct check *ck, enum op_kind op,
                     const struct ynode *v)
 {
     static const char *const types[] = { "string", "number", "boolean",
-                                         "null", "array", "object" };
+                                         "null",   "array",  "object" };
     struct check_op *o = &ck->ops[ck->nops];
     size_t i;
     char *end;
@@ -696,9 +722,10 @@ static void load_op(struct sload *L, struct check *ck, enum op_kind op,
         if (i == NELEM(types)) {
             const char *hint = str_suggest(v->str, types, NELEM(types));
 
-            load_err(&L->c, v, "unknown type '%s'%s%s%s (string, number, "
-                     "boolean, null, array, object)", v->str,
-                     hint ? "; did you mean '" : "", hint ? hint : "",
+            load_err(&L->c, v,
+                     "unknown type '%s'%s%s%s (string, number, "
+                     "boolean, null, array, object)",
+                     v->str, hint ? "; did you mean '" : "", hint ? hint : "",
                      hint ? "'?" : "");
             return;
         }
@@ -716,11 +743,11 @@ static void load_op(struct sload *L, struct check *ck, enum op_kind op,
     ck->nops++;
 }
 
-static void load_check(struct sload *L, const struct ynode *n,
-                       struct check *ck)
+static void load_check(struct sload *L, const struct ynode *n, struct check *ck)
 {
-    static const char *const subjects[] = { "jq", "header", "body", "regex",
-                                            "tls_days_left", "status" };
+    static const char *const subjects[] = {
+        "jq", "header", "body", "regex", "tls_days_left", "status"
+    };
     const struct ynode *subj = NULL;
     size_t i, nsubj = 0;
 
@@ -757,8 +784,10 @@ static void load_check(struct sload *L, const struct ynode *n,
             else if (strcmp(v->str, "sha256") == 0)
                 ck->subject = SUBJ_BODY_SHA256;
             else
-                load_err(&L->c, v, "body must be text, size or sha256, not "
-                         "'%s'", v->str);
+                load_err(&L->c, v,
+                         "body must be text, size or sha256, not "
+                         "'%s'",
+                         v->str);
             break;
         case 3:
             ck->subject = SUBJ_REGEX;
@@ -779,13 +808,16 @@ static void load_check(struct sload *L, const struct ynode *n,
         }
     }
     if (nsubj == 0) {
-        load_err(&L->c, n, "a check needs a subject: jq, header, body, "
+        load_err(&L->c, n,
+                 "a check needs a subject: jq, header, body, "
                  "regex, tls_days_left or status");
         return;
     }
     if (nsubj > 1)
-        load_err(&L->c, n, "a check takes one subject (jq, header, body, "
-                 "regex, tls_days_left or status), not %zu", nsubj);
+        load_err(&L->c, n,
+                 "a check takes one subject (jq, header, body, "
+                 "regex, tls_days_left or status), not %zu",
+                 nsubj);
     ck->ops = xcalloc(NELEM(op_names), sizeof(*ck->ops));
     nsubj = 0; /* now counts operators written, valid or not */
     for (i = 0; i < NELEM(op_names); i++) {
@@ -797,15 +829,15 @@ static void load_check(struct sload *L, const struct ynode *n,
         load_op(L, ck, (enum op_kind)i, v);
     }
     if (nsubj == 0)
-        load_err(&L->c, n, "a check needs an operator: eq, ne, lt, le, gt, "
+        load_err(&L->c, n,
+                 "a check needs an operator: eq, ne, lt, le, gt, "
                  "ge, matches, contains, exists, type or in");
 }
 
 static void load_expect(struct sload *L, const struct ynode *n,
                         struct expect *e, int with_checks)
 {
-    static const char *const keys[] = { "status", "duration", "checks",
-                                        NULL };
+    static const char *const keys[] = { "status", "duration", "checks", NULL };
     static const char *const keys_short[] = { "status", "duration", NULL };
     const struct ynode *v;
     size_t i;
@@ -823,8 +855,8 @@ static void load_expect(struct sload *L, const struct ynode *n,
             load_status_item(L, v, e);
         }
     }
-    if ((v = ymap_get(n, "duration")) && load_want_scalar(&L->c, v,
-                                                          "duration")) {
+    if ((v = ymap_get(n, "duration")) &&
+        load_want_scalar(&L->c, v, "duration")) {
         const char *s = v->str;
         struct pw_err err;
 
@@ -835,7 +867,8 @@ static void load_expect(struct sload *L, const struct ynode *n,
         } else if (s[0] == '<') {
             s++;
         } else if (s[0] == '>') {
-            load_err(&L->c, v, "duration can only be bounded from above, "
+            load_err(&L->c, v,
+                     "duration can only be bounded from above, "
                      "like \"< 800ms\"");
             s = NULL;
         }
@@ -872,8 +905,10 @@ static void load_captures(struct sload *L, const struct ynode *n,
         const struct ynode *src;
 
         if (!str_is_ident(key->str) || strchr(key->str, '-')) {
-            load_err(&L->c, key, "capture name '%s' must be letters, digits "
-                     "and '_'", key->str);
+            load_err(&L->c, key,
+                     "capture name '%s' must be letters, digits "
+                     "and '_'",
+                     key->str);
             continue;
         }
         if (in_list(key->str, roots, NELEM(roots))) {
@@ -884,7 +919,8 @@ static void load_captures(struct sload *L, const struct ynode *n,
             continue;
         load_check_keys(&L->c, v, keys, "a capture");
         if (v->len != 1) {
-            load_err(&L->c, v, "a capture takes one of jq, header, regex or "
+            load_err(&L->c, v,
+                     "a capture takes one of jq, header, regex or "
                      "status");
             continue;
         }
@@ -916,8 +952,7 @@ static void load_captures(struct sload *L, const struct ynode *n,
     }
 }
 
-static void load_retry(struct sload *L, const struct ynode *n,
-                       struct retry *r)
+static void load_retry(struct sload *L, const struct ynode *n, struct retry *r)
 {
     static const char *const keys[] = { "attempts", "delay", "on", NULL };
     static const char *const conds[] = { "error", "5xx", "4xx", "fail" };
@@ -942,8 +977,10 @@ static void load_retry(struct sload *L, const struct ynode *n,
                 if (strcmp(s, conds[j]) == 0)
                     r->on |= 1u << j;
             if (!in_list(s, conds, NELEM(conds)))
-                load_err(&L->c, v->items[i], "unknown retry condition '%s' "
-                         "(error, 5xx, 4xx, fail)", s);
+                load_err(&L->c, v->items[i],
+                         "unknown retry condition '%s' "
+                         "(error, 5xx, 4xx, fail)",
+                         s);
         }
     }
 }
@@ -987,8 +1024,9 @@ static void prescan_steps(struct sload *L, const struct ynode *steps)
 
 static void load_step(struct sload *L, const struct ynode *n, size_t idx)
 {
-    static const char *const keys[] = { "name", "request", "expect",
-                                        "capture", "cleanup", "retry", NULL };
+    static const char *const keys[] = { "name",    "request", "expect",
+                                        "capture", "cleanup", "retry",
+                                        NULL };
     static const char *const cleanup_extra[] = { "expect" };
     struct step *st = &L->sc->steps[idx];
     const struct ynode *v;
@@ -1066,8 +1104,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             strcmp(key->str, "include") == 0)
             continue;
         if (!str_is_ident(key->str)) {
-            load_err(&L->c, key, "matrix parameter '%s' must be letters, "
-                     "digits, '_' or '-'", key->str);
+            load_err(&L->c, key,
+                     "matrix parameter '%s' must be letters, "
+                     "digits, '_' or '-'",
+                     key->str);
             continue;
         }
         if (matrix_param_count(m) == MATRIX_MAX_PARAMS) {
@@ -1082,8 +1122,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             load_err(&L->c, vals, "matrix parameter '%s' has no values",
                      key->str);
         if (vals->len > MATRIX_MAX_VALUES) {
-            load_err(&L->c, vals, "matrix parameter '%s' has more than %d "
-                     "values", key->str, MATRIX_MAX_VALUES);
+            load_err(&L->c, vals,
+                     "matrix parameter '%s' has more than %d "
+                     "values",
+                     key->str, MATRIX_MAX_VALUES);
             continue;
         }
         for (j = 0; j < vals->len; j++) {
@@ -1092,8 +1134,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             if (s == NULL)
                 continue;
             if (matrix_find_value(m, p, s) >= 0) {
-                load_err(&L->c, vals->items[j], "duplicate value '%s' in "
-                         "matrix parameter '%s'", s, key->str);
+                load_err(&L->c, vals->items[j],
+                         "duplicate value '%s' in "
+                         "matrix parameter '%s'",
+                         s, key->str);
                 continue;
             }
             matrix_add_value(m, p, s);
@@ -1113,7 +1157,8 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             if (!load_want_map(&L->c, e, "an exclude entry"))
                 continue;
             if (e->len == 0) {
-                load_err(&L->c, e, "an exclude entry needs at least one "
+                load_err(&L->c, e,
+                         "an exclude entry needs at least one "
                          "parameter");
                 continue;
             }
@@ -1127,9 +1172,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
 
                 if (p < 0) {
                     hint = str_suggest(k->str, names, np);
-                    load_err(&L->c, k, "exclude names unknown matrix "
-                             "parameter '%s'%s%s%s", k->str,
-                             hint ? "; did you mean '" : "",
+                    load_err(&L->c, k,
+                             "exclude names unknown matrix "
+                             "parameter '%s'%s%s%s",
+                             k->str, hint ? "; did you mean '" : "",
                              hint ? hint : "", hint ? "'?" : "");
                     bad = 1;
                     continue;
@@ -1140,8 +1186,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
                 }
                 vi = matrix_find_value(m, (size_t)p, val->str);
                 if (vi < 0) {
-                    load_err(&L->c, val, "exclude value '%s' is not one of "
-                             "%s's values", val->str, k->str);
+                    load_err(&L->c, val,
+                             "exclude value '%s' is not one of "
+                             "%s's values",
+                             val->str, k->str);
                     bad = 1;
                     continue;
                 }
@@ -1170,20 +1218,23 @@ static void load_matrix(struct sload *L, const struct ynode *n)
                 int p = matrix_find_param(m, k->str);
 
                 if (p < 0) {
-                    load_err(&L->c, k, "include names unknown matrix "
-                             "parameter '%s'", k->str);
+                    load_err(&L->c, k,
+                             "include names unknown matrix "
+                             "parameter '%s'",
+                             k->str);
                     bad = 1;
                     continue;
                 }
-                row[p] = load_str(&L->c, e->pairs[j].value,
-                                  "an include value");
+                row[p] = load_str(&L->c, e->pairs[j].value, "an include value");
                 if (row[p] == NULL)
                     bad = 1;
             }
             for (j = 0; j < np && !bad; j++)
                 if (row[j] == NULL) {
-                    load_err(&L->c, e, "include entry lacks matrix parameter "
-                             "'%s'", matrix_param_name(m, j));
+                    load_err(&L->c, e,
+                             "include entry lacks matrix parameter "
+                             "'%s'",
+                             matrix_param_name(m, j));
                     bad = 1;
                 }
             if (!bad)
@@ -1208,8 +1259,10 @@ static void load_coverage(struct sload *L, const struct ynode *n)
              strcmp(s + 1, "-wise") == 0)
         t = (unsigned)(s[0] - '0');
     else {
-        load_err(&L->c, n, "coverage must be all, pairwise or N-wise (2-wise "
-                 "to %d-wise), not '%s'", MATRIX_MAX_STRENGTH, s);
+        load_err(&L->c, n,
+                 "coverage must be all, pairwise or N-wise (2-wise "
+                 "to %d-wise), not '%s'",
+                 MATRIX_MAX_STRENGTH, s);
         return;
     }
     if (L->sc->matrix)
@@ -1252,7 +1305,8 @@ static void load_targets(struct sload *L, const struct ynode *n)
         L->sc->targets[L->sc->ntargets++] = xstrdup(s);
     }
     if (n->len == 0)
-        load_err(&L->c, n, "targets is empty; leave it out to run on every "
+        load_err(&L->c, n,
+                 "targets is empty; leave it out to run on every "
                  "target");
     free(names);
 }
@@ -1304,9 +1358,11 @@ static void load_vars(struct sload *L, const struct ynode *n)
         struct tmpl *t;
 
         if (!str_is_ident(key->str) || in_list(key->str, roots, NELEM(roots))) {
-            load_err(&L->c, key, "var name '%s' must be letters, digits, '_' "
+            load_err(&L->c, key,
+                     "var name '%s' must be letters, digits, '_' "
                      "or '-' and not one of matrix, target, vars, secret, "
-                     "env, run, test, now", key->str);
+                     "env, run, test, now",
+                     key->str);
             continue;
         }
         /* A var sees only the vars above it. */
@@ -1336,10 +1392,10 @@ static int valid_name(const char *s)
 
 static void load_scenario_root(struct sload *L, const struct ynode *root)
 {
-    static const char *const keys[] = {
-        "name", "description", "tags", "severity", "every", "timeout",
-        "targets", "matrix", "coverage", "vars", "steps", NULL
-    };
+    static const char *const keys[] = { "name",     "description", "tags",
+                                        "severity", "every",       "timeout",
+                                        "targets",  "matrix",      "coverage",
+                                        "vars",     "steps",       NULL };
     static const char *const sevs[] = { "critical", "error", "warning",
                                         "info" };
     struct scenario *sc = L->sc;
@@ -1351,8 +1407,10 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     load_check_keys(&L->c, root, keys, "a scenario");
     if ((v = ymap_get(root, "name")) && load_str(&L->c, v, "name")) {
         if (!valid_name(v->str))
-            load_err(&L->c, v, "scenario name '%s' must be letters, digits, "
-                     "'_', '-' or '.'", v->str);
+            load_err(&L->c, v,
+                     "scenario name '%s' must be letters, digits, "
+                     "'_', '-' or '.'",
+                     v->str);
         sc->name = xstrdup(v->str);
     } else if (v == NULL) {
         load_err(&L->c, root, "a scenario needs a name");
@@ -1374,8 +1432,10 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
             if (strcmp(v->str, sevs[i]) == 0)
                 sc->severity = (enum severity)i;
         if (!in_list(v->str, sevs, NELEM(sevs)))
-            load_err(&L->c, v, "severity must be critical, error, warning or "
-                     "info, not '%s'", v->str);
+            load_err(&L->c, v,
+                     "severity must be critical, error, warning or "
+                     "info, not '%s'",
+                     v->str);
     }
     if ((v = ymap_get(root, "every"))) {
         sc->every_ms = load_duration(&L->c, v, "every", sc->every_ms);
@@ -1454,15 +1514,30 @@ struct scenario *scenario_load(const char *path, const struct config *cfg,
 
 /* ---- Accessors ---- */
 
-const char *scenario_name(const struct scenario *sc) { return sc->name; }
-const char *scenario_file(const struct scenario *sc) { return sc->file; }
-struct pos scenario_pos(const struct scenario *sc) { return sc->pos; }
-size_t scenario_tag_count(const struct scenario *sc) { return sc->ntags; }
+const char *scenario_name(const struct scenario *sc)
+{
+    return sc->name;
+}
+const char *scenario_file(const struct scenario *sc)
+{
+    return sc->file;
+}
+struct pos scenario_pos(const struct scenario *sc)
+{
+    return sc->pos;
+}
+size_t scenario_tag_count(const struct scenario *sc)
+{
+    return sc->ntags;
+}
 enum severity scenario_severity(const struct scenario *sc)
 {
     return sc->severity;
 }
-uint64_t scenario_every_ms(const struct scenario *sc) { return sc->every_ms; }
+uint64_t scenario_every_ms(const struct scenario *sc)
+{
+    return sc->every_ms;
+}
 uint64_t scenario_timeout_ms(const struct scenario *sc)
 {
     return sc->timeout_ms;
@@ -1475,8 +1550,14 @@ struct matrix *scenario_matrix(const struct scenario *sc)
 {
     return sc->matrix;
 }
-size_t scenario_var_count(const struct scenario *sc) { return sc->nvars; }
-size_t scenario_step_count(const struct scenario *sc) { return sc->nsteps; }
+size_t scenario_var_count(const struct scenario *sc)
+{
+    return sc->nvars;
+}
+size_t scenario_step_count(const struct scenario *sc)
+{
+    return sc->nsteps;
+}
 
 const char *scenario_description(const struct scenario *sc)
 {

@@ -39,45 +39,60 @@ struct tval {
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct request {
-    char *method;               /* upper case; GET by default */
+    char *method; /* upper case; GET by default */
     struct tmpl *url;
     struct kv *headers, *query, *form;
     size_t nheaders, nquery, nform;
-    struct tval *json;          /* at most one of json, body, form */
+    struct tval *json; /* at most one of json, body, form */
     struct tmpl *body;
     enum auth_kind auth;
     struct tmpl *user, *password, *token;
-    uint64_t timeout_ms;        /* whole request */
+    uint64_t timeout_ms; /* whole request */
     uint64_t connect_timeout_ms;
-    unsigned max_redirects;     /* 0: redirects are not followed */
+    unsigned max_redirects; /* 0: redirects are not followed */
     struct pos pos;
 };
 
 enum subject_kind {
-    SUBJ_JQ, SUBJ_HEADER, SUBJ_BODY_TEXT, SUBJ_BODY_SIZE, SUBJ_BODY_SHA256,
-    SUBJ_REGEX, SUBJ_TLS_DAYS_LEFT, SUBJ_STATUS
+    SUBJ_JQ,
+    SUBJ_HEADER,
+    SUBJ_BODY_TEXT,
+    SUBJ_BODY_SIZE,
+    SUBJ_BODY_SHA256,
+    SUBJ_REGEX,
+    SUBJ_TLS_DAYS_LEFT,
+    SUBJ_STATUS
 };
 
 enum op_kind {
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MATCHES, OP_CONTAINS,
-    OP_EXISTS, OP_TYPE, OP_IN
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_MATCHES,
+    OP_CONTAINS,
+    OP_EXISTS,
+    OP_TYPE,
+    OP_IN
 };
 
 struct check_op {
     enum op_kind op;
-    struct tval *operand;   /* eq ne contains: scalar; in: list */
-    double number;          /* lt le gt ge */
-    int flag;               /* exists */
-    char *type_name;        /* type: string number boolean null array object */
-    pcre2_code *re;         /* matches */
+    struct tval *operand; /* eq ne contains: scalar; in: list */
+    double number;        /* lt le gt ge */
+    int flag;             /* exists */
+    char *type_name;      /* type: string number boolean null array object */
+    pcre2_code *re;       /* matches */
     struct pos pos;
 };
 
 struct check {
     enum subject_kind subject;
-    char *text;             /* header name, jq or regex source */
-    size_t jq;              /* SUBJ_JQ: index in the suite's jqset */
-    pcre2_code *re;         /* SUBJ_REGEX */
+    char *text;     /* header name, jq or regex source */
+    size_t jq;      /* SUBJ_JQ: index in the suite's jqset */
+    pcre2_code *re; /* SUBJ_REGEX */
     struct check_op *ops;
     size_t nops;
     struct pos pos;
@@ -91,8 +106,8 @@ struct status_range {
 struct expect {
     struct status_range *status; /* none: any status below 400 */
     size_t nstatus;
-    enum op_kind duration_op;    /* OP_LT or OP_LE */
-    uint64_t duration_ms;        /* 0: no duration limit */
+    enum op_kind duration_op; /* OP_LT or OP_LE */
+    uint64_t duration_ms;     /* 0: no duration limit */
     struct check *checks;
     size_t nchecks;
 };
@@ -102,21 +117,21 @@ enum capture_kind { CAP_JQ, CAP_HEADER, CAP_REGEX, CAP_STATUS };
 struct capture {
     char *name;
     enum capture_kind kind;
-    char *text;             /* jq, header name or regex source */
+    char *text; /* jq, header name or regex source */
     size_t jq;
     pcre2_code *re;
     struct pos pos;
 };
 
-#define RETRY_ON_ERROR 1u   /* transport error or timeout */
-#define RETRY_ON_5XX 2u
-#define RETRY_ON_4XX 4u
-#define RETRY_ON_FAIL 8u    /* any failed expectation */
+#define RETRY_ON_ERROR 1u /* transport error or timeout */
+#define RETRY_ON_5XX   2u
+#define RETRY_ON_4XX   4u
+#define RETRY_ON_FAIL  8u /* any failed expectation */
 
 struct retry {
-    unsigned attempts;      /* total tries; 1 = no retry */
+    unsigned attempts; /* total tries; 1 = no retry */
     uint64_t delay_ms;
-    unsigned on;            /* RETRY_ON_* mask */
+    unsigned on; /* RETRY_ON_* mask */
 };
 
 struct step {
@@ -125,7 +140,7 @@ struct step {
     struct expect expect;
     struct capture *captures;
     size_t ncaptures;
-    struct request *cleanup;     /* NULL when the step has none */
+    struct request *cleanup; /* NULL when the step has none */
     struct expect cleanup_expect;
     struct retry retry;
     struct pos pos;

@@ -99,14 +99,15 @@ struct suite *suite_load(const char *config_path, struct diag *d)
         if (sc == NULL)
             continue;
         for (j = 0; j < s->n; j++)
-            if (strcmp(scenario_name(s->scenarios[j]),
-                       scenario_name(sc)) == 0)
+            if (strcmp(scenario_name(s->scenarios[j]), scenario_name(sc)) == 0)
                 break;
         if (j < s->n) {
             struct pos first = scenario_pos(s->scenarios[j]);
 
-            diag_add(d, scenario_pos(sc), "duplicate scenario name '%s' "
-                     "(also in %s)", scenario_name(sc), first.file);
+            diag_add(d, scenario_pos(sc),
+                     "duplicate scenario name '%s' "
+                     "(also in %s)",
+                     scenario_name(sc), first.file);
             scenario_free(sc);
             continue;
         }
@@ -124,9 +125,18 @@ struct suite *suite_load(const char *config_path, struct diag *d)
     return s;
 }
 
-const struct config *suite_config(const struct suite *s) { return s->cfg; }
-size_t suite_scenario_count(const struct suite *s) { return s->n; }
-struct jqset *suite_jq(const struct suite *s) { return s->jq; }
+const struct config *suite_config(const struct suite *s)
+{
+    return s->cfg;
+}
+size_t suite_scenario_count(const struct suite *s)
+{
+    return s->n;
+}
+struct jqset *suite_jq(const struct suite *s)
+{
+    return s->jq;
+}
 
 struct scenario *suite_scenario(const struct suite *s, size_t i)
 {

@@ -23,16 +23,16 @@ enum ekind { E_PATH, E_CALL, E_STR, E_NUM };
 struct texpr;
 
 struct tfilter {
-    int id;                 /* index into filters[] */
+    int id; /* index into filters[] */
     struct texpr **args;
     size_t nargs;
 };
 
 struct texpr {
     enum ekind kind;
-    int fn;                 /* E_CALL: index into funcs[] */
-    char *text;             /* path, literal or function name */
-    size_t off;             /* offset in the source */
+    int fn;     /* E_CALL: index into funcs[] */
+    char *text; /* path, literal or function name */
+    size_t off; /* offset in the source */
     struct texpr **args;
     size_t nargs;
     struct tfilter *filters;
@@ -40,13 +40,13 @@ struct texpr {
 };
 
 struct tpart {
-    char *text;             /* literal text, or NULL for an expression */
+    char *text; /* literal text, or NULL for an expression */
     size_t len;
     struct texpr *e;
 };
 
 struct tref {
-    const char *path;       /* borrowed from the texpr */
+    const char *path; /* borrowed from the texpr */
     size_t off;
 };
 
@@ -74,12 +74,9 @@ static const struct fdef funcs[] = {
 
 enum { X_URLENCODE, X_JSON, X_BASE64, X_UPPER, X_LOWER, X_TRIM };
 static const struct fdef filters[] = {
-    [X_URLENCODE] = { "urlencode", 0, 0 },
-    [X_JSON] = { "json", 0, 0 },
-    [X_BASE64] = { "base64", 0, 0 },
-    [X_UPPER] = { "upper", 0, 0 },
-    [X_LOWER] = { "lower", 0, 0 },
-    [X_TRIM] = { "trim", 0, 0 },
+    [X_URLENCODE] = { "urlencode", 0, 0 }, [X_JSON] = { "json", 0, 0 },
+    [X_BASE64] = { "base64", 0, 0 },       [X_UPPER] = { "upper", 0, 0 },
+    [X_LOWER] = { "lower", 0, 0 },         [X_TRIM] = { "trim", 0, 0 },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -122,8 +119,8 @@ void tmpl_free(struct tmpl *t)
 /* ---- Parser ---- */
 
 struct parser {
-    const char *s;     /* whole source */
-    size_t pos, end;   /* current offset and end of this {{ }} */
+    const char *s;   /* whole source */
+    size_t pos, end; /* current offset and end of this {{ }} */
     struct pw_err *err;
     size_t err_off;
     int failed;
@@ -222,8 +219,8 @@ static void check_arity(struct parser *p, const struct fdef *d, size_t n,
 
     if (n >= d->min_args && n <= d->max_args)
         return;
-    snprintf(msg, sizeof(msg), "%s %s() takes %zu argument%s, not %zu",
-             what, d->name, d->max_args, d->max_args == 1 ? "" : "s", n);
+    snprintf(msg, sizeof(msg), "%s %s() takes %zu argument%s, not %zu", what,
+             d->name, d->max_args, d->max_args == 1 ? "" : "s", n);
     perr(p, off, "%s", msg);
 }
 
@@ -270,8 +267,8 @@ static struct texpr *parse_primary(struct parser *p, int depth)
     if (isdigit((unsigned char)c) || c == '-') {
         e->kind = E_NUM;
         p->pos++;
-        while (p->pos < p->end && (isdigit((unsigned char)p->s[p->pos]) ||
-                                   p->s[p->pos] == '.'))
+        while (p->pos < p->end &&
+               (isdigit((unsigned char)p->s[p->pos]) || p->s[p->pos] == '.'))
             p->pos++;
         e->text = xstrndup(p->s + start, p->pos - start);
         return e;
@@ -279,8 +276,10 @@ static struct texpr *parse_primary(struct parser *p, int depth)
     if (scan_name(p) == 0) {
         char what[2] = { c, '\0' };
 
-        perr(p, start, "unexpected '%s': expected a name, a function call "
-             "or a literal", what);
+        perr(p, start,
+             "unexpected '%s': expected a name, a function call "
+             "or a literal",
+             what);
         expr_free(e);
         return NULL;
     }
@@ -366,8 +365,10 @@ static struct texpr *parse_expr(struct parser *p)
         if (f->id < 0) {
             char *name = xstrndup(p->s + start, len);
 
-            perr(p, start, "unknown filter '%s' (filters: urlencode, json, "
-                 "base64, upper, lower, trim)", name);
+            perr(p, start,
+                 "unknown filter '%s' (filters: urlencode, json, "
+                 "base64, upper, lower, trim)",
+                 name);
             free(name);
             break;
         }
@@ -383,8 +384,7 @@ static struct texpr *parse_expr(struct parser *p)
     return e;
 }
 
-static void add_text(struct tmpl *t, size_t *alloc, const char *s,
-                     size_t len)
+static void add_text(struct tmpl *t, size_t *alloc, const char *s, size_t len)
 {
     if (len == 0)
         return;
@@ -515,8 +515,8 @@ static void random_bytes(unsigned char *buf, size_t n)
     }
 }
 
-static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup,
-                      void *arg, struct sbuf *out, struct pw_err *err);
+static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup, void *arg,
+                      struct sbuf *out, struct pw_err *err);
 
 static pw_status eval_call(const struct texpr *e, tmpl_lookup_fn *lookup,
                            void *arg, struct sbuf *out, struct pw_err *err)
@@ -627,8 +627,8 @@ static pw_status apply_filter(int id, const struct sbuf *in, struct sbuf *out)
     case X_UPPER:
     case X_LOWER:
         for (i = 0; i < n && rc == PW_OK; i++)
-            rc = sbuf_addc(out, (char)(id == X_UPPER ? toupper(s[i])
-                                                     : tolower(s[i])));
+            rc = sbuf_addc(
+                out, (char)(id == X_UPPER ? toupper(s[i]) : tolower(s[i])));
         return rc;
     case X_TRIM:
         while (n > 0 && isspace(s[n - 1]))
@@ -640,8 +640,8 @@ static pw_status apply_filter(int id, const struct sbuf *in, struct sbuf *out)
     return PW_ERR_INVALID;
 }
 
-static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup,
-                      void *arg, struct sbuf *out, struct pw_err *err)
+static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup, void *arg,
+                      struct sbuf *out, struct pw_err *err)
 {
     struct sbuf cur, next;
     pw_status rc = PW_OK;
@@ -676,8 +676,8 @@ static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup,
     return rc;
 }
 
-pw_status tmpl_render(const struct tmpl *t, tmpl_lookup_fn *lookup,
-                      void *arg, struct sbuf *out, struct pw_err *err)
+pw_status tmpl_render(const struct tmpl *t, tmpl_lookup_fn *lookup, void *arg,
+                      struct sbuf *out, struct pw_err *err)
 {
     pw_status rc = PW_OK;
     size_t i;

@@ -53,14 +53,13 @@ const char *tmpl_ref_at(const struct tmpl *t, size_t i, size_t *off);
 
 /* Look up variable <path> for a render: append its value to <out> and
  * return PW_OK, or return PW_ERR_INVALID if the name is unknown. */
-typedef pw_status tmpl_lookup_fn(const char *path, void *arg,
-                                 struct sbuf *out);
+typedef pw_status tmpl_lookup_fn(const char *path, void *arg, struct sbuf *out);
 
 /* Render <t> into <out>, resolving variables through <lookup>(<arg>).
  * Returns PW_OK; PW_ERR_INVALID with the name in <err> when a lookup
  * fails; PW_ERR_TOOBIG when <out>'s cap is reached.  The message never
  * includes a rendered value, so secrets cannot leak through it. */
-pw_status tmpl_render(const struct tmpl *t, tmpl_lookup_fn *lookup,
-                      void *arg, struct sbuf *out, struct pw_err *err);
+pw_status tmpl_render(const struct tmpl *t, tmpl_lookup_fn *lookup, void *arg,
+                      struct sbuf *out, struct pw_err *err);
 
 #endif /* PW_TEMPLATE_H */

@@ -11,8 +11,8 @@ static const struct {
     const char *name;
     uint64_t ms;
 } dur_units[] = {
-    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-    { "d", 86400000 },
+    { "ms", 1 },      { "s", 1000 },     { "m", 60000 },
+    { "h", 3600000 }, { "d", 86400000 },
 };
 
 pw_status units_duration(const char *s, uint64_t *ms, struct pw_err *err)
@@ -48,13 +48,14 @@ pw_status units_duration(const char *s, uint64_t *ms, struct pw_err *err)
                 break;
         if (ulen == 0 || i == sizeof(dur_units) / sizeof(dur_units[0]))
             return pw_err_set(err, PW_ERR_PARSE,
-                              "bad duration '%s': %s; use ms, s, m, h or d",
-                              s, ulen ? "unknown unit" : "missing unit");
+                              "bad duration '%s': %s; use ms, s, m, h or d", s,
+                              ulen ? "unknown unit" : "missing unit");
         best = i;
         if (dur_units[best].ms >= last_unit)
             return pw_err_set(err, PW_ERR_PARSE,
                               "bad duration '%s': units must go from "
-                              "largest to smallest, each once", s);
+                              "largest to smallest, each once",
+                              s);
         last_unit = dur_units[best].ms;
         if (n > UNITS_MAX_MS / dur_units[best].ms ||
             total + n * dur_units[best].ms > UNITS_MAX_MS)
@@ -77,16 +78,19 @@ pw_status units_rate(const char *s, double *per_sec, struct pw_err *err)
     if (slash == NULL || slash == s)
         return pw_err_set(err, PW_ERR_PARSE,
                           "bad rate '%s': expected <number>/<unit>, "
-                          "like 5/s or 300/m", s);
+                          "like 5/s or 300/m",
+                          s);
     if (!isdigit((unsigned char)s[0]))
         return pw_err_set(err, PW_ERR_PARSE,
                           "bad rate '%s': expected a positive number "
-                          "before '/'", s);
+                          "before '/'",
+                          s);
     n = strtod(s, &end);
     if (end != slash || !isfinite(n) || n <= 0 || n > 1e9)
         return pw_err_set(err, PW_ERR_PARSE,
                           "bad rate '%s': expected a positive number "
-                          "before '/'", s);
+                          "before '/'",
+                          s);
     if (strcmp(slash + 1, "s") == 0)
         div = 1;
     else if (strcmp(slash + 1, "m") == 0)

@@ -22,7 +22,7 @@ char *xstrndup(const char *s, size_t n);
  * elements; <*alloc> tracks the capacity.  Growth is geometric. */
 void xgrow(void **items, size_t elsize, size_t need, size_t *alloc);
 
-#define XGROW(arr, need, alloc) \
+#define XGROW(arr, need, alloc)                                                \
     xgrow((void **)&(arr), sizeof(*(arr)), (need), &(alloc))
 
 #endif /* PW_XALLOC_H */

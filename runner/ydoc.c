@@ -140,14 +140,14 @@ static int next_event(struct builder *b, yaml_event_t *ev)
     return 0;
 }
 
-static struct ynode *node_new(struct builder *b, enum ykind kind,
-                              yaml_mark_t m)
+static struct ynode *node_new(struct builder *b, enum ykind kind, yaml_mark_t m)
 {
     struct ynode *n;
 
     if (++b->nodes > YDOC_MAX_NODES) {
         if (!b->failed)
-            fail_at(b, m, "%s", "document too large (too many nodes; "
+            fail_at(b, m, "%s",
+                    "document too large (too many nodes; "
                     "an alias loop?)");
         return NULL;
     }
@@ -201,8 +201,7 @@ static void remember_anchor(struct builder *b, const yaml_char_t *name,
     b->nanchors++;
 }
 
-static struct ynode *parse_node(struct builder *b, yaml_event_t *ev,
-                                int depth);
+static struct ynode *parse_node(struct builder *b, yaml_event_t *ev, int depth);
 
 /* Parse children until the closing event; <ev> is the start event. */
 static int parse_children(struct builder *b, struct ynode *n, int depth)
@@ -241,8 +240,10 @@ static int parse_children(struct builder *b, struct ynode *n, int depth)
         if (key->kind != Y_SCALAR) {
             struct pos p = { b->doc->file, key->line, key->col };
 
-            diag_add(b->d, p, "a mapping key must be a plain string, "
-                     "not %s", ynode_kind_name(key));
+            diag_add(b->d, p,
+                     "a mapping key must be a plain string, "
+                     "not %s",
+                     ynode_kind_name(key));
             b->failed = 1;
             node_free(key);
             node_free(val);
@@ -270,8 +271,7 @@ static int parse_children(struct builder *b, struct ynode *n, int depth)
 
 /* Build the node that starts with <ev>, consuming its events.  Takes
  * ownership of <ev>.  NULL on a fatal error (already reported). */
-static struct ynode *parse_node(struct builder *b, yaml_event_t *ev,
-                                int depth)
+static struct ynode *parse_node(struct builder *b, yaml_event_t *ev, int depth)
 {
     struct ynode *n = NULL;
     const yaml_char_t *anchor = NULL;
@@ -293,10 +293,10 @@ static struct ynode *parse_node(struct builder *b, yaml_event_t *ev,
         n->end_line = (unsigned)ev->end_mark.line + 1;
         n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
                    ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
-        n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-                    (ev->data.scalar.tag &&
-                     strcmp((const char *)ev->data.scalar.tag,
-                            YAML_STR_TAG) == 0);
+        n->quoted =
+            ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+            (ev->data.scalar.tag &&
+             strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0);
         anchor = ev->data.scalar.anchor;
         remember_anchor(b, anchor, n);
         break;

@@ -30,12 +30,12 @@ struct ypair {
 
 struct ynode {
     enum ykind kind;
-    unsigned line, col;  /* 1-based start position */
-    unsigned end_line;   /* line the node ends on (for scalars) */
-    int quoted;          /* scalar written in quotes or as a block */
-    int block;           /* scalar written as a | or > block */
-    char *str;           /* Y_SCALAR: NUL-terminated value (may hold NULs) */
-    size_t len;          /* Y_SCALAR: length of str; else number of items */
+    unsigned line, col;   /* 1-based start position */
+    unsigned end_line;    /* line the node ends on (for scalars) */
+    int quoted;           /* scalar written in quotes or as a block */
+    int block;            /* scalar written as a | or > block */
+    char *str;            /* Y_SCALAR: NUL-terminated value (may hold NULs) */
+    size_t len;           /* Y_SCALAR: length of str; else number of items */
     struct ynode **items; /* Y_SEQ: <len> children */
     struct ypair *pairs;  /* Y_MAP: <len> key/value pairs, in file order */
 };

@@ -28,40 +28,40 @@ static void assert_errors(const char *text, const char *want)
 START_TEST(test_config_full_example)
 {
     char *msgs;
-    struct config *cfg = load(
-        "redis: redis://10.0.0.5:6380/2\n"
-        "key_prefix: pw\n"
-        "scenarios: [ \"a/*.yaml\", \"b/*.yaml\" ]\n"
-        "secrets_dir: /run/secrets\n"
-        "listen: 0.0.0.0:9000\n"
-        "targets:\n"
-        "  prod-eu:\n"
-        "    base_url: https://shop.example.com\n"
-        "    channel: stable\n"
-        "    rate: 2/s\n"
-        "    vars: { tenant: acme }\n"
-        "    insecure: false\n"
-        "  canary:\n"
-        "    base_url: \"{{ env.CANARY_URL }}\"\n"
-        "    channel: canary\n"
-        "    ca_file: /etc/ssl/canary.pem\n"
-        "throttle:\n"
-        "  concurrency: 4\n"
-        "  rate: 300/m\n"
-        "  windows:\n"
-        "    - days: [mon, fri]\n"
-        "      hours: \"22:30-05:00\"\n"
-        "      timezone: UTC\n"
-        "      rate: 20/s\n"
-        "alerting: { trigger_after: 5, resolve_after: 1 }\n"
-        "reporters:\n"
-        "  - pagerduty:\n"
-        "      routing_key: \"{{ secret.pagerduty }}\"\n"
-        "      url: http://127.0.0.1:9/v2/enqueue\n"
-        "  - webhook: { url: \"https://hooks.example.com/x\" }\n"
-        "  - jsonl: { path: /var/log/prodwatch/results.jsonl }\n"
-        "  - plugin: { path: /usr/lib/x.so, config: { a: 1 } }\n",
-        &msgs);
+    struct config *cfg =
+        load("redis: redis://10.0.0.5:6380/2\n"
+             "key_prefix: pw\n"
+             "scenarios: [ \"a/*.yaml\", \"b/*.yaml\" ]\n"
+             "secrets_dir: /run/secrets\n"
+             "listen: 0.0.0.0:9000\n"
+             "targets:\n"
+             "  prod-eu:\n"
+             "    base_url: https://shop.example.com\n"
+             "    channel: stable\n"
+             "    rate: 2/s\n"
+             "    vars: { tenant: acme }\n"
+             "    insecure: false\n"
+             "  canary:\n"
+             "    base_url: \"{{ env.CANARY_URL }}\"\n"
+             "    channel: canary\n"
+             "    ca_file: /etc/ssl/canary.pem\n"
+             "throttle:\n"
+             "  concurrency: 4\n"
+             "  rate: 300/m\n"
+             "  windows:\n"
+             "    - days: [mon, fri]\n"
+             "      hours: \"22:30-05:00\"\n"
+             "      timezone: UTC\n"
+             "      rate: 20/s\n"
+             "alerting: { trigger_after: 5, resolve_after: 1 }\n"
+             "reporters:\n"
+             "  - pagerduty:\n"
+             "      routing_key: \"{{ secret.pagerduty }}\"\n"
+             "      url: http://127.0.0.1:9/v2/enqueue\n"
+             "  - webhook: { url: \"https://hooks.example.com/x\" }\n"
+             "  - jsonl: { path: /var/log/prodwatch/results.jsonl }\n"
+             "  - plugin: { path: /usr/lib/x.so, config: { a: 1 } }\n",
+             &msgs);
 
     ck_assert_str_eq(msgs, "");
     ck_assert_ptr_nonnull(cfg);
@@ -101,8 +101,7 @@ END_TEST
 START_TEST(test_config_defaults)
 {
     char *msgs;
-    struct config *cfg = load("targets:\n  a: { base_url: http://x }\n",
-                              &msgs);
+    struct config *cfg = load("targets:\n  a: { base_url: http://x }\n", &msgs);
 
     ck_assert_ptr_nonnull(cfg);
     ck_assert_str_eq(cfg->redis, "redis://127.0.0.1:6379/0");

@@ -112,12 +112,10 @@ START_TEST(test_jqset_precheck)
     ck_assert_int_eq(jqset_precheck(".a | (.b)", &err), PW_OK);
     ck_assert_int_eq(jqset_precheck("\"x)\\(.a | (1))y\" | length", &err),
                      PW_OK);
-    ck_assert_int_eq(jqset_precheck(".a # comment with )\n| .b", &err),
-                     PW_OK);
+    ck_assert_int_eq(jqset_precheck(".a # comment with )\n| .b", &err), PW_OK);
     ck_assert_int_eq(jqset_precheck("  ", &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "empty jq program");
-    ck_assert_int_eq(jqset_precheck(".a); def evil: (.b", &err),
-                     PW_ERR_PARSE);
+    ck_assert_int_eq(jqset_precheck(".a); def evil: (.b", &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "jq program has an unmatched ')' at offset 2");
     ck_assert_int_eq(jqset_precheck("\"abc", &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "jq program has an unterminated string");

@@ -68,9 +68,8 @@ static int row_excluded(const int *ex, size_t nex, size_t k, const size_t *r)
 
 /* Whether some full row that matches no exclude has <tup>[i] at each
  * parameter <par>[i] (i < t).  Brute force over the product. */
-static int tuple_allowed(size_t k, const size_t *v, const int *ex,
-                         size_t nex, unsigned t, const size_t *par,
-                         const size_t *tup)
+static int tuple_allowed(size_t k, const size_t *v, const int *ex, size_t nex,
+                         unsigned t, const size_t *par, const size_t *tup)
 {
     size_t total = 1, i, j, a;
     size_t full[8];
@@ -109,8 +108,8 @@ static void assert_covering(size_t k, const size_t *v, const int *ex,
         for (par[1] = par[0] + 1; par[1] < k; par[1]++)
             for (par[2] = t == 3 ? par[1] + 1 : 0;
                  t == 2 ? par[2] == 0 : par[2] < k; par[2]++) {
-                size_t combos = v[par[0]] * v[par[1]] *
-                                (t == 3 ? v[par[2]] : 1);
+                size_t combos =
+                    v[par[0]] * v[par[1]] * (t == 3 ? v[par[2]] : 1);
                 size_t c;
 
                 for (c = 0; c < combos; c++) {
@@ -127,10 +126,11 @@ static void assert_covering(size_t k, const size_t *v, const int *ex,
                     }
                     if (found)
                         continue;
-                    ck_assert_msg(k > 8 || !tuple_allowed(k, v, ex, nex, t,
-                                                          par, tup),
-                                  "allowed tuple not covered (params %zu "
-                                  "%zu)", par[0], par[1]);
+                    ck_assert_msg(
+                        k > 8 || !tuple_allowed(k, v, ex, nex, t, par, tup),
+                        "allowed tuple not covered (params %zu "
+                        "%zu)",
+                        par[0], par[1]);
                     ck_assert_msg(k <= 8, "tuple not covered");
                 }
             }
@@ -312,14 +312,14 @@ END_TEST
 START_TEST(test_matrix_test_ids)
 {
     char *msgs;
-    struct scenario *sc = tu_scenario(
-        "name: checkout\n"
-        "matrix:\n"
-        "  locale: [en, \"a,b=c[d]%\"]\n"
-        "  pay: [card]\n"
-        "steps:\n"
-        "  - name: x\n"
-        "    request: { url: http://x }\n", &msgs);
+    struct scenario *sc = tu_scenario("name: checkout\n"
+                                      "matrix:\n"
+                                      "  locale: [en, \"a,b=c[d]%\"]\n"
+                                      "  pay: [card]\n"
+                                      "steps:\n"
+                                      "  - name: x\n"
+                                      "    request: { url: http://x }\n",
+                                      &msgs);
     struct scenario *plain;
     struct sbuf id = SBUF_INIT;
     const char *row1[2] = { "en", "card" };
@@ -335,7 +335,8 @@ START_TEST(test_matrix_test_ids)
     free(msgs);
     tu_scenario_free(sc);
     plain = tu_scenario("name: health\nsteps:\n  - name: x\n    request: "
-                        "{ url: http://x }\n", &msgs);
+                        "{ url: http://x }\n",
+                        &msgs);
     sbuf_reset(&id);
     expand_test_id(&id, plain, "canary", NULL);
     ck_assert_str_eq(id.buf, "health@canary");

@@ -60,7 +60,8 @@ START_TEST(test_sbuf_json_escapes_and_repairs_utf8)
     struct sbuf b = SBUF_INIT;
 
     sbuf_add_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
-    ck_assert_str_eq(b.buf, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\xef\xbf\xbd\"");
+    ck_assert_str_eq(b.buf,
+                     "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\xef\xbf\xbd\"");
     sbuf_reset(&b);
     /* A truncated multi-byte sequence and an encoded surrogate. */
     sbuf_add_json_str(&b, "\xe2\x82 \xed\xa0\x80", 6);

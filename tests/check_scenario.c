@@ -153,7 +153,8 @@ START_TEST(test_scenario_jq_checks_evaluate)
     ck_assert_ptr_nonnull(sc);
     ck_assert_int_eq(jqset_eval(tu_jq(), ck->jq,
                                 jv_parse("{\"id\": 7, \"state\": \"new\"}"),
-                                &out, NULL), PW_OK);
+                                &out, NULL),
+                     PW_OK);
     ck_assert_int_eq(jv_get_kind(out), JV_KIND_NUMBER);
     ck_assert_int_eq((int)jv_number_value(out), 7);
     jv_free(out);
@@ -314,12 +315,14 @@ START_TEST(test_scenario_duplicate_names_in_suite)
     char *msgs;
 
     tu_write("a.scn.yaml", "name: dup\nsteps:\n  - name: x\n    request: "
-             "{ url: http://x }\n");
+                           "{ url: http://x }\n");
     tu_write("b.scn.yaml", "\n\nname: dup\nsteps:\n  - name: x\n    request: "
-             "{ url: http://x }\n");
-    s = suite_load(tu_write("suite.yaml", "scenarios: [\"*.scn.yaml\", "
+                           "{ url: http://x }\n");
+    s = suite_load(tu_write("suite.yaml",
+                            "scenarios: [\"*.scn.yaml\", "
                             "\"none/*.yaml\"]\ntargets:\n  a: { base_url: "
-                            "http://x }\n"), d);
+                            "http://x }\n"),
+                   d);
     ck_assert_ptr_null(s);
     msgs = tu_diag_text(d);
     ck_assert_ptr_nonnull(strstr(msgs, "suite.yaml:1:27: 'none/*.yaml' "

@@ -39,8 +39,7 @@ static void assert_render(const char *src, const char *want)
     free(got);
 }
 
-static void assert_compile_error(const char *src, size_t off,
-                                 const char *msg)
+static void assert_compile_error(const char *src, size_t off, const char *msg)
 {
     struct pw_err err;
     size_t got_off = 999;
@@ -107,10 +106,12 @@ START_TEST(test_template_syntax_errors)
     assert_compile_error("{{ a b }}", 5,
                          "expected '|' or '}}' after the expression");
     assert_compile_error("{{ a. }}", 5, "expected a name after '.'");
-    assert_compile_error("{{ \"abc }}", 0, "unclosed '{{': add the closing "
+    assert_compile_error("{{ \"abc }}", 0,
+                         "unclosed '{{': add the closing "
                          "'}}'");
     assert_compile_error("{{ a | }}", 7, "expected a filter name after '|'");
-    assert_compile_error("{{ @ }}", 3, "unexpected '@': expected a name, a "
+    assert_compile_error("{{ @ }}", 3,
+                         "unexpected '@': expected a name, a "
                          "function call or a literal");
 }
 END_TEST
@@ -175,8 +176,7 @@ START_TEST(test_template_unknown_name_fails_render)
     struct sbuf out = SBUF_INIT;
 
     ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(tmpl_render(t, lookup, NULL, &out, &err),
-                     PW_ERR_INVALID);
+    ck_assert_int_eq(tmpl_render(t, lookup, NULL, &out, &err), PW_ERR_INVALID);
     ck_assert_str_eq(err.msg, "unknown name 'secret.token'");
     sbuf_release(&out);
     tmpl_free(t);
@@ -190,8 +190,7 @@ START_TEST(test_template_render_respects_cap)
     struct sbuf out;
 
     sbuf_init(&out, 16);
-    ck_assert_int_eq(tmpl_render(t, lookup, NULL, &out, &err),
-                     PW_ERR_TOOBIG);
+    ck_assert_int_eq(tmpl_render(t, lookup, NULL, &out, &err), PW_ERR_TOOBIG);
     ck_assert_str_eq(err.msg, "rendered text exceeds 16 bytes");
     ck_assert_uint_le(out.len, 16);
     sbuf_release(&out);

@@ -8,9 +8,14 @@ START_TEST(test_units_durations)
         const char *text;
         uint64_t ms;
     } ok[] = {
-        { "500ms", 500 }, { "10s", 10000 }, { "5m", 300000 },
-        { "1h", 3600000 }, { "1d", 86400000 }, { "1m30s", 90000 },
-        { "2h15m10s250ms", 8110250 }, { "0s", 0 },
+        { "500ms", 500 },
+        { "10s", 10000 },
+        { "5m", 300000 },
+        { "1h", 3600000 },
+        { "1d", 86400000 },
+        { "1m30s", 90000 },
+        { "2h15m10s250ms", 8110250 },
+        { "0s", 0 },
     };
     size_t i;
 
@@ -39,7 +44,8 @@ START_TEST(test_units_bad_durations)
         { "1.5s", "bad duration '1.5s': expected a whole number then a unit "
                   "(ms, s, m, h, d), like 500ms or 5m" },
         { "400d", "bad duration '400d': longer than 365d" },
-        { "99999999999999999999999d", "bad duration "
+        { "99999999999999999999999d",
+          "bad duration "
           "'99999999999999999999999d': longer than 365d" },
         { " 5s", "bad duration ' 5s': expected a whole number then a unit "
                  "(ms, s, m, h, d), like 500ms or 5m" },
@@ -50,8 +56,7 @@ START_TEST(test_units_bad_durations)
         struct pw_err err;
         uint64_t ms;
 
-        ck_assert_int_eq(units_duration(bad[i].text, &ms, &err),
-                         PW_ERR_PARSE);
+        ck_assert_int_eq(units_duration(bad[i].text, &ms, &err), PW_ERR_PARSE);
         ck_assert_str_eq(err.msg, bad[i].msg);
     }
 }
@@ -73,12 +78,12 @@ START_TEST(test_units_rates)
 
     ck_assert_int_eq(units_rate("5", &r, &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "bad rate '5': expected <number>/<unit>, "
-                     "like 5/s or 300/m");
+                              "like 5/s or 300/m");
     ck_assert_int_eq(units_rate("5/x", &r, &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "bad rate '5/x': unit must be s, m or h");
     ck_assert_int_eq(units_rate("0/s", &r, &err), PW_ERR_PARSE);
     ck_assert_str_eq(err.msg, "bad rate '0/s': expected a positive number "
-                     "before '/'");
+                              "before '/'");
     ck_assert_int_eq(units_rate("-1/s", &r, &err), PW_ERR_PARSE);
     ck_assert_int_eq(units_rate("/s", &r, &err), PW_ERR_PARSE);
     ck_assert_int_eq(units_rate("nan/s", &r, &err), PW_ERR_PARSE);
@@ -88,8 +93,8 @@ END_TEST
 
 START_TEST(test_units_format_round_trips)
 {
-    static const uint64_t values[] = { 0, 1, 999, 1000, 90000, 8110250,
-                                       86400000, UNITS_MAX_MS };
+    static const uint64_t values[] = { 0,     1,       999,      1000,
+                                       90000, 8110250, 86400000, UNITS_MAX_MS };
     size_t i;
 
     for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {

@@ -20,8 +20,8 @@ static struct ydoc *load(const char *text, char **msgs)
 START_TEST(test_ydoc_positions)
 {
     char *msgs;
-    struct ydoc *doc = load("name: x\nsteps:\n  - name: a\n    url: \"b\"\n",
-                            &msgs);
+    struct ydoc *doc =
+        load("name: x\nsteps:\n  - name: a\n    url: \"b\"\n", &msgs);
     const struct ynode *root, *steps, *url;
 
     ck_assert_ptr_nonnull(doc);
@@ -49,14 +49,15 @@ START_TEST(test_ydoc_syntax_error_has_position)
     struct ydoc *doc = load("a: [1, 2\nb: 3\n", &msgs);
 
     ck_assert_ptr_null(doc);
-    ck_assert_str_eq(msgs, "t.yaml:2:2: YAML syntax error: did not find "
+    ck_assert_str_eq(msgs,
+                     "t.yaml:2:2: YAML syntax error: did not find "
                      "expected ',' or ']' (while parsing a flow sequence at "
                      "line 1)\n");
     free(msgs);
     doc = load("a: 1\n  b: 2\n", &msgs);
     ck_assert_ptr_null(doc);
     ck_assert_str_eq(msgs, "t.yaml:2:4: YAML syntax error: mapping values "
-                     "are not allowed in this context\n");
+                           "are not allowed in this context\n");
     free(msgs);
 }
 END_TEST
@@ -103,9 +104,11 @@ START_TEST(test_ydoc_billion_laughs_is_refused)
 
     sbuf_adds(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (i = 1; i < 9; i++)
-        sbuf_addf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
-                  "*a%d, *a%d, *a%d]\n", i, i, i - 1, i - 1, i - 1, i - 1,
-                  i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        sbuf_addf(&b,
+                  "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
+                  "*a%d, *a%d, *a%d]\n",
+                  i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                  i - 1, i - 1);
     doc = load(b.buf, &msgs);
     ck_assert_ptr_null(doc);
     ck_assert_ptr_nonnull(strstr(msgs, "document too large (too many "
@@ -126,7 +129,7 @@ START_TEST(test_ydoc_limits_and_empty)
     free(msgs);
     ck_assert_ptr_null(load("a: 1\n---\nb: 2\n", &msgs));
     ck_assert_str_eq(msgs, "t.yaml:2:1: only one YAML document is allowed "
-                     "per file\n");
+                           "per file\n");
     free(msgs);
     for (i = 0; i < 100; i++)
         sbuf_addc(&b, '[');
@@ -145,7 +148,7 @@ START_TEST(test_ydoc_missing_file)
     ck_assert_ptr_null(ydoc_load_file("/nonexistent/x.yaml", d));
     msgs = tu_diag_text(d);
     ck_assert_str_eq(msgs, "/nonexistent/x.yaml: cannot open: No such file "
-                     "or directory\n");
+                           "or directory\n");
     free(msgs);
     diag_free(d);
 }

@@ -61,20 +61,19 @@ char *tu_diag_text(struct diag *d)
     return sbuf_take(&b, NULL);
 }
 
-static const char test_config[] =
-    "targets:\n"
-    "  prod:\n"
-    "    base_url: https://shop.example.com\n"
-    "    vars: { tenant: acme, region: eu }\n"
-    "  canary:\n"
-    "    base_url: https://canary.example.com\n"
-    "    vars: { tenant: acme }\n";
+static const char test_config[] = "targets:\n"
+                                  "  prod:\n"
+                                  "    base_url: https://shop.example.com\n"
+                                  "    vars: { tenant: acme, region: eu }\n"
+                                  "  canary:\n"
+                                  "    base_url: https://canary.example.com\n"
+                                  "    vars: { tenant: acme }\n";
 
 struct config *tu_config(void)
 {
     struct diag *d = diag_new();
-    struct config *cfg = config_load(tu_write("prodwatch.yaml", test_config),
-                                     d);
+    struct config *cfg =
+        config_load(tu_write("prodwatch.yaml", test_config), d);
 
     ck_assert_msg(cfg != NULL, "test config does not load");
     diag_free(d);

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (cfg == NULL) {
         cfg = config_load(fuzz_write("cfg", (const uint8_t *)config_yaml,
-                                     sizeof(config_yaml) - 1), d);
+                                     sizeof(config_yaml) - 1),
+                          d);
         if (cfg == NULL)
             abort();
     }

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *fuzz_write(const char *tag, const uint8_t *data,
-                              size_t size)
+static const char *fuzz_write(const char *tag, const uint8_t *data, size_t size)
 {
     static char path[256];
     const char *dir = getenv("TMPDIR");
