@@ -7,6 +7,7 @@
 #include "config.h"
 #include "cli.h"
 #include "expand.h"
+#include "once.h"
 #include "sbuf.h"
 #include "suite.h"
 
@@ -26,6 +27,8 @@ static void usage(FILE *out)
             "scenario\n"
             "  expand  [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
             "          [--format text|json] print each test, one a line\n"
+            "  once    [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
+            "          [--junit FILE] [--json]  run each selected test once\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE  configuration file (default: "
@@ -34,11 +37,14 @@ static void usage(FILE *out)
             "  -h, --help         show this help\n"
             "  -V, --version      show the version\n"
             "\n"
-            "Exit status: 0 success, 2 invalid configuration or usage.\n");
+            "Exit status: 0 success, 1 a test failed (once), 2 invalid\n"
+            "configuration or usage, 3 some runs could not complete (once).\n");
 }
 
 struct opts {
     const char *config;
+    const char *junit;
+    int json_lines;
     const char *scenario;
     const char *target;
     const char *tag;
@@ -58,7 +64,10 @@ static const char *config_path(const struct opts *o)
 
 /* Parse the options of a command.  Returns -1 to go on, else an exit
  * code. */
-static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
+#define OPT_SELECT 1 /* --scenario --target --tag --format */
+#define OPT_ONCE   2 /* --junit --json */
+
+static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -66,6 +75,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
         { "target", required_argument, NULL, 't' },
         { "tag", required_argument, NULL, 'g' },
         { "format", required_argument, NULL, 'f' },
+        { "junit", required_argument, NULL, 'j' },
+        { "json", no_argument, NULL, 'J' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -83,7 +94,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
         case 't':
         case 'g':
         case 'f':
-            if (!selectors) {
+            if (!(allowed & OPT_SELECT)) {
                 fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
                         argv[optind - 1]);
                 return CLI_EXIT_USAGE;
@@ -103,6 +114,18 @@ static int parse_opts(int argc, char **argv, struct opts *o, int selectors)
                         argv[0]);
                 return CLI_EXIT_USAGE;
             }
+            break;
+        case 'j':
+        case 'J':
+            if (!(allowed & OPT_ONCE)) {
+                fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
+                        argv[optind - 1]);
+                return CLI_EXIT_USAGE;
+            }
+            if (ch == 'j')
+                o->junit = optarg;
+            else
+                o->json_lines = 1;
             break;
         case 'h':
             usage(stdout);
@@ -212,6 +235,28 @@ static int print_test(const struct scenario *sc, const char *target,
     return 0;
 }
 
+/* Load the suite and check the names a selection uses.  NULL (reported)
+ * on failure. */
+static struct suite *load_selected(const struct opts *o, const char *cmd)
+{
+    struct suite *s = load_or_report(config_path(o));
+
+    if (s == NULL)
+        return NULL;
+    if (o->scenario && suite_find_scenario(s, o->scenario) == NULL) {
+        fprintf(stderr, "prodwatch %s: no scenario named '%s'\n", cmd,
+                o->scenario);
+        suite_free(s);
+        return NULL;
+    }
+    if (o->target && config_target(suite_config(s), o->target) == NULL) {
+        fprintf(stderr, "prodwatch %s: no target named '%s'\n", cmd, o->target);
+        suite_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 static int cmd_expand(int argc, char **argv)
 {
     struct expand_filter f;
@@ -248,6 +293,29 @@ static int cmd_expand(int argc, char **argv)
     return rc;
 }
 
+static int cmd_once(int argc, char **argv)
+{
+    struct once_opts oo;
+    struct opts o;
+    struct suite *s;
+    int rc = parse_opts(argc, argv, &o, OPT_SELECT | OPT_ONCE);
+
+    if (rc >= 0)
+        return rc;
+    s = load_selected(&o, "once");
+    if (s == NULL)
+        return CLI_EXIT_USAGE;
+    memset(&oo, 0, sizeof(oo));
+    oo.filter.scenario = o.scenario;
+    oo.filter.target = o.target;
+    oo.filter.tag = o.tag;
+    oo.junit = o.junit;
+    oo.json = o.json_lines;
+    rc = once_run(s, &oo);
+    suite_free(s);
+    return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
     static const struct {
@@ -256,6 +324,7 @@ int cli_main(int argc, char **argv)
     } cmds[] = {
         { "check", cmd_check },
         { "expand", cmd_expand },
+        { "once", cmd_once },
     };
     size_t i;
 

@@ -16,6 +16,13 @@ LIBPRODWATCH_SOURCES = \
 	runner/scenario.c runner/scenario.h \
 	runner/suite.c runner/suite.h \
 	runner/expand.c runner/expand.h \
+	runner/loop.c runner/loop.h \
+	runner/http.c runner/http.h \
+	runner/check.c runner/check.h \
+	runner/journal.c runner/journal.h \
+	runner/throttle.c runner/throttle.h \
+	runner/run.c runner/run.h \
+	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h
 runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
 

@@ -1,0 +1,534 @@
+/* check.c -- evaluating expectations and captures on a response. */
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "xalloc.h"
+
+#define SHOW_MAX 60 /* bytes of an actual value shown in a message */
+
+void resp_view_init(struct resp_view *v, const struct http_resp *r,
+                    struct jqset *jq)
+{
+    v->resp = r;
+    v->jq = jq;
+    v->json = jv_invalid();
+    v->parsed = 0;
+}
+
+void resp_view_release(struct resp_view *v)
+{
+    jv_free(v->json);
+    v->json = jv_invalid();
+    v->parsed = 0;
+}
+
+static jv body_json(struct resp_view *v)
+{
+    if (!v->parsed) {
+        const struct sbuf *b = &v->resp->body;
+
+        v->json = b->len ? jv_parse_sized(b->buf, (int)b->len) : jv_invalid();
+        v->parsed = 1;
+    }
+    return jv_copy(v->json);
+}
+
+/* Append <s> (len <n>) for a message: printable, truncated, quoted. */
+static void show_text(struct sbuf *m, const char *s, size_t n)
+{
+    size_t i;
+
+    sbuf_addc(m, '"');
+    for (i = 0; i < n && i < SHOW_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == 0x7f)
+            sbuf_addc(m, ' ');
+        else
+            sbuf_addc(m, (char)c);
+    }
+    sbuf_adds(m, n > SHOW_MAX ? "\"..." : "\"");
+}
+
+static void show_jv(struct sbuf *m, jv x)
+{
+    if (!jv_is_valid(x)) {
+        jv_free(x);
+        sbuf_adds(m, "nothing");
+        return;
+    }
+    if (jv_get_kind(x) == JV_KIND_STRING) {
+        show_text(m, jv_string_value(x),
+                  (size_t)jv_string_length_bytes(jv_copy(x)));
+        jv_free(x);
+        return;
+    }
+    x = jv_dump_string(x, 0);
+    {
+        const char *s = jv_string_value(x);
+        size_t n = strlen(s);
+
+        sbuf_add(m, s, n > SHOW_MAX ? SHOW_MAX : n);
+        if (n > SHOW_MAX)
+            sbuf_adds(m, "...");
+    }
+    jv_free(x);
+}
+
+static const char *op_name(enum op_kind op)
+{
+    static const char *const names[] = { "eq",      "ne",       "lt",
+                                         "le",      "gt",       "ge",
+                                         "matches", "contains", "exists",
+                                         "type",    "in" };
+
+    return names[op];
+}
+
+static const char *kind_name(jv x)
+{
+    switch (jv_get_kind(x)) {
+    case JV_KIND_STRING:
+        return "string";
+    case JV_KIND_NUMBER:
+        return "number";
+    case JV_KIND_TRUE:
+    case JV_KIND_FALSE:
+        return "boolean";
+    case JV_KIND_NULL:
+        return "null";
+    case JV_KIND_ARRAY:
+        return "array";
+    case JV_KIND_OBJECT:
+        return "object";
+    default:
+        return "nothing";
+    }
+}
+
+/* Text form of a scalar for matching: strings as they are, others as
+ * JSON.  Caller frees. */
+static char *as_text(jv x, size_t *len)
+{
+    char *s;
+
+    if (jv_get_kind(x) == JV_KIND_STRING) {
+        *len = (size_t)jv_string_length_bytes(jv_copy(x));
+        s = xstrndup(jv_string_value(x), *len);
+    } else {
+        jv d = jv_dump_string(jv_copy(x), 0);
+
+        s = xstrdup(jv_string_value(d));
+        *len = strlen(s);
+        jv_free(d);
+    }
+    return s;
+}
+
+/* A number from <x>: numbers, and strings that are whole numbers. */
+static int as_number(jv x, double *out)
+{
+    char *end;
+
+    if (jv_get_kind(x) == JV_KIND_NUMBER) {
+        *out = jv_number_value(x);
+        return 1;
+    }
+    if (jv_get_kind(x) == JV_KIND_STRING && jv_string_value(x)[0]) {
+        *out = strtod(jv_string_value(x), &end);
+        return *end == '\0' && isfinite(*out);
+    }
+    return 0;
+}
+
+/* Render a typed operand into a jv. */
+static int operand(const struct tval *t, const struct check_env *env, jv *out,
+                   struct sbuf *msg)
+{
+    struct sbuf b = SBUF_INIT;
+    struct pw_err err;
+    size_t i;
+
+    switch (t->kind) {
+    case TV_NULL:
+        *out = jv_null();
+        return 1;
+    case TV_BOOL:
+        *out = jv_bool(strcmp(t->text, "true") == 0);
+        return 1;
+    case TV_NUM:
+        *out = jv_number(strtod(t->text, NULL));
+        return 1;
+    case TV_STR:
+        if (tmpl_render(t->str, env->lookup, env->arg, &b, &err) != PW_OK) {
+            sbuf_addf(msg, "cannot render the expected value: %s", err.msg);
+            sbuf_release(&b);
+            return 0;
+        }
+        *out = jv_string_sized(b.buf, (int)b.len);
+        sbuf_release(&b);
+        return 1;
+    case TV_SEQ:
+        *out = jv_array();
+        for (i = 0; i < t->n; i++) {
+            jv item;
+
+            if (!operand(t->items[i], env, &item, msg)) {
+                jv_free(*out);
+                return 0;
+            }
+            *out = jv_array_append(*out, item);
+        }
+        return 1;
+    case TV_MAP:
+        break;
+    }
+    *out = jv_null();
+    return 1;
+}
+
+/* Loose equality: numbers compare as numbers even when one side is the
+ * text of a number ("42" eq 42), since headers and templates are text. */
+static int same(jv a, jv b)
+{
+    double x, y;
+    int r;
+
+    if (as_number(a, &x) && as_number(b, &y) &&
+        (jv_get_kind(a) == JV_KIND_NUMBER || jv_get_kind(b) == JV_KIND_NUMBER))
+        return x == y;
+    r = jv_equal(jv_copy(a), jv_copy(b));
+    return r;
+}
+
+/* Apply <o> to subject <x> (borrowed).  Returns 1 when it holds. */
+static int apply(const struct check_op *o, jv x, const struct check_env *env,
+                 struct sbuf *expected, struct sbuf *msg)
+{
+    int secret_before = env->secret ? *env->secret : 0;
+    int ok = 0;
+    jv want = jv_invalid();
+    double n;
+    size_t i, len;
+    char *text;
+
+    switch (o->op) {
+    case OP_EQ:
+    case OP_NE:
+    case OP_IN:
+    case OP_CONTAINS:
+        if (!operand(o->operand, env, &want, msg))
+            return -1;
+        break;
+    default:
+        break;
+    }
+    if (env->secret && *env->secret != secret_before)
+        sbuf_adds(expected, "(secret)");
+    else if (jv_is_valid(want))
+        show_jv(expected, jv_copy(want));
+    switch (o->op) {
+    case OP_EQ:
+        ok = jv_is_valid(x) && same(x, want);
+        break;
+    case OP_NE:
+        ok = !jv_is_valid(x) || !same(x, want);
+        break;
+    case OP_IN:
+        for (i = 0; jv_is_valid(x) &&
+                    i < (size_t)jv_array_length(jv_copy(want)) && !ok;
+             i++) {
+            jv item = jv_array_get(jv_copy(want), (int)i);
+
+            ok = same(x, item);
+            jv_free(item);
+        }
+        break;
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE:
+        sbuf_addf(expected, "%g", o->number);
+        if (!as_number(x, &n))
+            break;
+        ok = o->op == OP_LT   ? n < o->number
+             : o->op == OP_LE ? n <= o->number
+             : o->op == OP_GT ? n > o->number
+                              : n >= o->number;
+        break;
+    case OP_MATCHES: {
+        pcre2_match_data *md;
+
+        sbuf_adds(expected, "a match");
+        if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL)
+            break;
+        text = as_text(x, &len);
+        md = pcre2_match_data_create_from_pattern(o->re, NULL);
+        ok = pcre2_match(o->re, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0;
+        pcre2_match_data_free(md);
+        free(text);
+        break;
+    }
+    case OP_CONTAINS:
+        if (jv_get_kind(x) == JV_KIND_ARRAY) {
+            jv_array_foreach(x, j, item)
+            {
+                if (!ok)
+                    ok = same(item, want);
+                jv_free(item);
+            }
+        } else if (jv_get_kind(x) == JV_KIND_OBJECT &&
+                   jv_get_kind(want) == JV_KIND_STRING) {
+            ok = jv_object_has(jv_copy(x), jv_copy(want));
+        } else if (jv_is_valid(x) && jv_get_kind(x) != JV_KIND_NULL) {
+            char *w;
+            size_t wl;
+
+            text = as_text(x, &len);
+            w = as_text(want, &wl);
+            ok = memmem(text, len, w, wl) != NULL;
+            free(text);
+            free(w);
+        }
+        break;
+    case OP_EXISTS:
+        sbuf_adds(expected, o->flag ? "a value" : "nothing");
+        ok = (jv_is_valid(x) && jv_get_kind(x) != JV_KIND_NULL) == o->flag;
+        break;
+    case OP_TYPE:
+        sbuf_adds(expected, o->type_name);
+        ok = strcmp(kind_name(x), o->type_name) == 0;
+        break;
+    }
+    jv_free(want);
+    return ok;
+}
+
+static void sha256_hex(const struct sbuf *b, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    unsigned i;
+
+    EVP_Digest(b->buf, b->len, md, &mdlen, EVP_sha256(), NULL);
+    for (i = 0; i < 32; i++)
+        snprintf(out + i * 2, 3, "%02x", md[i]);
+}
+
+/* Group 1 of the first match of <re> in the body (the whole match when the
+ * pattern has no group), or jv_invalid(). */
+static jv regex_subject(const pcre2_code *re, const struct sbuf *body)
+{
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    PCRE2_SIZE *ov;
+    int rc = pcre2_match(re, (PCRE2_SPTR)body->buf, body->len, 0, 0, md, NULL);
+    jv out = jv_invalid();
+
+    if (rc > 0) {
+        int g = rc > 1 ? 1 : 0;
+
+        ov = pcre2_get_ovector_pointer(md);
+        if (ov[2 * g] != PCRE2_UNSET)
+            out = jv_string_sized(body->buf + ov[2 * g],
+                                  (int)(ov[2 * g + 1] - ov[2 * g]));
+    }
+    pcre2_match_data_free(md);
+    return out;
+}
+
+/* The subject of <ck> on <v>; describes it in <what>.  jv_invalid() when
+ * absent; -1 in *<bad> with <msg> set when it cannot be computed. */
+static jv subject(const struct check *ck, struct resp_view *v,
+                  struct sbuf *what, struct sbuf *msg, int *bad)
+{
+    const struct http_resp *r = v->resp;
+    struct pw_err err;
+    char hex[65];
+    const char *h;
+    jv out, doc;
+
+    *bad = 0;
+    switch (ck->subject) {
+    case SUBJ_JQ:
+        sbuf_addf(what, "jq %s", ck->text);
+        doc = body_json(v);
+        if (!jv_is_valid(doc)) {
+            jv_free(doc);
+            sbuf_addf(msg, "jq %s: the body is not JSON", ck->text);
+            *bad = 1;
+            return jv_invalid();
+        }
+        if (jqset_eval(v->jq, ck->jq, doc, &out, &err) != PW_OK) {
+            sbuf_addf(msg, "jq %s: %s", ck->text, err.msg);
+            *bad = 1;
+            return jv_invalid();
+        }
+        return out;
+    case SUBJ_HEADER:
+        sbuf_addf(what, "header %s", ck->text);
+        h = http_resp_header(r, ck->text);
+        return h ? jv_string(h) : jv_invalid();
+    case SUBJ_BODY_TEXT:
+        sbuf_adds(what, "body");
+        return jv_string_sized(r->body.buf, (int)r->body.len);
+    case SUBJ_BODY_SIZE:
+        sbuf_adds(what, "body size");
+        return jv_number((double)r->body.len);
+    case SUBJ_BODY_SHA256:
+        sbuf_adds(what, "body sha256");
+        sha256_hex(&r->body, hex);
+        return jv_string(hex);
+    case SUBJ_REGEX:
+        sbuf_addf(what, "regex %s", ck->text);
+        return regex_subject(ck->re, &r->body);
+    case SUBJ_TLS_DAYS_LEFT:
+        sbuf_adds(what, "tls_days_left");
+        return r->cert_days_left >= 0 ? jv_number((double)r->cert_days_left)
+                                      : jv_invalid();
+    case SUBJ_STATUS:
+        sbuf_adds(what, "status");
+        return jv_number((double)r->status);
+    }
+    return jv_invalid();
+}
+
+static int status_ok(const struct expect *e, long status)
+{
+    size_t i;
+
+    if (e->nstatus == 0)
+        return status >= 100 && status < 400;
+    for (i = 0; i < e->nstatus; i++)
+        if (status >= (long)e->status[i].lo && status <= (long)e->status[i].hi)
+            return 1;
+    return 0;
+}
+
+static void show_statuses(struct sbuf *m, const struct expect *e)
+{
+    size_t i;
+
+    if (e->nstatus == 0) {
+        sbuf_adds(m, "below 400");
+        return;
+    }
+    for (i = 0; i < e->nstatus; i++) {
+        if (i)
+            sbuf_adds(m, i + 1 == e->nstatus ? " or " : ", ");
+        if (e->status[i].lo == e->status[i].hi)
+            sbuf_addf(m, "%u", e->status[i].lo);
+        else
+            sbuf_addf(m, "%cxx", '0' + e->status[i].lo / 100);
+    }
+}
+
+int check_expect(const struct expect *e, struct resp_view *v,
+                 const struct check_env *env, struct sbuf *msg)
+{
+    const struct http_resp *r = v->resp;
+    size_t i, j;
+
+    if (!status_ok(e, r->status)) {
+        sbuf_adds(msg, "status: expected ");
+        show_statuses(msg, e);
+        sbuf_addf(msg, ", got %ld", r->status);
+        return 0;
+    }
+    if (e->duration_ms &&
+        (e->duration_op == OP_LE ? r->total_ms > (double)e->duration_ms
+                                 : r->total_ms >= (double)e->duration_ms)) {
+        sbuf_addf(msg, "duration: expected %s %llums, got %.0fms",
+                  e->duration_op == OP_LE ? "<=" : "<",
+                  (unsigned long long)e->duration_ms, r->total_ms);
+        return 0;
+    }
+    for (i = 0; i < e->nchecks; i++) {
+        const struct check *ck = &e->checks[i];
+        struct sbuf what = SBUF_INIT;
+        int bad;
+        jv x = subject(ck, v, &what, msg, &bad);
+
+        if (bad) {
+            sbuf_release(&what);
+            return 0;
+        }
+        for (j = 0; j < ck->nops; j++) {
+            struct sbuf expected = SBUF_INIT;
+            int ok = apply(&ck->ops[j], x, env, &expected, msg);
+
+            if (ok == 1) {
+                sbuf_release(&expected);
+                continue;
+            }
+            if (ok == 0) {
+                sbuf_addf(msg, "%s %s: expected %s, got ", what.buf,
+                          op_name(ck->ops[j].op), expected.buf);
+                if (ck->ops[j].op == OP_TYPE && jv_is_valid(x))
+                    sbuf_addf(msg, "%s ", kind_name(x));
+                show_jv(msg, jv_copy(x));
+            }
+            sbuf_release(&expected);
+            sbuf_release(&what);
+            jv_free(x);
+            return 0;
+        }
+        sbuf_release(&what);
+        jv_free(x);
+    }
+    return 1;
+}
+
+int check_capture(const struct capture *cp, struct resp_view *v,
+                  struct sbuf *out, struct sbuf *msg)
+{
+    struct pw_err err;
+    const char *h;
+    jv x, doc;
+    char *text;
+    size_t len;
+
+    switch (cp->kind) {
+    case CAP_STATUS:
+        sbuf_addf(out, "%ld", v->resp->status);
+        return 1;
+    case CAP_HEADER:
+        h = http_resp_header(v->resp, cp->text);
+        if (h == NULL) {
+            sbuf_addf(msg, "capture %s: no header %s", cp->name, cp->text);
+            return 0;
+        }
+        sbuf_adds(out, h);
+        return 1;
+    case CAP_REGEX:
+        x = regex_subject(cp->re, &v->resp->body);
+        break;
+    case CAP_JQ:
+        doc = body_json(v);
+        if (!jv_is_valid(doc)) {
+            jv_free(doc);
+            sbuf_addf(msg, "capture %s: the body is not JSON", cp->name);
+            return 0;
+        }
+        if (jqset_eval(v->jq, cp->jq, doc, &x, &err) != PW_OK) {
+            sbuf_addf(msg, "capture %s: %s", cp->name, err.msg);
+            return 0;
+        }
+        break;
+    default:
+        return 0;
+    }
+    if (!jv_is_valid(x) || jv_get_kind(x) == JV_KIND_NULL) {
+        jv_free(x);
+        sbuf_addf(msg, "capture %s: %s %s found nothing", cp->name,
+                  cp->kind == CAP_JQ ? "jq" : "regex", cp->text);
+        return 0;
+    }
+    text = as_text(x, &len);
+    sbuf_add(out, text, len);
+    free(text);
+    jv_free(x);
+    return 1;
+}

@@ -1,0 +1,50 @@
+/* check.h -- judging a response: expectations and captures.
+ *
+ * A struct resp_view wraps one response for judging: the body is parsed
+ * as JSON at most once, on the first jq check or capture that needs it,
+ * and shared by the rest.  Every verdict comes with a one-line message
+ * naming the check, the expected and the actual value (truncated), short
+ * enough for a page title.  Expected values that were rendered from a
+ * secret are never printed.
+ */
+#ifndef PW_CHECK_H
+#define PW_CHECK_H
+
+#include <jv.h>
+
+#include "http.h"
+#include "jqset.h"
+#include "sbuf.h"
+#include "scenario.h"
+#include "template.h"
+
+struct resp_view {
+    const struct http_resp *resp;
+    struct jqset *jq;
+    jv json; /* parsed body, once <parsed> */
+    int parsed;
+};
+
+/* Start / end a view of <r>; nothing is parsed until needed. */
+void resp_view_init(struct resp_view *v, const struct http_resp *r,
+                    struct jqset *jq);
+void resp_view_release(struct resp_view *v);
+
+/* Renders operand templates; <secret> is set when a secret was read. */
+struct check_env {
+    tmpl_lookup_fn *lookup;
+    void *arg;
+    int *secret;
+};
+
+/* Judge <e> on <v>.  Returns 1 when every expectation holds; otherwise 0
+ * with the first failure described in <msg>. */
+int check_expect(const struct expect *e, struct resp_view *v,
+                 const struct check_env *env, struct sbuf *msg);
+
+/* Extract capture <cp> from <v> into <out>.  Returns 1, or 0 with the
+ * reason in <msg> (the capture found nothing). */
+int check_capture(const struct capture *cp, struct resp_view *v,
+                  struct sbuf *out, struct sbuf *msg);
+
+#endif /* PW_CHECK_H */

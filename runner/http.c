@@ -1,0 +1,270 @@
+/* http.c -- building curl transfers and collecting capped responses. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http.h"
+#include "xalloc.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+struct http_client {
+    struct loop *loop;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    struct http_resp resp;
+    size_t body_cap;
+    size_t header_bytes;
+    int want_cert;
+    http_done_fn *done;
+    void *arg;
+    int failed_add;
+};
+
+static void resp_clear(struct http_resp *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    r->headers = NULL;
+    r->nheaders = 0;
+}
+
+struct http_client *http_client_new(struct loop *l)
+{
+    struct http_client *c = xcalloc(1, sizeof(*c));
+
+    c->loop = l;
+    c->easy = curl_easy_init();
+    if (c->easy == NULL) {
+        fprintf(stderr, "prodwatch: cannot create a curl handle\n");
+        abort();
+    }
+    sbuf_init(&c->resp.body, 0);
+    return c;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (c == NULL)
+        return;
+    curl_easy_cleanup(c->easy);
+    curl_slist_free_all(c->headers);
+    free(c->body);
+    resp_clear(&c->resp);
+    sbuf_release(&c->resp.body);
+    free(c);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct http_client *c = arg;
+
+    if (sbuf_add(&c->resp.body, data, n) != PW_OK) {
+        c->resp.too_big = 1;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    (void)size;
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct http_client *c = arg;
+    struct http_resp *r = &c->resp;
+    size_t len = n, name_len;
+    const char *colon;
+
+    (void)size;
+    /* A new status line starts a new response (redirects, 100). */
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        resp_clear(r);
+        c->header_bytes = 0;
+        return n;
+    }
+    c->header_bytes += len;
+    if (c->header_bytes > HTTP_HEADER_CAP * 4 ||
+        r->nheaders >= HTTP_MAX_HEADERS || len > HTTP_HEADER_CAP) {
+        r->too_big = 1;
+        return 0;
+    }
+    while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+        len--;
+    colon = memchr(data, ':', len);
+    if (colon == NULL)
+        return n;
+    name_len = (size_t)(colon - data);
+    colon++;
+    while (colon < data + len && (*colon == ' ' || *colon == '\t'))
+        colon++;
+    r->headers = xrealloc(r->headers, (r->nheaders + 1) * sizeof(*r->headers));
+    r->headers[r->nheaders].name = xstrndup(data, name_len);
+    r->headers[r->nheaders].value =
+        xstrndup(colon, (size_t)(data + len - colon));
+    r->nheaders++;
+    return n;
+}
+
+const char *http_resp_header(const struct http_resp *r, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+/* Days until the leaf certificate expires, from curl's certinfo. */
+static long cert_days_left(CURL *easy)
+{
+    struct curl_certinfo *ci = NULL;
+    struct curl_slist *s;
+
+    if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+        ci == NULL || ci->num_of_certs < 1)
+        return -1;
+    for (s = ci->certinfo[0]; s; s = s->next) {
+        struct tm tm;
+
+        if (strncmp(s->data, "Expire date:", 12) != 0)
+            continue;
+        memset(&tm, 0, sizeof(tm));
+        if (strptime(s->data + 12, "%b %d %H:%M:%S %Y", &tm) == NULL)
+            return -1;
+        return (long)((timegm(&tm) - time(NULL)) / 86400);
+    }
+    return -1;
+}
+
+static double info_ms(CURL *easy, CURLINFO what)
+{
+    curl_off_t us = 0;
+
+    curl_easy_getinfo(easy, what, &us);
+    return (double)us / 1000.0;
+}
+
+static void on_done(CURL *easy, CURLcode result, void *arg)
+{
+    struct http_client *c = arg;
+    struct http_resp *r = &c->resp;
+
+    r->result = result;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
+    r->dns_ms = info_ms(easy, CURLINFO_NAMELOOKUP_TIME_T);
+    r->connect_ms = info_ms(easy, CURLINFO_CONNECT_TIME_T);
+    r->tls_ms = info_ms(easy, CURLINFO_APPCONNECT_TIME_T);
+    r->first_byte_ms = info_ms(easy, CURLINFO_STARTTRANSFER_TIME_T);
+    r->total_ms = info_ms(easy, CURLINFO_TOTAL_TIME_T);
+    r->cert_days_left = c->want_cert ? cert_days_left(easy) : -1;
+    c->done(c, r, c->arg);
+}
+
+static void on_add_failed(void *arg)
+{
+    struct http_client *c = arg;
+
+    c->resp.result = CURLE_FAILED_INIT;
+    snprintf(c->resp.error, sizeof(c->resp.error),
+             "could not start the transfer");
+    c->done(c, &c->resp, c->arg);
+}
+
+void http_send(struct http_client *c, const struct http_req *req,
+               http_done_fn *done, void *arg)
+{
+    CURL *e = c->easy;
+    size_t i;
+
+    curl_easy_reset(e);
+    curl_slist_free_all(c->headers);
+    c->headers = NULL;
+    free(c->body);
+    c->body = NULL;
+    resp_clear(&c->resp);
+    sbuf_release(&c->resp.body);
+    c->body_cap = req->body_cap ? req->body_cap : HTTP_BODY_CAP;
+    sbuf_init(&c->resp.body, c->body_cap);
+    c->resp.too_big = 0;
+    c->resp.status = 0;
+    c->resp.error[0] = '\0';
+    c->resp.cert_days_left = -1;
+    c->header_bytes = 0;
+    c->want_cert = req->want_cert;
+    c->done = done;
+    c->arg = arg;
+
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    if (strcmp(req->method, "HEAD") == 0)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->resp.error);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    if (req->connect_timeout_ms)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)req->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "prodwatch/" PACKAGE_VERSION);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* the run's cookie jar */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    if (req->max_redirects) {
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    if (req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    if (req->client_cert)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+    if (req->client_key)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+    if (req->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (req->want_cert)
+        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+    if (req->user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD,
+                         req->password ? req->password : "");
+    }
+    for (i = 0; i < req->nheaders; i++)
+        c->headers = curl_slist_append(c->headers, req->headers[i]);
+    if (req->test_id) {
+        struct sbuf h = SBUF_INIT;
+
+        sbuf_addf(&h, "X-Prodwatch-Probe: %s", req->test_id);
+        c->headers = curl_slist_append(c->headers, h.buf);
+        sbuf_release(&h);
+    }
+    if (req->body) {
+        c->body = xstrndup(req->body, req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    }
+    /* curl adds "Expect: 100-continue" to large bodies; probes should not
+     * pay a round trip for it. */
+    c->headers = curl_slist_append(c->headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    if (loop_add(c->loop, e, on_done, c) != PW_OK)
+        loop_after(c->loop, 0, on_add_failed, c);
+}

@@ -1,0 +1,83 @@
+/* http.h -- one probe HTTP exchange over the loop, with capped response.
+ *
+ * An http_client is the easy handle of one scenario run: every request of
+ * the run (steps, retries and cleanups) goes through it in turn, so the
+ * run has one cookie jar and keeps its connections warm.  A request is
+ * described by plain rendered values (struct http_req); the response is
+ * collected under hard caps -- the body (default 1 MiB), the number and
+ * size of headers -- and a transfer that passes a cap stops at once with
+ * <too_big> set, so a hostile target can never exhaust memory.
+ *
+ * Every request carries "User-Agent: prodwatch/VERSION" and, when a test id
+ * is given, "X-Prodwatch-Probe: <test id>".
+ */
+#ifndef PW_HTTP_H
+#define PW_HTTP_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "loop.h"
+#include "sbuf.h"
+
+#define HTTP_BODY_CAP    (1u << 20)
+#define HTTP_MAX_HEADERS 100
+#define HTTP_HEADER_CAP  (16u << 10)
+
+struct http_header {
+    char *name;
+    char *value;
+};
+
+struct http_req {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* "Name: value" strings */
+    size_t nheaders;
+    const char *body; /* NULL: no body */
+    size_t body_len;
+    const char *user, *password; /* basic auth when user != NULL */
+    unsigned long timeout_ms;
+    unsigned long connect_timeout_ms; /* 0: curl's default */
+    unsigned max_redirects;           /* 0: do not follow */
+    const char *ca_file, *client_cert, *client_key;
+    int insecure;
+    int want_cert; /* fill cert_days_left */
+    const char *test_id;
+    size_t body_cap; /* 0: HTTP_BODY_CAP */
+};
+
+struct http_resp {
+    CURLcode result; /* CURLE_OK when a response came back */
+    char error[CURL_ERROR_SIZE];
+    long status;
+    struct sbuf body;
+    int too_big; /* body or headers passed their cap */
+    struct http_header *headers;
+    size_t nheaders;
+    double dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms;
+    long cert_days_left; /* -1 when unknown */
+};
+
+struct http_client;
+
+/* Called when the exchange is over, whatever its outcome; <resp> is
+ * borrowed until the next request or http_client_free(). */
+typedef void http_done_fn(struct http_client *c, const struct http_resp *resp,
+                          void *arg);
+
+/* A client for one run on <l>; free with http_client_free(). */
+struct http_client *http_client_new(struct loop *l);
+
+/* Release <c>; it must not have a request in flight.  NULL is a no-op. */
+void http_client_free(struct http_client *c);
+
+/* Send <req> (copied as needed); <done> is called from the loop later,
+ * never from inside this call.  One request at a time per client. */
+void http_send(struct http_client *c, const struct http_req *req,
+               http_done_fn *done, void *arg);
+
+/* The value of header <name> (case-insensitive) in <r>, or NULL. */
+const char *http_resp_header(const struct http_resp *r, const char *name);
+
+#endif /* PW_HTTP_H */

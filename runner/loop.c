@@ -1,0 +1,237 @@
+/* loop.c -- libevent driving libcurl's multi socket interface.
+ *
+ * The shape of curl's docs/examples/multi-event.c: handle_socket
+ * (CURLMOPT_SOCKETFUNCTION) keeps one event per socket, start_timeout
+ * (CURLMOPT_TIMERFUNCTION) arms one timer, on_sock_ready and on_curl_timer
+ * call curl_multi_socket_action, and check_multi_info() drains finished
+ * transfers.  libcurl is never called from inside its own callbacks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "loop.h"
+#include "xalloc.h"
+
+struct xfer {
+    loop_done_fn *done;
+    void *arg;
+};
+
+struct sock {
+    struct event *ev;
+    curl_socket_t fd;
+};
+
+struct loop {
+    struct event_base *base;
+    CURLM *multi;
+    CURLSH *share;
+    struct event *timer;
+    unsigned active;
+};
+
+struct delay {
+    struct loop *l;
+    loop_timer_fn *fn;
+    void *arg;
+    struct event *ev;
+};
+
+static void check_multi_info(struct loop *l)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
+        CURL *easy;
+        struct xfer *x = NULL;
+        CURLcode result;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        easy = msg->easy_handle;
+        result = msg->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(l->multi, easy);
+        l->active--;
+        if (x) {
+            loop_done_fn *done = x->done;
+            void *arg = x->arg;
+
+            free(x);
+            curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+            done(easy, result, arg);
+        }
+    }
+}
+
+static void on_sock_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    int flags = 0, running;
+
+    if (what & EV_READ)
+        flags |= CURL_CSELECT_IN;
+    if (what & EV_WRITE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(l->multi, fd, flags, &running);
+    check_multi_info(l);
+}
+
+static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    int running;
+
+    (void)fd;
+    (void)what;
+    curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_multi_info(l);
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arm or delete our timer. */
+static int start_timeout(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct loop *l = userp;
+    struct timeval tv;
+
+    (void)multi;
+    if (timeout_ms < 0) {
+        evtimer_del(l->timer);
+        return 0;
+    }
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    evtimer_add(l->timer, &tv);
+    return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep one persistent event per socket. */
+static int handle_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
+                         void *socketp)
+{
+    struct loop *l = userp;
+    struct sock *s = socketp;
+    short kind;
+
+    (void)easy;
+    if (action == CURL_POLL_REMOVE) {
+        if (s) {
+            event_free(s->ev);
+            free(s);
+            curl_multi_assign(l->multi, fd, NULL);
+        }
+        return 0;
+    }
+    kind = (short)(EV_PERSIST | (action & CURL_POLL_IN ? EV_READ : 0) |
+                   (action & CURL_POLL_OUT ? EV_WRITE : 0));
+    if (s == NULL) {
+        s = xcalloc(1, sizeof(*s));
+        s->fd = fd;
+        curl_multi_assign(l->multi, fd, s);
+    } else {
+        event_free(s->ev);
+    }
+    s->ev = event_new(l->base, fd, kind, on_sock_ready, l);
+    event_add(s->ev, NULL);
+    return 0;
+}
+
+struct loop *loop_new(void)
+{
+    struct loop *l = xcalloc(1, sizeof(*l));
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    l->base = event_base_new();
+    l->multi = curl_multi_init();
+    l->share = curl_share_init();
+    if (l->base == NULL || l->multi == NULL || l->share == NULL) {
+        fprintf(stderr, "prodwatch: cannot initialise libevent/libcurl\n");
+        abort();
+    }
+    curl_share_setopt(l->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(l->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    l->timer = evtimer_new(l->base, on_curl_timer, l);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, handle_socket);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, start_timeout);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    /* Bound the connection cache: a probe never needs many sockets to one
+     * target, and production should never see a flood of them. */
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 64L);
+    return l;
+}
+
+void loop_free(struct loop *l)
+{
+    if (l == NULL)
+        return;
+    curl_multi_cleanup(l->multi);
+    curl_share_cleanup(l->share);
+    event_free(l->timer);
+    event_base_free(l->base);
+    free(l);
+}
+
+struct event_base *loop_base(struct loop *l)
+{
+    return l->base;
+}
+
+int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg)
+{
+    struct xfer *x = xmalloc(sizeof(*x));
+
+    x->done = done;
+    x->arg = arg;
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(easy, CURLOPT_SHARE, l->share);
+    if (curl_multi_add_handle(l->multi, easy) != CURLM_OK) {
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+        free(x);
+        return PW_ERR_IO;
+    }
+    l->active++;
+    return PW_OK;
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    struct delay *d = arg;
+
+    (void)fd;
+    (void)what;
+    event_free(d->ev);
+    d->fn(d->arg);
+    free(d);
+}
+
+void loop_after(struct loop *l, unsigned long ms, loop_timer_fn *fn, void *arg)
+{
+    struct delay *d = xmalloc(sizeof(*d));
+    struct timeval tv = { (time_t)(ms / 1000),
+                          (suseconds_t)((ms % 1000) * 1000) };
+
+    d->l = l;
+    d->fn = fn;
+    d->arg = arg;
+    d->ev = evtimer_new(l->base, on_delay, d);
+    evtimer_add(d->ev, &tv);
+}
+
+unsigned loop_active(const struct loop *l)
+{
+    return l->active;
+}
+
+void loop_run(struct loop *l)
+{
+    event_base_dispatch(l->base);
+}
+
+void loop_stop(struct loop *l)
+{
+    event_base_loopbreak(l->base);
+}

@@ -1,0 +1,317 @@
+/* once.c -- run every selected test once, print and report. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "journal.h"
+#include "loop.h"
+#include "once.h"
+#include "run.h"
+#include "sbuf.h"
+#include "throttle.h"
+#include "xalloc.h"
+
+struct once;
+
+struct job {
+    struct once *w;
+    const struct scenario *sc;
+    size_t target;
+    char **row;
+    size_t nrow;
+    char *id;
+    /* result */
+    enum run_status status;
+    char *step, *message;
+    double duration_ms;
+    int finished;
+};
+
+struct once {
+    const struct once_opts *o;
+    const struct config *cfg;
+    struct run_env env;
+    struct job *jobs;
+    size_t njobs, alloc;
+    size_t next, running, finished;
+    unsigned concurrency;
+    size_t passed, failed, errored;
+    unsigned cleanups_failed;
+    unsigned long requests;
+};
+
+static int collect(const struct scenario *sc, const char *target,
+                   const char *const *row, const char *id, void *arg)
+{
+    struct once *w = arg;
+    struct job *j;
+    size_t i;
+
+    XGROW(w->jobs, w->njobs + 1, w->alloc);
+    j = &w->jobs[w->njobs++];
+    memset(j, 0, sizeof(*j));
+    j->w = w;
+    j->sc = sc;
+    for (i = 0; i < w->cfg->ntargets; i++)
+        if (strcmp(w->cfg->targets[i].name, target) == 0)
+            j->target = i;
+    j->nrow = matrix_param_count(scenario_matrix(sc));
+    j->row = xcalloc(j->nrow ? j->nrow : 1, sizeof(char *));
+    for (i = 0; i < j->nrow; i++)
+        j->row[i] = xstrdup(row[i]);
+    j->id = xstrdup(id);
+    return 0;
+}
+
+static void print_json_line(const struct job *j, const struct config *cfg)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *target = cfg->targets[j->target].name;
+
+    sbuf_adds(&b, "{\"test\":");
+    sbuf_add_json_str(&b, j->id, strlen(j->id));
+    sbuf_adds(&b, ",\"scenario\":");
+    sbuf_add_json_str(&b, scenario_name(j->sc), strlen(scenario_name(j->sc)));
+    sbuf_adds(&b, ",\"target\":");
+    sbuf_add_json_str(&b, target, strlen(target));
+    sbuf_addf(&b, ",\"status\":\"%s\",\"duration_ms\":%.1f",
+              run_status_name(j->status), j->duration_ms);
+    if (j->step) {
+        sbuf_adds(&b, ",\"step\":");
+        sbuf_add_json_str(&b, j->step, strlen(j->step));
+    }
+    if (j->message) {
+        sbuf_adds(&b, ",\"message\":");
+        sbuf_add_json_str(&b, j->message, strlen(j->message));
+    }
+    sbuf_addf(&b, ",\"ts\":%lld}", (long long)time(NULL));
+    printf("%s\n", b.buf);
+    sbuf_release(&b);
+}
+
+static void start_more(struct once *w);
+
+static void on_run_done(const struct run_result *r, void *arg)
+{
+    struct job *j = arg;
+    struct once *w = j->w;
+
+    j->status = r->status;
+    j->duration_ms = r->duration_ms;
+    j->step = r->step ? xstrdup(r->step) : NULL;
+    j->message = r->message && r->message[0] ? xstrdup(r->message) : NULL;
+    j->finished = 1;
+    w->running--;
+    w->finished++;
+    w->requests += r->requests;
+    w->cleanups_failed += r->cleanups_failed;
+    if (r->status == RUN_PASS)
+        w->passed++;
+    else if (r->status == RUN_FAIL)
+        w->failed++;
+    else
+        w->errored++;
+    if (w->o->json) {
+        print_json_line(j, w->cfg);
+    } else if (!w->o->quiet) {
+        printf("%-5s %s  %.0fms",
+               r->status == RUN_PASS   ? "PASS"
+               : r->status == RUN_FAIL ? "FAIL"
+                                       : "ERROR",
+               j->id, j->duration_ms);
+        if (j->step)
+            printf("  step '%s'", j->step);
+        if (j->message)
+            printf(": %s", j->message);
+        printf("\n");
+    }
+    fflush(stdout);
+    start_more(w);
+    if (w->finished == w->njobs)
+        loop_stop(w->env.loop);
+}
+
+static void start_more(struct once *w)
+{
+    while (w->running < w->concurrency && w->next < w->njobs) {
+        struct job *j = &w->jobs[w->next++];
+
+        w->running++;
+        run_start(&w->env, j->sc, j->target, (const char *const *)j->row, j->id,
+                  on_run_done, j);
+    }
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c < 0x20 && c != '\t' && c != '\n')
+            fputc(' ', f);
+        else
+            fputc((char)c, f);
+    }
+}
+
+static int write_junit(const struct once *w, const char *path, double wall_s)
+{
+    FILE *f = fopen(path, "w");
+    size_t i, k;
+
+    if (f == NULL) {
+        fprintf(stderr, "prodwatch once: cannot write %s: %s\n", path,
+                strerror(errno));
+        return 0;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f,
+            "<testsuites name=\"prodwatch\" tests=\"%zu\" failures=\"%zu\" "
+            "errors=\"%zu\" time=\"%.3f\">\n",
+            w->njobs, w->failed, w->errored, wall_s);
+    /* One testsuite per scenario, in suite order. */
+    for (i = 0; i < w->njobs; i++) {
+        const struct scenario *sc = w->jobs[i].sc;
+        size_t tests = 0, fails = 0, errs = 0;
+        double t = 0;
+        int seen = 0;
+
+        for (k = 0; k < i && !seen; k++)
+            seen = w->jobs[k].sc == sc;
+        if (seen)
+            continue;
+        for (k = i; k < w->njobs; k++) {
+            if (w->jobs[k].sc != sc)
+                continue;
+            tests++;
+            fails += w->jobs[k].status == RUN_FAIL;
+            errs += w->jobs[k].status == RUN_ERROR;
+            t += w->jobs[k].duration_ms / 1000.0;
+        }
+        fprintf(f, "  <testsuite name=\"");
+        xml_escape(f, scenario_name(sc));
+        fprintf(f,
+                "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+                "skipped=\"0\" time=\"%.3f\">\n",
+                tests, fails, errs, t);
+        for (k = i; k < w->njobs; k++) {
+            const struct job *j = &w->jobs[k];
+
+            if (j->sc != sc)
+                continue;
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, scenario_name(sc));
+            fprintf(f, "\" name=\"");
+            xml_escape(f, j->id);
+            fprintf(f, "\" time=\"%.3f\"", j->duration_ms / 1000.0);
+            if (j->status == RUN_PASS) {
+                fprintf(f, "/>\n");
+                continue;
+            }
+            fprintf(f, ">\n      <%s message=\"",
+                    j->status == RUN_FAIL ? "failure" : "error");
+            if (j->step) {
+                fprintf(f, "step '");
+                xml_escape(f, j->step);
+                fprintf(f, "': ");
+            }
+            xml_escape(f, j->message);
+            fprintf(f, "\" type=\"%s\"/>\n    </testcase>\n",
+                    j->status == RUN_FAIL ? "assertion" : "incomplete");
+        }
+        fprintf(f, "  </testsuite>\n");
+    }
+    fprintf(f, "</testsuites>\n");
+    if (fclose(f) != 0) {
+        fprintf(stderr, "prodwatch once: cannot write %s: %s\n", path,
+                strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int once_run(const struct suite *s, const struct once_opts *o)
+{
+    struct once w;
+    struct pw_err err;
+    double t0, wall;
+    size_t i, k, slowest = 0;
+    int code, junit_ok = 1;
+
+    memset(&w, 0, sizeof(w));
+    w.o = o;
+    w.cfg = suite_config(s);
+    if (expand_each(s, &o->filter, collect, &w, &err) != PW_OK) {
+        fprintf(stderr, "prodwatch once: %s\n", err.msg);
+        return 2;
+    }
+    if (w.njobs == 0) {
+        /* A gate that selects nothing must not pass silently. */
+        fprintf(stderr, "prodwatch once: no test matches the selection\n");
+        free(w.jobs);
+        return 2;
+    }
+    w.concurrency = w.cfg->concurrency ? w.cfg->concurrency : 1;
+    w.env.loop = loop_new();
+    w.env.jq = suite_jq(s);
+    w.env.cfg = w.cfg;
+    w.env.journal = journal_memory_new();
+    w.env.throttle = throttle_new(w.env.loop, w.cfg->ntargets, w.cfg->rate);
+    for (i = 0; i < w.cfg->ntargets; i++)
+        throttle_set_target_rate(w.env.throttle, i, w.cfg->targets[i].rate);
+    t0 = mono_s();
+    start_more(&w);
+    loop_run(w.env.loop);
+    wall = mono_s() - t0;
+
+    for (i = 1; i < w.njobs; i++)
+        if (w.jobs[i].duration_ms > w.jobs[slowest].duration_ms)
+            slowest = i;
+    if (!o->json) {
+        printf("%zu passed, %zu failed, %zu errored in %.2fs; slowest %s "
+               "(%.0fms)\n",
+               w.passed, w.failed, w.errored, wall, w.jobs[slowest].id,
+               w.jobs[slowest].duration_ms);
+    }
+    if (w.cleanups_failed)
+        fprintf(stderr,
+                "prodwatch once: %u cleanup%s failed; records may "
+                "remain on the target\n",
+                w.cleanups_failed, w.cleanups_failed == 1 ? "" : "s");
+    if (o->junit)
+        junit_ok = write_junit(&w, o->junit, wall);
+    code = w.failed                                      ? ONCE_EXIT_FAIL
+           : w.errored || !junit_ok || w.cleanups_failed ? ONCE_EXIT_INCOMPLETE
+                                                         : ONCE_EXIT_PASS;
+    for (i = 0; i < w.njobs; i++) {
+        for (k = 0; k < w.jobs[i].nrow; k++)
+            free(w.jobs[i].row[k]);
+        free(w.jobs[i].row);
+        free(w.jobs[i].id);
+        free(w.jobs[i].step);
+        free(w.jobs[i].message);
+    }
+    free(w.jobs);
+    throttle_free(w.env.throttle);
+    journal_free(w.env.journal);
+    loop_free(w.env.loop);
+    return code;
+}
