@@ -70,7 +70,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     struct http_client *c = arg;
 
     if (sbuf_add(&c->resp.body, data, n) != PW_OK) {
-        c->resp.too_big = 1;
+        c->resp.too_big = HTTP_TOO_BIG_BODY;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
     (void)size;
@@ -94,7 +94,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     c->header_bytes += len;
     if (c->header_bytes > HTTP_HEADER_CAP * 4 ||
         r->nheaders >= HTTP_MAX_HEADERS || len > HTTP_HEADER_CAP) {
-        r->too_big = 1;
+        r->too_big = HTTP_TOO_BIG_HEADERS;
         return 0;
     }
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))

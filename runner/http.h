@@ -24,6 +24,9 @@
 #define HTTP_MAX_HEADERS 100
 #define HTTP_HEADER_CAP  (16u << 10)
 
+#define HTTP_TOO_BIG_BODY    1
+#define HTTP_TOO_BIG_HEADERS 2
+
 struct http_header {
     char *name;
     char *value;
@@ -52,7 +55,7 @@ struct http_resp {
     char error[CURL_ERROR_SIZE];
     long status;
     struct sbuf body;
-    int too_big; /* body or headers passed their cap */
+    int too_big; /* 0, or which cap was passed: HTTP_TOO_BIG_* */
     struct http_header *headers;
     size_t nheaders;
     double dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms;

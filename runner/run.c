@@ -662,9 +662,14 @@ static void on_step_response(struct http_client *c,
     sbuf_reset(&r->message);
     if (resp->too_big) {
         verdict = RUN_FAIL;
-        sbuf_addf(&r->message, "response too large: over %zu bytes of %s",
-                  resp->body.cap,
-                  resp->body.len >= resp->body.cap ? "body" : "headers");
+        if (resp->too_big == HTTP_TOO_BIG_BODY)
+            sbuf_addf(&r->message, "response too large: over %zu bytes of body",
+                      resp->body.cap);
+        else
+            sbuf_addf(&r->message,
+                      "response too large: over %d headers or %u bytes "
+                      "of headers",
+                      HTTP_MAX_HEADERS, HTTP_HEADER_CAP * 4);
     } else if (resp->result != CURLE_OK) {
         transport = 1;
         verdict = tls_failure(resp->result) ? RUN_FAIL : RUN_ERROR;

@@ -34,14 +34,17 @@ tests_check_jqset_CFLAGS = $(TEST_CFLAGS)
 tests_check_jqset_LDADD = $(TEST_LDADD)
 endif
 
-# End-to-end: the real binary on the shipped examples and on bad files.
-TESTS += tests/cli.test
-EXTRA_DIST += tests/cli.test tests/data tests/fuzz tests/bench
+# End-to-end: the real binary on the shipped examples and on bad files,
+# and `once` against the demo target on loopback.
+TESTS += tests/cli.test tests/once.test
+EXTRA_DIST += tests/cli.test tests/once.test tests/data tests/fuzz \
+	tests/bench
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
-	PRODWATCH=$(abs_top_builddir)/runner/prodwatch; \
-	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR PRODWATCH;
+	PRODWATCH=$(abs_top_builddir)/runner/prodwatch \
+	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo; \
+	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR PRODWATCH DEMO;
 
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS

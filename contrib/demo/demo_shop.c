@@ -17,6 +17,12 @@
  * every <delay_ms>).  A fault applies to paths starting with <path>, at
  * most <times> times (0: until cleared).
  *
+ * The same misbehaviours are also at fixed addresses, for scenarios that
+ * want them without any set-up: /fault/status?code=N, /fault/slow?ms=N,
+ * /fault/wrong_body, /fault/drop, /fault/huge, /fault/trickle?ms=N, and
+ * /fault/flaky?key=K&fail=N, which answers 503 to the first N requests
+ * with key K and 200 after that.
+ *
  * With --tls it serves HTTPS with a self-signed certificate made at start.
  * It listens on loopback only unless told otherwise.
  */
@@ -537,10 +543,15 @@ static void route(struct evhttp_request *req)
 static void on_delay_done(evutil_socket_t fd, short what, void *arg)
 {
     struct delayed *d = arg;
+    const char *path =
+        evhttp_uri_get_path(evhttp_request_get_evhttp_uri(d->req));
 
     (void)fd;
     (void)what;
-    route(d->req);
+    if (path && strncmp(path, "/fault/", 7) == 0)
+        reply_json(d->req, 200, JV_OBJECT(jv_string("slow"), jv_true()));
+    else
+        route(d->req);
     event_free(d->ev);
     free(d);
 }
@@ -583,6 +594,52 @@ static struct fault *match_fault(const char *path)
     return NULL;
 }
 
+#define MAX_FLAKY 1024
+
+struct flaky {
+    char key[64];
+    long seen;
+};
+
+static struct flaky flaky[MAX_FLAKY];
+static size_t nflaky;
+
+/* /fault/flaky: fail the first <fail> requests of each key. */
+static void fault_flaky(struct evhttp_request *req)
+{
+    struct evkeyvalq q;
+    const char *key = query_param(req, "key", &q);
+    const char *fail = evhttp_find_header(&q, "fail");
+    long limit = fail ? atol(fail) : 1;
+    size_t i;
+
+    for (i = 0; key && i < nflaky; i++)
+        if (strcmp(flaky[i].key, key) == 0)
+            break;
+    if (key && i == nflaky) {
+        /* Oldest keys make room: the table is a window, not a log. */
+        i = nflaky < MAX_FLAKY ? nflaky++ : (size_t)(random() % MAX_FLAKY);
+        snprintf(flaky[i].key, sizeof(flaky[i].key), "%s", key);
+        flaky[i].seen = 0;
+    }
+    if (key && flaky[i].seen++ < limit)
+        reply_error(req, 503, "flaky: try again");
+    else
+        reply_json(req, 200, JV_OBJECT(jv_string("ok"), jv_true()));
+    evhttp_clear_headers(&q);
+}
+
+static long query_long(struct evhttp_request *req, const char *name,
+                       long fallback)
+{
+    struct evkeyvalq q;
+    const char *v = query_param(req, name, &q);
+    long n = v ? atol(v) : fallback;
+
+    evhttp_clear_headers(&q);
+    return n;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
@@ -590,7 +647,21 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     (void)arg;
     nrequests++;
-    f = path && strncmp(path, "/admin/", 7) != 0 ? match_fault(path) : NULL;
+    if (path && strncmp(path, "/fault/", 7) == 0) {
+        static struct fault fixed;
+
+        memset(&fixed, 0, sizeof(fixed));
+        snprintf(fixed.mode, sizeof(fixed.mode), "%s", path + 7);
+        fixed.status = (int)query_long(req, "code", 500);
+        fixed.delay_ms = query_long(req, "ms", 1000);
+        if (strcmp(fixed.mode, "flaky") == 0) {
+            fault_flaky(req);
+            return;
+        }
+        f = &fixed;
+    } else {
+        f = path && strncmp(path, "/admin/", 7) != 0 ? match_fault(path) : NULL;
+    }
     if (f == NULL) {
         route(req);
         return;
