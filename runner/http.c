@@ -23,7 +23,7 @@ struct http_client {
     int want_cert;
     http_done_fn *done;
     void *arg;
-    int failed_add;
+    int configured; /* the per-run options are set */
 };
 
 static void resp_clear(struct http_resp *r)
@@ -186,7 +186,10 @@ void http_send(struct http_client *c, const struct http_req *req,
     CURL *e = c->easy;
     size_t i;
 
-    curl_easy_reset(e);
+    /* No curl_easy_reset() between requests: it would drop the list of
+     * cookie files curl keeps (a leak in libcurl 7.88).  Every option that
+     * can differ between two requests of a run is set each time instead;
+     * the TLS settings come from the run's target and never change. */
     curl_slist_free_all(c->headers);
     c->headers = NULL;
     free(c->body);
@@ -204,48 +207,44 @@ void http_send(struct http_client *c, const struct http_req *req,
     c->done = done;
     c->arg = arg;
 
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-    if (strcmp(req->method, "HEAD") == 0)
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->resp.error);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-    if (req->connect_timeout_ms)
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                         (long)req->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "prodwatch/" PACKAGE_VERSION);
-    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* the run's cookie jar */
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    if (req->max_redirects) {
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+    if (!c->configured) {
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->resp.error);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "prodwatch/" PACKAGE_VERSION);
+        curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* the run's jar */
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    }
-    if (req->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-    if (req->client_cert)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
-    if (req->client_key)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
-    if (req->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (req->want_cert)
-        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
-    if (req->user) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD,
-                         req->password ? req->password : "");
+        if (req->ca_file)
+            curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+        if (req->client_cert)
+            curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+        if (req->client_key)
+            curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+        if (req->insecure) {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        c->configured = 1;
     }
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* forget the last body */
+    curl_easy_setopt(e, CURLOPT_NOBODY,
+                     strcmp(req->method, "HEAD") == 0 ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)req->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->max_redirects ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+    curl_easy_setopt(e, CURLOPT_CERTINFO, req->want_cert ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, req->user ? req->password : NULL);
     for (i = 0; i < req->nheaders; i++)
         c->headers = curl_slist_append(c->headers, req->headers[i]);
     if (req->test_id) {
@@ -257,10 +256,12 @@ void http_send(struct http_client *c, const struct http_req *req,
     }
     if (req->body) {
         c->body = xstrndup(req->body, req->body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
     }
+    /* After the body: POSTFIELDS switches the method to POST. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     /* curl adds "Expect: 100-continue" to large bodies; probes should not
      * pay a round trip for it. */
     c->headers = curl_slist_append(c->headers, "Expect:");
