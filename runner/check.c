@@ -39,18 +39,14 @@ static jv body_json(struct resp_view *v)
 /* Append <s> (len <n>) for a message: printable, truncated, quoted. */
 static void show_text(struct sbuf *m, const char *s, size_t n)
 {
-    size_t i;
+    size_t cut = n > SHOW_MAX ? SHOW_MAX : n;
 
+    /* Do not cut a UTF-8 sequence in two. */
+    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--;
     sbuf_addc(m, '"');
-    for (i = 0; i < n && i < SHOW_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c == 0x7f)
-            sbuf_addc(m, ' ');
-        else
-            sbuf_addc(m, (char)c);
-    }
-    sbuf_adds(m, n > SHOW_MAX ? "\"..." : "\"");
+    sbuf_add_printable(m, s, cut);
+    sbuf_adds(m, cut < n ? "\"..." : "\"");
 }
 
 static void show_jv(struct sbuf *m, jv x)
@@ -71,7 +67,7 @@ static void show_jv(struct sbuf *m, jv x)
         const char *s = jv_string_value(x);
         size_t n = strlen(s);
 
-        sbuf_add(m, s, n > SHOW_MAX ? SHOW_MAX : n);
+        sbuf_add_printable(m, s, n > SHOW_MAX ? SHOW_MAX : n);
         if (n > SHOW_MAX)
             sbuf_adds(m, "...");
     }

@@ -144,24 +144,28 @@ static void start_more(struct once *w)
     }
 }
 
+/* Write <s> as XML attribute text: escaped, one line, valid UTF-8. */
 static void xml_escape(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    struct sbuf clean = SBUF_INIT;
+    const char *p;
 
-        if (c == '<')
+    if (s == NULL)
+        return;
+    sbuf_add_printable(&clean, s, strlen(s));
+    for (p = clean.buf; *p; p++) {
+        if (*p == '<')
             fputs("&lt;", f);
-        else if (c == '>')
+        else if (*p == '>')
             fputs("&gt;", f);
-        else if (c == '&')
+        else if (*p == '&')
             fputs("&amp;", f);
-        else if (c == '"')
+        else if (*p == '"')
             fputs("&quot;", f);
-        else if (c < 0x20 && c != '\t' && c != '\n')
-            fputc(' ', f);
         else
-            fputc((char)c, f);
+            fputc(*p, f);
     }
+    sbuf_release(&clean);
 }
 
 static int write_junit(const struct once *w, const char *path, double wall_s)

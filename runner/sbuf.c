@@ -175,3 +175,24 @@ pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
         rc = sbuf_addc(b, '"');
     return rc;
 }
+
+pw_status sbuf_add_printable(struct sbuf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+    pw_status rc = PW_OK;
+
+    while (rc == PW_OK && i < n) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            rc = sbuf_addc(b, ' ');
+            i++;
+        } else if ((k = utf8_seq(p + i, n - i)) == 0) {
+            rc = sbuf_adds(b, "\xef\xbf\xbd");
+            i++;
+        } else {
+            rc = sbuf_add(b, p + i, k);
+            i += k;
+        }
+    }
+    return rc;
+}

@@ -58,4 +58,9 @@ pw_status sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap);
  * valid UTF-8 are replaced by U+FFFD so the output is always valid JSON. */
 pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n);
 
+/* Append <n> bytes of <s> for display in one line: control bytes become
+ * spaces and bytes that are not valid UTF-8 become U+FFFD, so the result
+ * is safe in a terminal, a JSON string or an XML attribute. */
+pw_status sbuf_add_printable(struct sbuf *b, const char *s, size_t n);
+
 #endif /* PW_SBUF_H */

@@ -454,7 +454,10 @@ static pcre2_code *s_regex(struct sload *L, const struct ynode *n,
         return NULL;
     re = pcre2_compile((PCRE2_SPTR)src, n->len,
                        PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
-    if (re == NULL) {
+    if (re != NULL) {
+        /* JIT where the platform has it; the interpreter otherwise. */
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    } else {
         pcre2_get_error_message(code, msg, sizeof(msg));
         diag_add(L->c.d, load_pos_in(&L->c, n, off),
                  "%s: regex error at offset %zu: %s", what, (size_t)off,
