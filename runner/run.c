@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "check.h"
+#include "expect.h"
 #include "http.h"
 #include "run.h"
 #include "xalloc.h"
@@ -652,7 +652,7 @@ static void on_step_response(struct http_client *c,
 {
     struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);
-    struct check_env env = { run_lookup, r, &r->secrets };
+    struct expect_env env = { run_lookup, r, &r->secrets };
     struct resp_view view;
     enum run_status verdict = RUN_PASS;
     int transport = 0;
@@ -682,12 +682,12 @@ static void on_step_response(struct http_client *c,
                                      : curl_easy_strerror(resp->result));
     } else {
         resp_view_init(&view, resp, r->env.jq);
-        if (!check_expect(&st->expect, &view, &env, &r->message))
+        if (!expect_check(&st->expect, &view, &env, &r->message))
             verdict = RUN_FAIL;
         for (i = 0; verdict == RUN_PASS && i < st->ncaptures; i++) {
             struct sbuf v = SBUF_INIT;
 
-            if (!check_capture(&st->captures[i], &view, &v, &r->message)) {
+            if (!expect_capture(&st->captures[i], &view, &v, &r->message)) {
                 verdict = RUN_FAIL;
                 sbuf_release(&v);
                 break;

@@ -1,4 +1,4 @@
-/* check.h -- judging a response: expectations and captures.
+/* expect.h -- judging a response: expectations and captures.
  *
  * A struct resp_view wraps one response for judging: the body is parsed
  * as JSON at most once, on the first jq check or capture that needs it,
@@ -7,8 +7,8 @@
  * enough for a page title.  Expected values that were rendered from a
  * secret are never printed.
  */
-#ifndef PW_CHECK_H
-#define PW_CHECK_H
+#ifndef PW_EXPECT_H
+#define PW_EXPECT_H
 
 #include <jv.h>
 
@@ -31,7 +31,7 @@ void resp_view_init(struct resp_view *v, const struct http_resp *r,
 void resp_view_release(struct resp_view *v);
 
 /* Renders operand templates; <secret> is set when a secret was read. */
-struct check_env {
+struct expect_env {
     tmpl_lookup_fn *lookup;
     void *arg;
     int *secret;
@@ -39,12 +39,12 @@ struct check_env {
 
 /* Judge <e> on <v>.  Returns 1 when every expectation holds; otherwise 0
  * with the first failure described in <msg>. */
-int check_expect(const struct expect *e, struct resp_view *v,
-                 const struct check_env *env, struct sbuf *msg);
+int expect_check(const struct expect *e, struct resp_view *v,
+                 const struct expect_env *env, struct sbuf *msg);
 
 /* Extract capture <cp> from <v> into <out>.  Returns 1, or 0 with the
  * reason in <msg> (the capture found nothing). */
-int check_capture(const struct capture *cp, struct resp_view *v,
-                  struct sbuf *out, struct sbuf *msg);
+int expect_capture(const struct capture *cp, struct resp_view *v,
+                   struct sbuf *out, struct sbuf *msg);
 
-#endif /* PW_CHECK_H */
+#endif /* PW_EXPECT_H */

@@ -1,10 +1,10 @@
-/* check.c -- evaluating expectations and captures on a response. */
+/* expect.c -- evaluating expectations and captures on a response. */
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "expect.h"
 #include "xalloc.h"
 
 #define SHOW_MAX 60 /* bytes of an actual value shown in a message */
@@ -141,7 +141,7 @@ static int as_number(jv x, double *out)
 }
 
 /* Render a typed operand into a jv. */
-static int operand(const struct tval *t, const struct check_env *env, jv *out,
+static int operand(const struct tval *t, const struct expect_env *env, jv *out,
                    struct sbuf *msg)
 {
     struct sbuf b = SBUF_INIT;
@@ -201,7 +201,7 @@ static int same(jv a, jv b)
 }
 
 /* Apply <o> to subject <x> (borrowed).  Returns 1 when it holds. */
-static int apply(const struct check_op *o, jv x, const struct check_env *env,
+static int apply(const struct check_op *o, jv x, const struct expect_env *env,
                  struct sbuf *expected, struct sbuf *msg)
 {
     int secret_before = env->secret ? *env->secret : 0;
@@ -421,8 +421,8 @@ static void show_statuses(struct sbuf *m, const struct expect *e)
     }
 }
 
-int check_expect(const struct expect *e, struct resp_view *v,
-                 const struct check_env *env, struct sbuf *msg)
+int expect_check(const struct expect *e, struct resp_view *v,
+                 const struct expect_env *env, struct sbuf *msg)
 {
     const struct http_resp *r = v->resp;
     size_t i, j;
@@ -477,8 +477,8 @@ int check_expect(const struct expect *e, struct resp_view *v,
     return 1;
 }
 
-int check_capture(const struct capture *cp, struct resp_view *v,
-                  struct sbuf *out, struct sbuf *msg)
+int expect_capture(const struct capture *cp, struct resp_view *v,
+                   struct sbuf *out, struct sbuf *msg)
 {
     struct pw_err err;
     const char *h;
