@@ -2,7 +2,7 @@
 if HAVE_CHECK
 UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_ydoc tests/check_config tests/check_scenario \
-	tests/check_matrix tests/check_jqset
+	tests/check_matrix tests/check_jqset tests/check_expect
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -32,6 +32,9 @@ tests_check_matrix_LDADD = $(TEST_LDADD)
 tests_check_jqset_SOURCES = tests/check_jqset.c $(TESTUTIL)
 tests_check_jqset_CFLAGS = $(TEST_CFLAGS)
 tests_check_jqset_LDADD = $(TEST_LDADD)
+tests_check_expect_SOURCES = tests/check_expect.c $(TESTUTIL)
+tests_check_expect_CFLAGS = $(TEST_CFLAGS)
+tests_check_expect_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,

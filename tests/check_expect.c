@@ -1,0 +1,252 @@
+/* check_expect.c -- judging responses: operators, subjects, messages and
+ * captures, on responses built in memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "expect.h"
+#include "testutil.h"
+
+static struct scenario *sc;
+static char *msgs;
+
+/* One step whose expect block is <expect_yaml> (indented for "    "). */
+static void load(const char *expect_yaml)
+{
+    struct sbuf y = SBUF_INIT;
+
+    sbuf_adds(&y, "name: e\n"
+                  "vars: { want: ok }\n"
+                  "steps:\n"
+                  "  - name: s\n"
+                  "    request: { url: http://x }\n"
+                  "    expect:\n");
+    sbuf_adds(&y, expect_yaml);
+    sbuf_adds(&y, "    capture:\n"
+                  "      id: { jq: .id }\n"
+                  "      ctype: { header: content-type }\n"
+                  "      order: { regex: \"order ([0-9]+)\" }\n"
+                  "      code: { status: true }\n");
+    sc = tu_scenario(y.buf, &msgs);
+    ck_assert_msg(sc != NULL, "%s", msgs);
+    sbuf_release(&y);
+}
+
+static void unload(void)
+{
+    free(msgs);
+    tu_scenario_free(sc);
+    sc = NULL;
+}
+
+static pw_status lookup(const char *path, void *arg, struct sbuf *out)
+{
+    int *secrets = arg;
+
+    if (strcmp(path, "want") == 0)
+        return sbuf_adds(out, "ok");
+    if (strcmp(path, "secret.token") == 0) {
+        (*secrets)++;
+        return sbuf_adds(out, "s3cr3t");
+    }
+    return PW_ERR_INVALID;
+}
+
+static struct http_header hdrs[] = {
+    { (char *)"Content-Type", (char *)"application/json; charset=utf-8" },
+    { (char *)"X-Count", (char *)"42" },
+};
+
+/* Judge <body> (status 200, 12 ms) with the loaded expectations; returns
+ * the verdict and leaves the message in <msg>. */
+static int judge(const char *body, long status, struct sbuf *msg)
+{
+    struct http_resp r;
+    struct resp_view v;
+    int secrets = 0;
+    struct expect_env env = { lookup, &secrets, &secrets };
+    int ok;
+
+    memset(&r, 0, sizeof(r));
+    r.status = status;
+    r.total_ms = 12;
+    r.cert_days_left = -1;
+    sbuf_init(&r.body, 0);
+    sbuf_adds(&r.body, body);
+    r.headers = hdrs;
+    r.nheaders = 2;
+    resp_view_init(&v, &r, tu_jq());
+    sbuf_reset(msg);
+    ok = expect_check(&scenario_step(sc, 0)->expect, &v, &env, msg);
+    resp_view_release(&v);
+    sbuf_release(&r.body);
+    return ok;
+}
+
+static void assert_verdict(const char *body, long status, int want,
+                           const char *want_msg)
+{
+    struct sbuf m = SBUF_INIT;
+    int ok = judge(body, status, &m);
+
+    ck_assert_msg(ok == want, "verdict %d, wanted %d (%s)", ok, want, m.buf);
+    if (want_msg)
+        ck_assert_str_eq(m.buf, want_msg);
+    sbuf_release(&m);
+}
+
+START_TEST(test_expect_status_and_duration)
+{
+    load("      status: [2xx, 304]\n      duration: \"< 10ms\"\n");
+    assert_verdict("{}", 404, 0, "status: expected 2xx or 304, got 404");
+    assert_verdict("{}", 204, 0, "duration: expected < 10ms, got 12ms");
+    unload();
+    load("      duration: \"<= 12ms\"\n");
+    assert_verdict("{}", 302, 1, NULL);
+    assert_verdict("{}", 500, 0, "status: expected below 400, got 500");
+    unload();
+}
+END_TEST
+
+START_TEST(test_expect_jq_operators)
+{
+    load("      checks:\n"
+         "        - { jq: .id, eq: \"7\", ne: 8, gt: 6, le: 7, in: [1, 7] }\n"
+         "        - { jq: .name, eq: \"{{ want }}\", matches: \"^o\" }\n"
+         "        - { jq: .tags, contains: b, type: array }\n"
+         "        - { jq: .obj, contains: k, type: object }\n"
+         "        - { jq: .missing, exists: false }\n"
+         "        - { jq: .flag, eq: true, type: boolean }\n");
+    assert_verdict("{\"id\": 7, \"name\": \"ok\", \"tags\": [\"a\", \"b\"], "
+                   "\"obj\": {\"k\": 1}, \"flag\": true}",
+                   200, 1, NULL);
+    assert_verdict("{\"id\": 9, \"name\": \"ok\"}", 200, 0,
+                   "jq .id eq: expected \"7\", got 9");
+    assert_verdict("{\"id\": 7, \"name\": \"no\"}", 200, 0,
+                   "jq .name eq: expected \"ok\", got \"no\"");
+    assert_verdict("{\"id\": 7, \"name\": \"ok\", \"tags\": \"abc\", "
+                   "\"obj\": {}}",
+                   200, 0, "jq .tags type: expected array, got string \"abc\"");
+    assert_verdict("<html>", 200, 0, "jq .id: the body is not JSON");
+    unload();
+}
+END_TEST
+
+START_TEST(test_expect_other_subjects)
+{
+    load("      checks:\n"
+         "        - { header: content-type, contains: json }\n"
+         "        - { header: X-Count, ge: 42, lt: 43 }\n"
+         "        - { header: X-Missing, exists: false }\n"
+         "        - { body: text, contains: \"order 12\" }\n"
+         "        - { body: size, eq: 14 }\n"
+         "        - { body: sha256, eq: "
+         "\"89e56592e7ebd6ec3ef4880efededd5ca39ccb12e153ed23e48672600fdb3638\" "
+         "}\n");
+    assert_verdict("{} order 12 !!", 200, 1, NULL);
+    assert_verdict("{} order 13 !!", 200, 0,
+                   "body contains: expected \"order 12\", got \"{} order 13 "
+                   "!!\"");
+    unload();
+    load("      checks:\n"
+         "        - { regex: \"order ([0-9]+)\", eq: 12 }\n"
+         "        - { regex: \"missing\", exists: false }\n"
+         "        - { body: sha256, eq: "
+         "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\" "
+         "}\n");
+    assert_verdict("", 200, 0,
+                   "regex order ([0-9]+) eq: expected 12, got "
+                   "nothing");
+    unload();
+    load("      checks:\n"
+         "        - { body: sha256, eq: "
+         "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\" "
+         "}\n"
+         "        - { tls_days_left: true, exists: false }\n");
+    assert_verdict("", 200, 1, NULL);
+    unload();
+}
+END_TEST
+
+START_TEST(test_expect_messages_are_safe)
+{
+    load("      checks:\n"
+         "        - { jq: .t, eq: \"{{ secret.token }}\" }\n");
+    assert_verdict("{\"t\": \"guess\"}", 200, 0,
+                   "jq .t eq: expected (secret), got \"guess\"");
+    unload();
+    load("      checks:\n"
+         "        - { body: text, contains: zzz }\n");
+    /* Control bytes and invalid UTF-8 never reach a message as they are;
+     * long values are cut. */
+    assert_verdict("a\x01\xff"
+                   "bcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstu"
+                   "vwxyz",
+                   200, 0,
+                   "body contains: expected \"zzz\", got \"a \xef\xbf\xbd"
+                   "bcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrst\""
+                   "...");
+    unload();
+}
+END_TEST
+
+START_TEST(test_expect_captures)
+{
+    struct http_resp r;
+    struct resp_view v;
+    struct sbuf out = SBUF_INIT, m = SBUF_INIT;
+    const struct step *st;
+
+    load("      status: 200\n");
+    st = scenario_step(sc, 0);
+    memset(&r, 0, sizeof(r));
+    r.status = 201;
+    sbuf_init(&r.body, 0);
+    sbuf_adds(&r.body, "{\"id\": 17, \"note\": \"order 99\"}");
+    r.headers = hdrs;
+    r.nheaders = 2;
+    resp_view_init(&v, &r, tu_jq());
+    ck_assert(expect_capture(&st->captures[0], &v, &out, &m));
+    ck_assert_str_eq(out.buf, "17");
+    sbuf_reset(&out);
+    ck_assert(expect_capture(&st->captures[1], &v, &out, &m));
+    ck_assert_str_eq(out.buf, "application/json; charset=utf-8");
+    sbuf_reset(&out);
+    ck_assert(expect_capture(&st->captures[2], &v, &out, &m));
+    ck_assert_str_eq(out.buf, "99");
+    sbuf_reset(&out);
+    ck_assert(expect_capture(&st->captures[3], &v, &out, &m));
+    ck_assert_str_eq(out.buf, "201");
+    resp_view_release(&v);
+    sbuf_reset(&r.body);
+    sbuf_adds(&r.body, "{\"other\": 1}");
+    resp_view_init(&v, &r, tu_jq());
+    sbuf_reset(&out);
+    ck_assert(!expect_capture(&st->captures[0], &v, &out, &m));
+    ck_assert_str_eq(m.buf, "capture id: jq .id found nothing");
+    resp_view_release(&v);
+    sbuf_release(&r.body);
+    sbuf_release(&out);
+    sbuf_release(&m);
+    unload();
+}
+END_TEST
+
+static Suite *expect_suite(void)
+{
+    Suite *s = suite_create("expect");
+    TCase *tc = tcase_create("Judge");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_expect_status_and_duration);
+    tcase_add_test(tc, test_expect_jq_operators);
+    tcase_add_test(tc, test_expect_other_subjects);
+    tcase_add_test(tc, test_expect_messages_are_safe);
+    tcase_add_test(tc, test_expect_captures);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(expect_suite());
+}
