@@ -25,6 +25,7 @@ struct job {
     /* result */
     enum run_status status;
     char *step, *message;
+    char *steps_json; /* per-step timings, for --json */
     double duration_ms;
     int finished;
 };
@@ -86,12 +87,35 @@ static void print_json_line(const struct job *j, const struct config *cfg)
         sbuf_adds(&b, ",\"message\":");
         sbuf_add_json_str(&b, j->message, strlen(j->message));
     }
+    sbuf_addf(&b, ",\"steps\":%s", j->steps_json);
     sbuf_addf(&b, ",\"ts\":%lld}", (long long)time(NULL));
     printf("%s\n", b.buf);
     sbuf_release(&b);
 }
 
 static void start_more(struct once *w);
+
+static char *steps_json(const struct run_result *r)
+{
+    struct sbuf b = SBUF_INIT;
+    size_t i;
+
+    sbuf_addc(&b, '[');
+    for (i = 0; i < r->nsteps; i++) {
+        const struct step_record *s = &r->steps[i];
+
+        sbuf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+        sbuf_add_json_str(&b, s->name, strlen(s->name));
+        sbuf_addf(&b,
+                  ",\"attempts\":%u,\"status\":%ld,\"dns_ms\":%.2f,"
+                  "\"connect_ms\":%.2f,\"tls_ms\":%.2f,\"first_byte_ms\":%.2f,"
+                  "\"total_ms\":%.2f}",
+                  s->attempts, s->status, s->dns_ms, s->connect_ms, s->tls_ms,
+                  s->first_byte_ms, s->total_ms);
+    }
+    sbuf_addc(&b, ']');
+    return sbuf_take(&b, NULL);
+}
 
 static void on_run_done(const struct run_result *r, void *arg)
 {
@@ -102,6 +126,8 @@ static void on_run_done(const struct run_result *r, void *arg)
     j->duration_ms = r->duration_ms;
     j->step = r->step ? xstrdup(r->step) : NULL;
     j->message = r->message && r->message[0] ? xstrdup(r->message) : NULL;
+    if (w->o->json)
+        j->steps_json = steps_json(r);
     j->finished = 1;
     w->running--;
     w->finished++;
@@ -312,6 +338,7 @@ int once_run(const struct suite *s, const struct once_opts *o)
         free(w.jobs[i].id);
         free(w.jobs[i].step);
         free(w.jobs[i].message);
+        free(w.jobs[i].steps_json);
     }
     free(w.jobs);
     throttle_free(w.env.throttle);

@@ -58,6 +58,9 @@ struct run {
     size_t ncleanups, cleanups_alloc;
     size_t cleanup_at; /* cleanups left to run (stack depth) */
 
+    struct step_record *records; /* one per step attempted */
+    size_t nrecords;
+
     enum run_status status;
     char *fail_step;
     struct sbuf message;
@@ -464,6 +467,9 @@ static void run_free(struct run *r)
     for (i = 0; i < r->ncleanups; i++)
         journal_entry_release(&r->cleanups[i].e);
     free(r->cleanups);
+    for (i = 0; i < r->nrecords; i++)
+        free((char *)r->records[i].name);
+    free(r->records);
     free(r->step_name);
     free(r->fail_step);
     sbuf_release(&r->message);
@@ -485,6 +491,8 @@ static void report(struct run *r)
     res.requests = r->requests;
     res.cleanups_failed = r->cleanups_failed;
     res.started = r->started;
+    res.steps = r->records;
+    res.nsteps = r->nrecords;
     r->done(&res, r->arg);
     run_free(r);
 }
@@ -647,6 +655,27 @@ static int tls_failure(CURLcode rc)
            rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR;
 }
 
+/* Keep the timings of the step's latest attempt. */
+static void record_step(struct run *r, const struct http_resp *resp)
+{
+    struct step_record *rec;
+
+    if (r->nrecords <= r->step) {
+        r->records = xrealloc(r->records, (r->step + 1) * sizeof(*r->records));
+        rec = &r->records[r->step];
+        rec->name = xstrdup(r->step_name ? r->step_name : "");
+        r->nrecords = r->step + 1;
+    }
+    rec = &r->records[r->step];
+    rec->attempts = r->attempt;
+    rec->status = resp->status;
+    rec->dns_ms = resp->dns_ms;
+    rec->connect_ms = resp->connect_ms;
+    rec->tls_ms = resp->tls_ms;
+    rec->first_byte_ms = resp->first_byte_ms;
+    rec->total_ms = resp->total_ms;
+}
+
 static void on_step_response(struct http_client *c,
                              const struct http_resp *resp, void *arg)
 {
@@ -659,6 +688,7 @@ static void on_step_response(struct http_client *c,
     size_t i;
 
     (void)c;
+    record_step(r, resp);
     sbuf_reset(&r->message);
     if (resp->too_big) {
         verdict = RUN_FAIL;

@@ -36,6 +36,15 @@ struct run_env {
 
 enum run_status { RUN_PASS, RUN_FAIL, RUN_ERROR };
 
+/* What one step's last attempt measured (curl's timing breakdown, each
+ * from the start of the request). */
+struct step_record {
+    const char *name;
+    unsigned attempts;
+    long status; /* HTTP status; 0 when none came back */
+    double dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms;
+};
+
 struct run_result {
     enum run_status status;
     const char *test_id; /* borrowed from the run */
@@ -48,6 +57,8 @@ struct run_result {
                                  included */
     unsigned cleanups_failed; /* left in the journal */
     time_t started;
+    const struct step_record *steps; /* the steps that were attempted */
+    size_t nsteps;
 };
 
 /* Called once when the run is over; <r> is valid during the call only.
