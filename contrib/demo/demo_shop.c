@@ -23,6 +23,11 @@
  * /fault/flaky?key=K&fail=N, which answers 503 to the first N requests
  * with key K and 200 after that.
  *
+ * And for the client's own features: /util/redirect?to=PATH answers 302
+ * to PATH; /util/cookie/set?v=V sets cookie "probe=V"; /util/cookie/get
+ * returns the cookie it was sent as {"cookie": "..."}; /util/echo returns
+ * the request's method, headers and body as JSON.
+ *
  * With --tls it serves HTTPS with a self-signed certificate made at start.
  * It listens on loopback only unless told otherwise.
  */
@@ -519,6 +524,60 @@ static void route_admin(struct evhttp_request *req, const char *path,
     }
 }
 
+static void route_util(struct evhttp_request *req, const char *path)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evkeyvalq q;
+    const char *v;
+
+    if (strcmp(path, "/util/redirect") == 0) {
+        v = query_param(req, "to", &q);
+        evhttp_add_header(out, "Location", v && v[0] == '/' ? v : "/");
+        evhttp_send_reply(req, 302, "Found", NULL);
+        evhttp_clear_headers(&q);
+    } else if (strcmp(path, "/util/cookie/set") == 0) {
+        char cookie[256];
+
+        v = query_param(req, "v", &q);
+        snprintf(cookie, sizeof(cookie), "probe=%s; Path=/",
+                 v && !strpbrk(v, ";\r\n") ? v : "");
+        evhttp_add_header(out, "Set-Cookie", cookie);
+        reply_json(req, 200, JV_OBJECT(jv_string("ok"), jv_true()));
+        evhttp_clear_headers(&q);
+    } else if (strcmp(path, "/util/cookie/get") == 0) {
+        const char *c = evhttp_find_header(in, "Cookie");
+        const char *p = c ? strstr(c, "probe=") : NULL;
+        char value[256] = "";
+
+        if (p)
+            sscanf(p + 6, "%255[^;]", value);
+        reply_json(req, 200, JV_OBJECT(jv_string("cookie"), jv_string(value)));
+    } else if (strcmp(path, "/util/echo") == 0) {
+        struct evbuffer *body = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(body);
+        char *data = malloc(len + 1);
+        struct evkeyval *h;
+        jv headers = jv_object();
+
+        if (data == NULL)
+            abort();
+        evbuffer_copyout(body, data, len);
+        data[len] = '\0';
+        TAILQ_FOREACH(h, in, next)
+        headers =
+            jv_object_set(headers, jv_string(h->key), jv_string(h->value));
+        reply_json(req, 200,
+                   JV_OBJECT(jv_string("method"),
+                             jv_number(evhttp_request_get_command(req)),
+                             jv_string("headers"), headers, jv_string("body"),
+                             jv_string(data)));
+        free(data);
+    } else {
+        reply_error(req, 404, "not found");
+    }
+}
+
 static void route(struct evhttp_request *req)
 {
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
@@ -536,6 +595,8 @@ static void route(struct evhttp_request *req)
         route_orders(req, path, cmd);
     else if (strncmp(path, "/admin/", 7) == 0)
         route_admin(req, path, cmd);
+    else if (strncmp(path, "/util/", 6) == 0)
+        route_util(req, path);
     else
         reply_error(req, 404, "not found");
 }
