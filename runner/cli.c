@@ -85,7 +85,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
     memset(o, 0, sizeof(*o));
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+    for (ch = getopt_long(argc, argv, ":c:h", longopts, NULL); ch != -1;
+         ch = getopt_long(argc, argv, ":c:h", longopts, NULL)) {
         switch (ch) {
         case 'c':
             o->config = optarg;

@@ -188,19 +188,26 @@ static void load_target(struct loadctx *c, const struct ynode *key,
         t->base_url = config_tmpl(c, v, "base_url");
         check_url_literal(c, v, "base_url");
     }
-    if ((v = ymap_get(n, "channel")))
+    v = ymap_get(n, "channel");
+    if (v)
         set_str(&t->channel, dup_str(c, v, "channel"));
-    if ((v = ymap_get(n, "rate")))
+    v = ymap_get(n, "rate");
+    if (v)
         t->rate = load_rate(c, v, "rate", t->rate);
-    if ((v = ymap_get(n, "vars")))
+    v = ymap_get(n, "vars");
+    if (v)
         t->vars = load_kv_map(c, v, "vars", &t->nvars);
-    if ((v = ymap_get(n, "ca_file")))
+    v = ymap_get(n, "ca_file");
+    if (v)
         t->ca_file = dup_str(c, v, "ca_file");
-    if ((v = ymap_get(n, "client_cert")))
+    v = ymap_get(n, "client_cert");
+    if (v)
         t->client_cert = dup_str(c, v, "client_cert");
-    if ((v = ymap_get(n, "client_key")))
+    v = ymap_get(n, "client_key");
+    if (v)
         t->client_key = dup_str(c, v, "client_key");
-    if ((v = ymap_get(n, "insecure")))
+    v = ymap_get(n, "insecure");
+    if (v)
         t->insecure = load_bool(c, v, "insecure", 0);
     if (t->client_key && !t->client_cert)
         load_err(c, n, "target '%s': client_key needs client_cert", key->str);
@@ -245,7 +252,8 @@ static void load_window(struct loadctx *c, const struct ynode *n,
     if (!load_want_map(c, n, "a throttle window"))
         return;
     load_check_keys(c, n, keys, "a throttle window");
-    if ((v = ymap_get(n, "days")) && load_want_seq(c, v, "days")) {
+    v = ymap_get(n, "days");
+    if (v && load_want_seq(c, v, "days")) {
         w->days = 0;
         for (i = 0; i < v->len; i++) {
             const char *d = load_str(c, v->items[i], "a day");
@@ -268,7 +276,8 @@ static void load_window(struct loadctx *c, const struct ynode *n,
             w->days |= DAY_BIT(j);
         }
     }
-    if ((v = ymap_get(n, "hours"))) {
+    v = ymap_get(n, "hours");
+    if (v) {
         const char *h = load_str(c, v, "hours");
 
         if (h && !parse_hours(h, w))
@@ -278,7 +287,8 @@ static void load_window(struct loadctx *c, const struct ynode *n,
     } else {
         load_err(c, n, "a throttle window needs hours, like \"01:00-05:00\"");
     }
-    if ((v = ymap_get(n, "timezone"))) {
+    v = ymap_get(n, "timezone");
+    if (v) {
         const char *tz = load_str(c, v, "timezone");
         struct stat st;
         char path[512];
@@ -294,9 +304,11 @@ static void load_window(struct loadctx *c, const struct ynode *n,
             w->timezone = xstrdup(tz);
         }
     }
-    if ((v = ymap_get(n, "rate")))
+    v = ymap_get(n, "rate");
+    if (v)
         w->rate = load_rate(c, v, "rate", 0);
-    if ((v = ymap_get(n, "concurrency")))
+    v = ymap_get(n, "concurrency");
+    if (v)
         w->concurrency = (unsigned)load_int(c, v, 1, 10000, "concurrency", 0);
 }
 
@@ -311,12 +323,15 @@ static void load_throttle(struct loadctx *c, const struct ynode *n,
     if (!load_want_map(c, n, "throttle"))
         return;
     load_check_keys(c, n, keys, "throttle");
-    if ((v = ymap_get(n, "concurrency")))
+    v = ymap_get(n, "concurrency");
+    if (v)
         cfg->concurrency = (unsigned)load_int(c, v, 1, 10000, "concurrency",
                                               DEFAULT_CONCURRENCY);
-    if ((v = ymap_get(n, "rate")))
+    v = ymap_get(n, "rate");
+    if (v)
         cfg->rate = load_rate(c, v, "rate", 0);
-    if ((v = ymap_get(n, "windows")) && load_want_seq(c, v, "windows")) {
+    v = ymap_get(n, "windows");
+    if (v && load_want_seq(c, v, "windows")) {
         cfg->windows = xcalloc(v->len ? v->len : 1, sizeof(*cfg->windows));
         cfg->nwindows = v->len;
         for (i = 0; i < v->len; i++)
@@ -334,10 +349,12 @@ static void load_alerting(struct loadctx *c, const struct ynode *n,
     if (!load_want_map(c, n, "alerting"))
         return;
     load_check_keys(c, n, keys, "alerting");
-    if ((v = ymap_get(n, "trigger_after")))
+    v = ymap_get(n, "trigger_after");
+    if (v)
         cfg->trigger_after =
             (unsigned)load_int(c, v, 1, 1000, "trigger_after", 3);
-    if ((v = ymap_get(n, "resolve_after")))
+    v = ymap_get(n, "resolve_after");
+    if (v)
         cfg->resolve_after =
             (unsigned)load_int(c, v, 1, 1000, "resolve_after", 2);
 }
@@ -371,31 +388,36 @@ static void load_reporter(struct loadctx *c, const struct ynode *n,
     if (strcmp(kind, "pagerduty") == 0) {
         r->kind = REP_PAGERDUTY;
         load_check_keys(c, body, pd_keys, "pagerduty");
-        if ((v = ymap_get(body, "routing_key")))
+        v = ymap_get(body, "routing_key");
+        if (v)
             r->routing_key = config_tmpl(c, v, "routing_key");
         else
             load_err(c, n, "pagerduty needs a routing_key");
-        if ((v = ymap_get(body, "url"))) {
+        v = ymap_get(body, "url");
+        if (v) {
             r->url = config_tmpl(c, v, "url");
             check_url_literal(c, v, "url");
         }
     } else if (strcmp(kind, "webhook") == 0) {
         r->kind = REP_WEBHOOK;
         load_check_keys(c, body, wh_keys, "webhook");
-        if ((v = ymap_get(body, "url"))) {
+        v = ymap_get(body, "url");
+        if (v) {
             r->url = config_tmpl(c, v, "url");
             check_url_literal(c, v, "url");
         } else {
             load_err(c, n, "webhook needs a url");
         }
-        if ((v = ymap_get(body, "headers")))
+        v = ymap_get(body, "headers");
+        if (v)
             r->headers = load_kv_map(c, v, "headers", &r->nheaders);
     } else if (strcmp(kind, "jsonl") == 0 || strcmp(kind, "plugin") == 0) {
         int plugin = kind[0] == 'p';
 
         r->kind = plugin ? REP_PLUGIN : REP_JSONL;
         load_check_keys(c, body, plugin ? pl_keys : jl_keys, kind);
-        if ((v = ymap_get(body, "path")))
+        v = ymap_get(body, "path");
+        if (v)
             r->path = dup_str(c, v, "path");
         else
             load_err(c, n, "%s needs a path", kind);
@@ -454,18 +476,21 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     if (!load_want_map(c, root, "the configuration"))
         return;
     load_check_keys(c, root, keys, "the configuration");
-    if ((v = ymap_get(root, "redis"))) {
+    v = ymap_get(root, "redis");
+    if (v) {
         set_str(&cfg->redis, dup_str(c, v, "redis"));
         check_redis_url(c, v, cfg->redis);
     }
-    if ((v = ymap_get(root, "key_prefix"))) {
+    v = ymap_get(root, "key_prefix");
+    if (v) {
         set_str(&cfg->key_prefix, dup_str(c, v, "key_prefix"));
         if (cfg->key_prefix[0] == '\0' || strpbrk(cfg->key_prefix, " \t\n{}"))
             load_err(c, v,
                      "key_prefix must be non-empty, without spaces or "
                      "braces");
     }
-    if ((v = ymap_get(root, "scenarios"))) {
+    v = ymap_get(root, "scenarios");
+    if (v) {
         const struct ynode *list = v;
 
         if (v->kind == Y_SCALAR || load_want_seq(c, v, "scenarios")) {
@@ -490,15 +515,19 @@ static void load_root(struct loadctx *c, const struct ynode *root,
             }
         }
     }
-    if ((v = ymap_get(root, "secrets_dir")))
+    v = ymap_get(root, "secrets_dir");
+    if (v)
         set_str(&cfg->secrets_dir, dup_str(c, v, "secrets_dir"));
-    if ((v = ymap_get(root, "state_dir")))
+    v = ymap_get(root, "state_dir");
+    if (v)
         set_str(&cfg->state_dir, dup_str(c, v, "state_dir"));
-    if ((v = ymap_get(root, "listen"))) {
+    v = ymap_get(root, "listen");
+    if (v) {
         set_str(&cfg->listen, dup_str(c, v, "listen"));
         check_listen(c, v, cfg->listen);
     }
-    if ((v = ymap_get(root, "targets")) && load_want_map(c, v, "targets")) {
+    v = ymap_get(root, "targets");
+    if (v && load_want_map(c, v, "targets")) {
         cfg->targets = xcalloc(v->len ? v->len : 1, sizeof(*cfg->targets));
         cfg->ntargets = v->len;
         for (i = 0; i < v->len; i++)
@@ -509,11 +538,14 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     } else if (v == NULL) {
         load_err(c, root, "the configuration has no targets");
     }
-    if ((v = ymap_get(root, "throttle")))
+    v = ymap_get(root, "throttle");
+    if (v)
         load_throttle(c, v, cfg);
-    if ((v = ymap_get(root, "alerting")))
+    v = ymap_get(root, "alerting");
+    if (v)
         load_alerting(c, v, cfg);
-    if ((v = ymap_get(root, "reporters")) && load_want_seq(c, v, "reporters")) {
+    v = ymap_get(root, "reporters");
+    if (v && load_want_seq(c, v, "reporters")) {
         cfg->reporters = xcalloc(v->len ? v->len : 1, sizeof(*cfg->reporters));
         cfg->nreporters = v->len;
         for (i = 0; i < v->len; i++)

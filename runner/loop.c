@@ -43,7 +43,8 @@ static void check_multi_info(struct loop *l)
     CURLMsg *msg;
     int left;
 
-    while ((msg = curl_multi_info_read(l->multi, &left)) != NULL) {
+    for (msg = curl_multi_info_read(l->multi, &left); msg != NULL;
+         msg = curl_multi_info_read(l->multi, &left)) {
         CURL *easy;
         struct xfer *x = NULL;
         CURLcode result;

@@ -107,8 +107,10 @@ static pw_status read_secret(const struct run *r, const char *name,
     if (f == NULL)
         return PW_ERR_INVALID;
     sbuf_init(&value, SECRET_MAX);
-    while (rc == PW_OK && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+    do {
+        n = fread(buf, 1, sizeof(buf), f);
         rc = sbuf_add(&value, buf, n);
+    } while (rc == PW_OK && n > 0);
     fclose(f);
     while (value.len > 0 && (value.buf[value.len - 1] == '\n' ||
                              value.buf[value.len - 1] == '\r'))

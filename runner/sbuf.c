@@ -147,23 +147,26 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
+/* Copy <n> bytes at <s>, replacing bytes that are not valid UTF-8 with
+ * U+FFFD and control bytes with a JSON escape (<json>) or a space. */
+static pw_status add_clean(struct sbuf *b, const char *s, size_t n, int json)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, k;
-    pw_status rc = sbuf_addc(b, '"');
+    pw_status rc = PW_OK;
 
     while (rc == PW_OK && i < n) {
         unsigned char c = p[i];
 
-        if (c == '"' || c == '\\') {
+        k = utf8_seq(p + i, n - i);
+        if (json && (c == '"' || c == '\\')) {
             char esc[2] = { '\\', (char)c };
             rc = sbuf_add(b, esc, 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            rc = sbuf_addf(b, "\\u%04x", c);
+            rc = json ? sbuf_addf(b, "\\u%04x", c) : sbuf_addc(b, ' ');
             i++;
-        } else if ((k = utf8_seq(p + i, n - i)) == 0) {
+        } else if (k == 0) {
             rc = sbuf_adds(b, "\xef\xbf\xbd");
             i++;
         } else {
@@ -171,6 +174,15 @@ pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
             i += k;
         }
     }
+    return rc;
+}
+
+pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
+{
+    pw_status rc = sbuf_addc(b, '"');
+
+    if (rc == PW_OK)
+        rc = add_clean(b, s, n, 1);
     if (rc == PW_OK)
         rc = sbuf_addc(b, '"');
     return rc;
@@ -178,21 +190,5 @@ pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)
 
 pw_status sbuf_add_printable(struct sbuf *b, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, k;
-    pw_status rc = PW_OK;
-
-    while (rc == PW_OK && i < n) {
-        if (p[i] < 0x20 || p[i] == 0x7f) {
-            rc = sbuf_addc(b, ' ');
-            i++;
-        } else if ((k = utf8_seq(p + i, n - i)) == 0) {
-            rc = sbuf_adds(b, "\xef\xbf\xbd");
-            i++;
-        } else {
-            rc = sbuf_add(b, p + i, k);
-            i += k;
-        }
-    }
-    return rc;
+    return add_clean(b, s, n, 0);
 }

@@ -526,10 +526,14 @@ static void load_auth(struct sload *L, const struct ynode *n, struct request *r)
         load_err(&L->c, n, "auth takes one of basic or bearer");
         return;
     }
-    if ((v = ymap_get(n, "bearer"))) {
+    v = ymap_get(n, "bearer");
+    if (v) {
         r->auth = AUTH_BEARER;
         r->token = s_tmpl(L, v, "bearer");
-    } else if ((v = ymap_get(n, "basic")) && load_want_map(&L->c, v, "basic")) {
+        return;
+    }
+    v = ymap_get(n, "basic");
+    if (v && load_want_map(&L->c, v, "basic")) {
         const struct ynode *u = ymap_get(v, "user");
         const struct ynode *pw = ymap_get(v, "password");
 
@@ -554,7 +558,8 @@ static void load_request(struct sload *L, const struct ynode *n,
     r->pos = ynode_pos(L->c.doc, n);
     r->method = xstrdup("GET");
     r->timeout_ms = DEFAULT_TIMEOUT_MS;
-    if ((v = ymap_get(n, "method"))) {
+    v = ymap_get(n, "method");
+    if (v) {
         const char *m = load_str(&L->c, v, "method");
 
         if (m && !valid_method(m)) {
@@ -567,25 +572,31 @@ static void load_request(struct sload *L, const struct ynode *n,
             r->method = xstrdup(m);
         }
     }
-    if ((v = ymap_get(n, "url"))) {
+    v = ymap_get(n, "url");
+    if (v) {
         r->url = s_tmpl(L, v, "url");
         check_url_literal(L, v);
     } else {
         load_err(&L->c, owner ? owner : n, "a request needs a url");
     }
-    if ((v = ymap_get(n, "headers")))
+    v = ymap_get(n, "headers");
+    if (v)
         r->headers = s_kv_map(L, v, "headers", &r->nheaders);
-    if ((v = ymap_get(n, "query")))
+    v = ymap_get(n, "query");
+    if (v)
         r->query = s_kv_map(L, v, "query", &r->nquery);
-    if ((v = ymap_get(n, "form"))) {
+    v = ymap_get(n, "form");
+    if (v) {
         r->form = s_kv_map(L, v, "form", &r->nform);
         bodies++;
     }
-    if ((v = ymap_get(n, "json"))) {
+    v = ymap_get(n, "json");
+    if (v) {
         r->json = s_tval(L, v);
         bodies++;
     }
-    if ((v = ymap_get(n, "body"))) {
+    v = ymap_get(n, "body");
+    if (v) {
         r->body = s_tmpl(L, v, "body");
         bodies++;
     }
@@ -593,16 +604,20 @@ static void load_request(struct sload *L, const struct ynode *n,
         load_err(&L->c, n,
                  "a request takes at most one of json, body and "
                  "form");
-    if ((v = ymap_get(n, "auth")))
+    v = ymap_get(n, "auth");
+    if (v)
         load_auth(L, v, r);
-    if ((v = ymap_get(n, "timeout"))) {
+    v = ymap_get(n, "timeout");
+    if (v) {
         r->timeout_ms = load_duration(&L->c, v, "timeout", r->timeout_ms);
         if (r->timeout_ms == 0)
             load_err(&L->c, v, "timeout must be more than 0s");
     }
-    if ((v = ymap_get(n, "connect_timeout")))
+    v = ymap_get(n, "connect_timeout");
+    if (v)
         r->connect_timeout_ms = load_duration(&L->c, v, "connect_timeout", 0);
-    if ((v = ymap_get(n, "follow_redirects"))) {
+    v = ymap_get(n, "follow_redirects");
+    if (v) {
         if (load_is_bool(v))
             r->max_redirects =
                 load_bool(&L->c, v, "follow_redirects", 0) ? 10 : 0;
@@ -848,7 +863,8 @@ static void load_expect(struct sload *L, const struct ynode *n,
     if (!load_want_map(&L->c, n, "expect"))
         return;
     load_check_keys(&L->c, n, with_checks ? keys : keys_short, "expect");
-    if ((v = ymap_get(n, "status"))) {
+    v = ymap_get(n, "status");
+    if (v) {
         if (v->kind == Y_SEQ) {
             for (i = 0; i < v->len; i++)
                 load_status_item(L, v->items[i], e);
@@ -858,8 +874,8 @@ static void load_expect(struct sload *L, const struct ynode *n,
             load_status_item(L, v, e);
         }
     }
-    if ((v = ymap_get(n, "duration")) &&
-        load_want_scalar(&L->c, v, "duration")) {
+    v = ymap_get(n, "duration");
+    if (v && load_want_scalar(&L->c, v, "duration")) {
         const char *s = v->str;
         struct pw_err err;
 
@@ -906,6 +922,7 @@ static void load_captures(struct sload *L, const struct ynode *n,
         const struct ynode *key = n->pairs[i].key, *v = n->pairs[i].value;
         struct capture *cp = &st->captures[st->ncaptures];
         const struct ynode *src;
+        const char *kind;
 
         if (!str_is_ident(key->str) || strchr(key->str, '-')) {
             load_err(&L->c, key,
@@ -930,16 +947,18 @@ static void load_captures(struct sload *L, const struct ynode *n,
         memset(cp, 0, sizeof(*cp));
         cp->jq = (size_t)-1;
         cp->pos = ynode_pos(L->c.doc, key);
+        /* The one key is known to be a capture kind: checked above. */
         src = v->pairs[0].value;
-        if ((src = ymap_get(v, "jq"))) {
+        kind = v->pairs[0].key->str;
+        if (strcmp(kind, "jq") == 0) {
             cp->kind = CAP_JQ;
             cp->jq = s_jq(L, src, "jq");
-        } else if ((src = ymap_get(v, "header"))) {
+        } else if (strcmp(kind, "header") == 0) {
             cp->kind = CAP_HEADER;
-        } else if ((src = ymap_get(v, "regex"))) {
+        } else if (strcmp(kind, "regex") == 0) {
             cp->kind = CAP_REGEX;
             cp->re = s_regex(L, src, "regex");
-        } else if ((src = ymap_get(v, "status"))) {
+        } else if (strcmp(kind, "status") == 0) {
             cp->kind = CAP_STATUS;
             load_bool(&L->c, src, "status", 1);
         } else {
@@ -965,11 +984,14 @@ static void load_retry(struct sload *L, const struct ynode *n, struct retry *r)
     if (!load_want_map(&L->c, n, "retry"))
         return;
     load_check_keys(&L->c, n, keys, "retry");
-    if ((v = ymap_get(n, "attempts")))
+    v = ymap_get(n, "attempts");
+    if (v)
         r->attempts = (unsigned)load_int(&L->c, v, 1, 10, "attempts", 1);
-    if ((v = ymap_get(n, "delay")))
+    v = ymap_get(n, "delay");
+    if (v)
         r->delay_ms = load_duration(&L->c, v, "delay", 1000);
-    if ((v = ymap_get(n, "on")) && load_want_seq(&L->c, v, "on")) {
+    v = ymap_get(n, "on");
+    if (v && load_want_seq(&L->c, v, "on")) {
         r->on = 0;
         for (i = 0; i < v->len; i++) {
             const char *s = load_str(&L->c, v->items[i], "a retry condition");
@@ -1043,7 +1065,8 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
     if (!load_want_map(&L->c, n, "a step"))
         return;
     load_check_keys(&L->c, n, keys, "a step");
-    if ((v = ymap_get(n, "name"))) {
+    v = ymap_get(n, "name");
+    if (v) {
         st->name = s_tmpl(L, v, "name");
         for (i = 0; i < idx; i++)
             if (strcmp(L->step_names[i], L->step_names[idx]) == 0) {
@@ -1054,7 +1077,8 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
     } else {
         load_err(&L->c, n, "a step needs a name");
     }
-    if ((v = ymap_get(n, "request"))) {
+    v = ymap_get(n, "request");
+    if (v) {
         if (load_want_map(&L->c, v, "request")) {
             load_check_keys(&L->c, v, request_keys, "request");
             load_request(L, v, &st->req, NULL);
@@ -1062,13 +1086,17 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
     } else {
         load_err(&L->c, n, "a step needs a request");
     }
-    if ((v = ymap_get(n, "expect")))
+    v = ymap_get(n, "expect");
+    if (v)
         load_expect(L, v, &st->expect, 1);
-    if ((v = ymap_get(n, "retry")))
+    v = ymap_get(n, "retry");
+    if (v)
         load_retry(L, v, &st->retry);
-    if ((v = ymap_get(n, "capture")))
+    v = ymap_get(n, "capture");
+    if (v)
         load_captures(L, v, st);
-    if ((v = ymap_get(n, "cleanup")) && load_want_map(&L->c, v, "cleanup")) {
+    v = ymap_get(n, "cleanup");
+    if (v && load_want_map(&L->c, v, "cleanup")) {
         const char *ck[NELEM(request_keys) + NELEM(cleanup_extra)];
         const struct ynode *e;
         size_t k = 0;
@@ -1082,7 +1110,8 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
         load_check_keys(&L->c, v, ck, "cleanup");
         st->cleanup = xcalloc(1, sizeof(*st->cleanup));
         load_request(L, v, st->cleanup, NULL);
-        if ((e = ymap_get(v, "expect")))
+        e = ymap_get(v, "expect");
+        if (e)
             load_expect(L, e, &st->cleanup_expect, 0);
         L->scope.step = idx;
     }
@@ -1146,7 +1175,8 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             matrix_add_value(m, p, s);
         }
     }
-    if ((v = ymap_get(n, "exclude")) && load_want_seq(&L->c, v, "exclude")) {
+    v = ymap_get(n, "exclude");
+    if (v && load_want_seq(&L->c, v, "exclude")) {
         size_t np = matrix_param_count(m);
         int *ex = xcalloc(np ? np : 1, sizeof(int));
         const char **names = xcalloc(np ? np : 1, sizeof(char *));
@@ -1204,7 +1234,8 @@ static void load_matrix(struct sload *L, const struct ynode *n)
         free(ex);
         free(names);
     }
-    if ((v = ymap_get(n, "include")) && load_want_seq(&L->c, v, "include")) {
+    v = ymap_get(n, "include");
+    if (v && load_want_seq(&L->c, v, "include")) {
         size_t np = matrix_param_count(m);
         const char **row = xcalloc(np ? np : 1, sizeof(char *));
 
@@ -1408,7 +1439,8 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     if (!load_want_map(&L->c, root, "a scenario"))
         return;
     load_check_keys(&L->c, root, keys, "a scenario");
-    if ((v = ymap_get(root, "name")) && load_str(&L->c, v, "name")) {
+    v = ymap_get(root, "name");
+    if (v && load_str(&L->c, v, "name")) {
         if (!valid_name(v->str))
             load_err(&L->c, v,
                      "scenario name '%s' must be letters, digits, "
@@ -1418,10 +1450,11 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     } else if (v == NULL) {
         load_err(&L->c, root, "a scenario needs a name");
     }
-    if ((v = ymap_get(root, "description")) &&
-        load_str(&L->c, v, "description"))
+    v = ymap_get(root, "description");
+    if (v && load_str(&L->c, v, "description"))
         sc->description = xstrdup(v->str);
-    if ((v = ymap_get(root, "tags")) && load_want_seq(&L->c, v, "tags")) {
+    v = ymap_get(root, "tags");
+    if (v && load_want_seq(&L->c, v, "tags")) {
         sc->tags = xcalloc(v->len ? v->len : 1, sizeof(char *));
         for (i = 0; i < v->len; i++) {
             const char *s = load_str(&L->c, v->items[i], "a tag");
@@ -1430,7 +1463,8 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                 sc->tags[sc->ntags++] = xstrdup(s);
         }
     }
-    if ((v = ymap_get(root, "severity")) && load_str(&L->c, v, "severity")) {
+    v = ymap_get(root, "severity");
+    if (v && load_str(&L->c, v, "severity")) {
         for (i = 0; i < NELEM(sevs); i++)
             if (strcmp(v->str, sevs[i]) == 0)
                 sc->severity = (enum severity)i;
@@ -1440,23 +1474,29 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                      "info, not '%s'",
                      v->str);
     }
-    if ((v = ymap_get(root, "every"))) {
+    v = ymap_get(root, "every");
+    if (v) {
         sc->every_ms = load_duration(&L->c, v, "every", sc->every_ms);
         if (sc->every_ms < 1000)
             load_err(&L->c, v, "every must be at least 1s");
     }
-    if ((v = ymap_get(root, "timeout")))
+    v = ymap_get(root, "timeout");
+    if (v)
         sc->timeout_ms = load_duration(&L->c, v, "timeout", sc->timeout_ms);
-    if ((v = ymap_get(root, "targets")))
+    v = ymap_get(root, "targets");
+    if (v)
         load_targets(L, v);
     common_target_vars(L);
-    if ((v = ymap_get(root, "matrix")))
+    v = ymap_get(root, "matrix");
+    if (v)
         load_matrix(L, v);
     else
         sc->matrix = matrix_new();
-    if ((v = ymap_get(root, "coverage")))
+    v = ymap_get(root, "coverage");
+    if (v)
         load_coverage(L, v);
-    if ((v = ymap_get(root, "vars")))
+    v = ymap_get(root, "vars");
+    if (v)
         load_vars(L, v);
     v = ymap_get(root, "steps");
     if (v == NULL) {

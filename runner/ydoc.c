@@ -431,11 +431,13 @@ struct ydoc *ydoc_load_file(const char *path, struct diag *d)
         return NULL;
     }
     sbuf_init(&content, YDOC_MAX_BYTES + 1);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    for (n = fread(chunk, 1, sizeof(chunk), f); n > 0;
+         n = fread(chunk, 1, sizeof(chunk), f)) {
         if (sbuf_add(&content, chunk, n) != PW_OK) {
             toobig = 1;
             break;
         }
+    }
     if (ferror(f)) {
         struct pos p = { path, 0, 0 };
 
