@@ -1,9 +1,12 @@
 /* once.c -- run every selected test once, print and report. */
 #include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "journal.h"
 #include "loop.h"
@@ -41,6 +44,8 @@ struct once {
     size_t passed, failed, errored;
     unsigned cleanups_failed;
     unsigned long requests;
+    int interrupted; /* SIGINT/SIGTERM: start nothing new */
+    struct event *sigint, *sigterm;
 };
 
 static int collect(const struct scenario *sc, const char *target,
@@ -155,13 +160,37 @@ static void on_run_done(const struct run_result *r, void *arg)
     }
     fflush(stdout);
     start_more(w);
-    if (w->finished == w->njobs)
+    if (w->finished == w->njobs || (w->interrupted && w->running == 0))
+        loop_stop(w->env.loop);
+}
+
+/* The first signal lets the runs in flight finish -- their cleanups
+ * included, so production keeps nothing -- and starts no more; a second
+ * one ends the process at once. */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct once *w = arg;
+
+    (void)what;
+    if (w->interrupted) {
+        fprintf(stderr, "prodwatch once: stopped; cleanups of the runs in "
+                        "flight did not run\n");
+        _exit(ONCE_EXIT_INCOMPLETE);
+    }
+    w->interrupted = 1;
+    fprintf(stderr,
+            "prodwatch once: %s: finishing %zu run%s in flight and "
+            "their cleanups; signal again to stop now\n",
+            sig == SIGINT ? "interrupted" : "terminated", w->running,
+            w->running == 1 ? "" : "s");
+    if (w->running == 0)
         loop_stop(w->env.loop);
 }
 
 static void start_more(struct once *w)
 {
-    while (w->running < w->concurrency && w->next < w->njobs) {
+    while (!w->interrupted && w->running < w->concurrency &&
+           w->next < w->njobs) {
         struct job *j = &w->jobs[w->next++];
 
         w->running++;
@@ -212,7 +241,7 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
     /* One testsuite per scenario, in suite order. */
     for (i = 0; i < w->njobs; i++) {
         const struct scenario *sc = w->jobs[i].sc;
-        size_t tests = 0, fails = 0, errs = 0;
+        size_t tests = 0, fails = 0, errs = 0, skips = 0;
         double t = 0;
         int seen = 0;
 
@@ -224,16 +253,17 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
             if (w->jobs[k].sc != sc)
                 continue;
             tests++;
-            fails += w->jobs[k].status == RUN_FAIL;
-            errs += w->jobs[k].status == RUN_ERROR;
+            skips += !w->jobs[k].finished;
+            fails += w->jobs[k].finished && w->jobs[k].status == RUN_FAIL;
+            errs += w->jobs[k].finished && w->jobs[k].status == RUN_ERROR;
             t += w->jobs[k].duration_ms / 1000.0;
         }
         fprintf(f, "  <testsuite name=\"");
         xml_escape(f, scenario_name(sc));
         fprintf(f,
                 "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-                "skipped=\"0\" time=\"%.3f\">\n",
-                tests, fails, errs, t);
+                "skipped=\"%zu\" time=\"%.3f\">\n",
+                tests, fails, errs, skips, t);
         for (k = i; k < w->njobs; k++) {
             const struct job *j = &w->jobs[k];
 
@@ -244,6 +274,11 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
             fprintf(f, "\" name=\"");
             xml_escape(f, j->id);
             fprintf(f, "\" time=\"%.3f\"", j->duration_ms / 1000.0);
+            if (!j->finished) {
+                fprintf(f, ">\n      <skipped message=\"not run: "
+                           "interrupted\"/>\n    </testcase>\n");
+                continue;
+            }
             if (j->status == RUN_PASS) {
                 fprintf(f, "/>\n");
                 continue;
@@ -307,10 +342,19 @@ int once_run(const struct suite *s, const struct once_opts *o)
     w.env.throttle = throttle_new(w.env.loop, w.cfg->ntargets, w.cfg->rate);
     for (i = 0; i < w.cfg->ntargets; i++)
         throttle_set_target_rate(w.env.throttle, i, w.cfg->targets[i].rate);
+    w.sigint = evsignal_new(loop_base(w.env.loop), SIGINT, on_signal, &w);
+    w.sigterm = evsignal_new(loop_base(w.env.loop), SIGTERM, on_signal, &w);
+    evsignal_add(w.sigint, NULL);
+    evsignal_add(w.sigterm, NULL);
     t0 = mono_s();
     start_more(&w);
     loop_run(w.env.loop);
     wall = mono_s() - t0;
+    event_free(w.sigint);
+    event_free(w.sigterm);
+    if (w.interrupted)
+        fprintf(stderr, "prodwatch once: %zu test%s not run\n",
+                w.njobs - w.finished, w.njobs - w.finished == 1 ? "" : "s");
 
     for (i = 1; i < w.njobs; i++)
         if (w.jobs[i].duration_ms > w.jobs[slowest].duration_ms)
@@ -328,9 +372,12 @@ int once_run(const struct suite *s, const struct once_opts *o)
                 w.cleanups_failed, w.cleanups_failed == 1 ? "" : "s");
     if (o->junit)
         junit_ok = write_junit(&w, o->junit, wall);
-    code = w.failed                                      ? ONCE_EXIT_FAIL
-           : w.errored || !junit_ok || w.cleanups_failed ? ONCE_EXIT_INCOMPLETE
-                                                         : ONCE_EXIT_PASS;
+    if (w.failed)
+        code = ONCE_EXIT_FAIL;
+    else if (w.errored || !junit_ok || w.cleanups_failed || w.interrupted)
+        code = ONCE_EXIT_INCOMPLETE;
+    else
+        code = ONCE_EXIT_PASS;
     for (i = 0; i < w.njobs; i++) {
         for (k = 0; k < w.jobs[i].nrow; k++)
             free(w.jobs[i].row[k]);
