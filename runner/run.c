@@ -687,7 +687,7 @@ static void on_step_response(struct http_client *c,
     struct resp_view view;
     enum run_status verdict = RUN_PASS;
     int transport = 0;
-    size_t i;
+    size_t i, caps_before = r->ncaps;
 
     (void)c;
     record_step(r, resp);
@@ -730,6 +730,13 @@ static void on_step_response(struct http_client *c,
             r->ncaps++;
         }
         resp_view_release(&view);
+        /* A capture that failed takes the attempt's others with it, so a
+         * retry starts clean. */
+        while (verdict != RUN_PASS && r->ncaps > caps_before) {
+            r->ncaps--;
+            free(r->caps[r->ncaps].name);
+            free(r->caps[r->ncaps].value);
+        }
     }
     if (verdict != RUN_PASS) {
         if (should_retry(r, st, resp, transport)) {
