@@ -54,6 +54,7 @@ struct run {
     size_t nheaders;
     char *step_name;
 
+    char *cleanup_note; /* why a cleanup could not be registered */
     struct pending_cleanup *cleanups;
     size_t ncleanups, cleanups_alloc;
     size_t cleanup_at; /* cleanups left to run (stack depth) */
@@ -472,6 +473,7 @@ static void run_free(struct run *r)
     for (i = 0; i < r->nrecords; i++)
         free((char *)r->records[i].name);
     free(r->records);
+    free(r->cleanup_note);
     free(r->step_name);
     free(r->fail_step);
     sbuf_release(&r->message);
@@ -488,7 +490,7 @@ static void report(struct run *r)
     res.sc = r->sc;
     res.target = r->tg->name;
     res.step = r->fail_step;
-    res.message = r->status == RUN_PASS ? NULL : r->message.buf;
+    res.message = r->message.len ? r->message.buf : NULL;
     res.duration_ms = r->duration_ms;
     res.requests = r->requests;
     res.cleanups_failed = r->cleanups_failed;
@@ -584,6 +586,10 @@ static void finish_steps(struct run *r, enum run_status status)
     r->duration_ms = (mono_s() - r->t0) * 1000.0;
     if (status != RUN_PASS && r->step_name)
         r->fail_step = xstrdup(r->step_name);
+    if (status == RUN_PASS && r->cleanup_note) {
+        sbuf_reset(&r->message);
+        sbuf_adds(&r->message, r->cleanup_note);
+    }
     r->cleanup_at = r->ncleanups;
     next_cleanup(r);
 }
@@ -601,6 +607,13 @@ static void register_cleanup(struct run *r, const struct step *st)
     if (!render_request(r, st->cleanup)) {
         /* Nothing to journal: say so, since a record may stay behind. */
         r->cleanups_failed++;
+        if (r->cleanup_note == NULL) {
+            struct sbuf note = SBUF_INIT;
+
+            sbuf_addf(&note, "cleanup of step '%s' not registered: %s",
+                      r->step_name, r->message.buf);
+            r->cleanup_note = sbuf_take(&note, NULL);
+        }
         return;
     }
     e.test_id = r->test_id;

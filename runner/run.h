@@ -51,7 +51,8 @@ struct run_result {
     const struct scenario *sc;
     const char *target;
     const char *step;         /* the step that failed, or NULL */
-    const char *message;      /* one line; NULL when passed */
+    const char *message;      /* one line; NULL when all went well (a
+                                 passed run may carry a cleanup problem) */
     double duration_ms;       /* steps only, cleanups excluded */
     unsigned requests;        /* HTTP requests sent, retries and cleanups
                                  included */
