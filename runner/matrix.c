@@ -175,16 +175,82 @@ static int violates(const struct matrix *m, const size_t *a)
     return 0;
 }
 
-/* Whether the partial row <a> can be completed into a row that matches no
- * exclude.  Backtracking; <a> is restored before returning. */
-static int completable(const struct matrix *m, size_t *a)
+/* The excludes indexed for the covering-array builder: which excludes
+ * name each parameter, and which parameters each exclude names, so a
+ * check after setting one parameter looks only at what it can break. */
+struct cons {
+    const struct matrix *m;
+    size_t **by_param; /* exclude indices naming each parameter */
+    size_t *nby_param;
+    size_t **params; /* parameters each exclude names */
+    size_t *nparams;
+};
+
+static void cons_init(struct cons *c, const struct matrix *m)
 {
+    size_t e, p;
+
+    c->m = m;
+    c->by_param = xcalloc(m->nparams ? m->nparams : 1, sizeof(size_t *));
+    c->nby_param = xcalloc(m->nparams ? m->nparams : 1, sizeof(size_t));
+    c->params = xcalloc(m->nexcludes ? m->nexcludes : 1, sizeof(size_t *));
+    c->nparams = xcalloc(m->nexcludes ? m->nexcludes : 1, sizeof(size_t));
+    for (e = 0; e < m->nexcludes; e++)
+        for (p = 0; p < m->nparams; p++) {
+            if (m->excludes[e * m->nparams + p] < 0)
+                continue;
+            c->params[e] =
+                xrealloc(c->params[e], (c->nparams[e] + 1) * sizeof(size_t));
+            c->params[e][c->nparams[e]++] = p;
+            c->by_param[p] = xrealloc(c->by_param[p],
+                                      (c->nby_param[p] + 1) * sizeof(size_t));
+            c->by_param[p][c->nby_param[p]++] = e;
+        }
+}
+
+static void cons_release(struct cons *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->m->nparams; i++)
+        free(c->by_param[i]);
+    for (i = 0; i < c->m->nexcludes; i++)
+        free(c->params[i]);
+    free(c->by_param);
+    free(c->nby_param);
+    free(c->params);
+    free(c->nparams);
+}
+
+/* Whether some exclude naming parameter <p> is fully matched by <a>. */
+static int violates_at(const struct cons *c, const size_t *a, size_t p)
+{
+    const struct matrix *m = c->m;
+    size_t i, j;
+
+    for (i = 0; i < c->nby_param[p]; i++) {
+        size_t e = c->by_param[p][i];
+        const int *ex = m->excludes + e * m->nparams;
+
+        for (j = 0; j < c->nparams[e]; j++) {
+            size_t q = c->params[e][j];
+
+            if (a[q] == UNSET || a[q] != (size_t)ex[q])
+                break;
+        }
+        if (j == c->nparams[e])
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether <a>, which matches no exclude, can be completed into a row that
+ * matches none either.  Backtracking; <a> is restored before returning. */
+static int complete_from(const struct cons *c, size_t *a)
+{
+    const struct matrix *m = c->m;
     size_t p, v;
 
-    if (m->nexcludes == 0)
-        return 1;
-    if (violates(m, a))
-        return 0;
     for (p = 0; p < m->nparams; p++)
         if (a[p] == UNSET)
             break;
@@ -194,12 +260,30 @@ static int completable(const struct matrix *m, size_t *a)
         int ok;
 
         a[p] = v;
-        ok = completable(m, a);
+        ok = !violates_at(c, a, p) && complete_from(c, a);
         a[p] = UNSET;
         if (ok)
             return 1;
     }
     return 0;
+}
+
+/* Whether the partial row <a> can be completed into a row that matches no
+ * exclude. */
+static int completable(const struct cons *c, size_t *a)
+{
+    if (c->m->nexcludes == 0)
+        return 1;
+    return !violates(c->m, a) && complete_from(c, a);
+}
+
+/* Whether setting parameter <p> in <a> (completable before) keeps it
+ * completable. */
+static int still_completable(const struct cons *c, size_t *a, size_t p)
+{
+    if (c->nby_param[p] == 0)
+        return 1; /* nothing can object to any value of <p> */
+    return !violates_at(c, a, p) && complete_from(c, a);
 }
 
 /* ---- Covering arrays ---- */
@@ -224,6 +308,7 @@ static size_t rng_below(struct rng *r, size_t n)
 
 struct cover {
     const struct matrix *m;
+    struct cons cons;
     unsigned t;
     struct combo *combos;
     size_t ncombos;
@@ -308,6 +393,7 @@ static void cover_release(struct cover *cv)
     free(cv->combos);
     free(cv->allowed);
     free(cv->covered);
+    cons_release(&cv->cons);
 }
 
 /* Decode tuple <k> of combo <c> into <a>. */
@@ -336,7 +422,7 @@ static void compute_allowed(struct cover *cv)
             for (i = 0; i < m->nparams; i++)
                 a[i] = UNSET;
             tuple_assign(cv, c, k, a);
-            if (completable(m, a)) {
+            if (completable(&cv->cons, a)) {
                 SETBIT(cv->allowed, c->offset + k);
                 cv->uncovered++;
             }
@@ -395,27 +481,46 @@ static size_t value_gain(const struct cover *cv, const size_t *a, size_t p)
     return gain;
 }
 
-/* Pick an uncovered allowed tuple at random (deterministically). */
+/* Pick an uncovered allowed tuple: the first one at or after a random
+ * position, wrapping around, found a byte of the bitmaps at a time. */
 static int pick_uncovered(const struct cover *cv, struct rng *r,
                           const struct combo **out, size_t *k)
 {
-    size_t target = rng_below(r, cv->uncovered), seen = 0, ci, i;
+    size_t nbytes = cv->nbits / 8 + 1, start, i, bit = 0;
+    size_t ci, lo = 0, hi;
+    int found = 0;
 
-    for (ci = 0; ci < cv->ncombos; ci++) {
-        const struct combo *c = &cv->combos[ci];
+    if (cv->uncovered == 0)
+        return 0;
+    start = rng_below(r, cv->nbits);
+    for (i = 0; i <= nbytes && !found; i++) {
+        size_t byte = (start / 8 + i) % nbytes;
+        unsigned want = cv->allowed[byte] & ~cv->covered[byte] & 0xffu;
+        unsigned b;
 
-        for (i = 0; i < c->ntuples; i++) {
-            size_t bit = c->offset + i;
-
-            if (BIT(cv->allowed, bit) && !BIT(cv->covered, bit) &&
-                seen++ == target) {
-                *out = c;
-                *k = i;
-                return 1;
+        if (i == 0)
+            want &= 0xffu << (start % 8); /* from <start> on */
+        for (b = 0; b < 8 && want; b++)
+            if (want & (1u << b)) {
+                bit = byte * 8 + b;
+                found = bit < cv->nbits;
+                break;
             }
-        }
     }
-    return 0;
+    if (!found)
+        return 0;
+    /* Binary search for the combo holding <bit>. */
+    hi = cv->ncombos;
+    while (hi - lo > 1) {
+        ci = lo + (hi - lo) / 2;
+        if (cv->combos[ci].offset <= bit)
+            lo = ci;
+        else
+            hi = ci;
+    }
+    *out = &cv->combos[lo];
+    *k = bit - cv->combos[lo].offset;
+    return 1;
 }
 
 static void build_candidate(struct cover *cv, struct rng *r, size_t *a,
@@ -447,7 +552,7 @@ static void build_candidate(struct cover *cv, struct rng *r, size_t *a,
             size_t g;
 
             a[p] = v;
-            if (!completable(m, a)) {
+            if (!still_completable(&cv->cons, a, p)) {
                 a[p] = UNSET;
                 continue;
             }
@@ -540,8 +645,19 @@ static size_t prune(struct cover *cv, size_t *rows, size_t nrows)
     return kept;
 }
 
+static size_t max_values(const struct matrix *m)
+{
+    size_t i, n = 1;
+
+    for (i = 0; i < m->nparams; i++)
+        if (m->params[i].nvalues > n)
+            n = m->params[i].nvalues;
+    return n;
+}
+
 static pw_status build_cover(struct matrix *m, struct pw_err *err)
 {
+    double work;
     struct cover cv;
     size_t tries, ncand, i, start_uncovered;
     size_t *best_rows = NULL, best_n = (size_t)-1;
@@ -551,6 +667,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     memset(&cv, 0, sizeof(cv));
     cv.m = m;
     cv.t = m->strength;
+    cons_init(&cv.cons, m);
     if (!make_combos(&cv)) {
         cover_release(&cv);
         free(a);
@@ -576,9 +693,11 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     }
     start_uncovered = cv.uncovered;
     /* Spend more effort on small problems, where it is cheap and a row
-     * saved is a larger share of the probing load. */
-    ncand = cv.nbits < 5000 ? 50 : cv.nbits < 100000 ? 20 : 5;
-    tries = cv.nbits < 5000 ? 12 : cv.nbits < 100000 ? 3 : 1;
+     * saved is a larger share of the probing load; bound it on large ones,
+     * where one candidate costs about nbits * nparams * values. */
+    work = (double)cv.nbits * (double)m->nparams * (double)max_values(m);
+    ncand = work < 2e5 ? 50 : work < 2e6 ? 20 : work < 2e7 ? 8 : 3;
+    tries = work < 2e5 ? 12 : work < 2e6 ? 3 : 1;
     base_cov = xmalloc(cv.nbits / 8 + 1);
     memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
     for (i = 0; i < tries; i++) {
