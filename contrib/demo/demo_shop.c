@@ -26,7 +26,7 @@
  * And for the client's own features: /util/redirect?to=PATH answers 302
  * to PATH; /util/cookie/set?v=V sets cookie "probe=V"; /util/cookie/get
  * returns the cookie it was sent as {"cookie": "..."}; /util/echo returns
- * the request's method, headers and body as JSON.
+ * the request's URI, method, headers and body as JSON.
  *
  * With --tls it serves HTTPS with a self-signed certificate made at start.
  * It listens on loopback only unless told otherwise.
@@ -568,7 +568,9 @@ static void route_util(struct evhttp_request *req, const char *path)
         headers =
             jv_object_set(headers, jv_string(h->key), jv_string(h->value));
         reply_json(req, 200,
-                   JV_OBJECT(jv_string("method"),
+                   JV_OBJECT(jv_string("uri"),
+                             jv_string(evhttp_request_get_uri(req)),
+                             jv_string("method"),
                              jv_number(evhttp_request_get_command(req)),
                              jv_string("headers"), headers, jv_string("body"),
                              jv_string(data)));
