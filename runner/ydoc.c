@@ -26,6 +26,10 @@ struct ydoc {
 
 struct builder {
     yaml_parser_t parser;
+    /* Nodes left out of the tree (duplicate keys, complex keys) stay alive
+     * until parsing ends: an anchor inside them may still be aliased. */
+    struct ynode **dropped;
+    size_t ndropped, dropped_alloc;
     struct ydoc *doc;
     struct diag *d;
     size_t nodes;
@@ -203,6 +207,12 @@ static void remember_anchor(struct builder *b, const yaml_char_t *name,
 
 static struct ynode *parse_node(struct builder *b, yaml_event_t *ev, int depth);
 
+static void drop(struct builder *b, struct ynode *n)
+{
+    XGROW(b->dropped, b->ndropped + 1, b->dropped_alloc);
+    b->dropped[b->ndropped++] = n;
+}
+
 /* Parse children until the closing event; <ev> is the start event. */
 static int parse_children(struct builder *b, struct ynode *n, int depth)
 {
@@ -245,8 +255,8 @@ static int parse_children(struct builder *b, struct ynode *n, int depth)
                      "not %s",
                      ynode_kind_name(key));
             b->failed = 1;
-            node_free(key);
-            node_free(val);
+            drop(b, key);
+            drop(b, val);
             continue;
         }
         for (i = 0; i < n->len; i++)
@@ -258,8 +268,8 @@ static int parse_children(struct builder *b, struct ynode *n, int depth)
             diag_add(b->d, p, "duplicate key '%s' (first set at line %u)",
                      key->str, n->pairs[i].key->line);
             b->failed = 1;
-            node_free(key);
-            node_free(val);
+            drop(b, key);
+            drop(b, val);
             continue;
         }
         XGROW(n->pairs, n->len + 1, alloc);
@@ -402,6 +412,9 @@ struct ydoc *ydoc_load_mem(const char *name, const char *buf, size_t len,
     for (i = 0; i < b.nanchors; i++)
         free(b.anchors[i].name);
     free(b.anchors);
+    for (i = 0; i < b.ndropped; i++)
+        node_free(b.dropped[i]);
+    free(b.dropped);
     if (b.doc->root == NULL && !b.failed) {
         struct pos p = { b.doc->file, 1, 1 };
 

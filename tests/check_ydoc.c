@@ -95,6 +95,20 @@ START_TEST(test_ydoc_aliases_expand)
 }
 END_TEST
 
+/* Found by the fuzzer: an anchor inside a value dropped as a duplicate key
+ * must stay valid for a later alias. */
+START_TEST(test_ydoc_alias_into_dropped_value)
+{
+    char *msgs;
+    struct ydoc *doc = load("m: 1\nm: [&en en, fr]\nl: *en\n", &msgs);
+
+    ck_assert_ptr_null(doc);
+    ck_assert_str_eq(msgs, "t.yaml:2:1: duplicate key 'm' (first set at line "
+                           "1)\n");
+    free(msgs);
+}
+END_TEST
+
 START_TEST(test_ydoc_billion_laughs_is_refused)
 {
     struct sbuf b = SBUF_INIT;
@@ -164,6 +178,7 @@ static Suite *ydoc_suite(void)
     tcase_add_test(tc, test_ydoc_aliases_expand);
     tcase_add_test(te, test_ydoc_syntax_error_has_position);
     tcase_add_test(te, test_ydoc_duplicate_and_complex_keys);
+    tcase_add_test(te, test_ydoc_alias_into_dropped_value);
     tcase_add_test(te, test_ydoc_billion_laughs_is_refused);
     tcase_add_test(te, test_ydoc_limits_and_empty);
     tcase_add_test(te, test_ydoc_missing_file);
