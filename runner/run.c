@@ -421,6 +421,17 @@ fail:
     return 0;
 }
 
+/* What every request of the run shares: the target's TLS settings and the
+ * probe's test id. */
+static void set_identity(struct run *r)
+{
+    r->req.ca_file = r->tg->ca_file;
+    r->req.client_cert = r->tg->client_cert;
+    r->req.client_key = r->tg->client_key;
+    r->req.insecure = r->tg->insecure;
+    r->req.test_id = r->test_id;
+}
+
 static void fill_req(struct run *r, unsigned long timeout_ms,
                      unsigned long connect_ms, unsigned redirects,
                      int want_cert)
@@ -437,12 +448,8 @@ static void fill_req(struct run *r, unsigned long timeout_ms,
     r->req.timeout_ms = timeout_ms ? timeout_ms : 1;
     r->req.connect_timeout_ms = connect_ms;
     r->req.max_redirects = redirects;
-    r->req.ca_file = r->tg->ca_file;
-    r->req.client_cert = r->tg->client_cert;
-    r->req.client_key = r->tg->client_key;
-    r->req.insecure = r->tg->insecure;
     r->req.want_cert = want_cert;
-    r->req.test_id = r->test_id;
+    set_identity(r);
 }
 
 /* ---- Finishing ---- */
@@ -560,11 +567,7 @@ static void send_cleanup(void *arg)
     r->req.user = e->user;
     r->req.password = e->password;
     r->req.timeout_ms = e->timeout_ms;
-    r->req.ca_file = r->tg->ca_file;
-    r->req.client_cert = r->tg->client_cert;
-    r->req.client_key = r->tg->client_key;
-    r->req.insecure = r->tg->insecure;
-    r->req.test_id = r->test_id;
+    set_identity(r);
     r->requests++;
     http_send(r->http, &r->req, on_cleanup_response, r);
 }
