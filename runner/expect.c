@@ -401,14 +401,14 @@ static jv subject(const struct check *ck, struct resp_view *v,
     return jv_invalid();
 }
 
-static int status_ok(const struct expect *e, long status)
+int expect_status_ok(const struct status_range *ranges, size_t n, long status)
 {
     size_t i;
 
-    if (e->nstatus == 0)
+    if (n == 0)
         return status >= 100 && status < 400;
-    for (i = 0; i < e->nstatus; i++)
-        if (status >= (long)e->status[i].lo && status <= (long)e->status[i].hi)
+    for (i = 0; i < n; i++)
+        if (status >= (long)ranges[i].lo && status <= (long)ranges[i].hi)
             return 1;
     return 0;
 }
@@ -437,7 +437,7 @@ int expect_check(const struct expect *e, struct resp_view *v,
     const struct http_resp *r = v->resp;
     size_t i, j;
 
-    if (!status_ok(e, r->status)) {
+    if (!expect_status_ok(e->status, e->nstatus, r->status)) {
         sbuf_adds(msg, "status: expected ");
         show_statuses(msg, e);
         sbuf_addf(msg, ", got %ld", r->status);

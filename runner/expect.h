@@ -42,6 +42,10 @@ struct expect_env {
 int expect_check(const struct expect *e, struct resp_view *v,
                  const struct expect_env *env, struct sbuf *msg);
 
+/* Whether <status> is accepted by <ranges>[0..<n>); no ranges accept any
+ * status from 100 to 399. */
+int expect_status_ok(const struct status_range *ranges, size_t n, long status);
+
 /* Extract capture <cp> from <v> into <out>.  Returns 1, or 0 with the
  * reason in <msg> (the capture found nothing). */
 int expect_capture(const struct capture *cp, struct resp_view *v,

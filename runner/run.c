@@ -47,11 +47,9 @@ struct run {
     size_t step;
     unsigned attempt;
     struct http_client *http;
-    struct http_req req; /* the request being sent */
-    char *method, *url, *body, *user, *password;
-    size_t body_len;
-    char **headers;
-    size_t nheaders;
+    struct http_req req;      /* the request being sent */
+    struct journal_entry cur; /* the rendered request: what a cleanup
+                                 journals is exactly this */
     char *step_name;
 
     char *cleanup_note; /* why a cleanup could not be registered */
@@ -289,36 +287,24 @@ static int render_json(struct run *r, const struct tval *v, struct sbuf *out)
 
 static void clear_request(struct run *r)
 {
-    size_t i;
-
-    free(r->method);
-    free(r->url);
-    free(r->body);
-    free(r->user);
-    if (r->password)
-        memset(r->password, 0, strlen(r->password));
-    free(r->password);
-    for (i = 0; i < r->nheaders; i++)
-        free(r->headers[i]);
-    free(r->headers);
-    r->method = r->url = r->body = r->user = r->password = NULL;
-    r->headers = NULL;
-    r->nheaders = 0;
-    r->body_len = 0;
+    journal_entry_release(&r->cur);
 }
 
 static void add_header(struct run *r, char *h)
 {
-    r->headers = xrealloc(r->headers, (r->nheaders + 1) * sizeof(char *));
-    r->headers[r->nheaders++] = h;
+    struct journal_entry *c = &r->cur;
+
+    c->headers = xrealloc(c->headers, (c->nheaders + 1) * sizeof(char *));
+    c->headers[c->nheaders++] = h;
 }
 
 static int has_header(const struct run *r, const char *name)
 {
     size_t i, n = strlen(name);
 
-    for (i = 0; i < r->nheaders; i++)
-        if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':')
+    for (i = 0; i < r->cur.nheaders; i++)
+        if (strncasecmp(r->cur.headers[i], name, n) == 0 &&
+            r->cur.headers[i][n] == ':')
             return 1;
     return 0;
 }
@@ -331,7 +317,7 @@ static int render_request(struct run *r, const struct request *rq)
     size_t i;
 
     clear_request(r);
-    r->method = xstrdup(rq->method);
+    r->cur.method = xstrdup(rq->method);
     if (!render(r, rq->url, "url", &url))
         goto fail;
     for (i = 0; i < rq->nquery; i++) {
@@ -381,7 +367,7 @@ static int render_request(struct run *r, const struct request *rq)
             goto fail;
     }
     if (rq->json || rq->nform || rq->body) {
-        r->body = sbuf_take(&body, &r->body_len);
+        r->cur.body = sbuf_take(&body, &r->cur.body_len);
         if (ctype && !has_header(r, "Content-Type")) {
             struct sbuf h = SBUF_INIT;
 
@@ -393,11 +379,11 @@ static int render_request(struct run *r, const struct request *rq)
         sbuf_reset(&v);
         if (!render(r, rq->user, "user", &v))
             goto fail;
-        r->user = xstrdup(v.buf);
+        r->cur.user = xstrdup(v.buf);
         sbuf_reset(&v);
         if (!render(r, rq->password, "password", &v))
             goto fail;
-        r->password = xstrdup(v.buf);
+        r->cur.password = xstrdup(v.buf);
     } else if (rq->auth == AUTH_BEARER) {
         struct sbuf h = SBUF_INIT;
 
@@ -408,7 +394,7 @@ static int render_request(struct run *r, const struct request *rq)
         }
         add_header(r, sbuf_take(&h, NULL));
     }
-    r->url = sbuf_take(&url, NULL);
+    r->cur.url = sbuf_take(&url, NULL);
     sbuf_release(&v);
     sbuf_release(&body);
     return 1;
@@ -421,35 +407,26 @@ fail:
     return 0;
 }
 
-/* What every request of the run shares: the target's TLS settings and the
- * probe's test id. */
-static void set_identity(struct run *r)
+/* Point the run's http_req at the rendered request <e> (borrowed), with the
+ * target's TLS settings and the probe's test id. */
+static void set_req(struct run *r, const struct journal_entry *e,
+                    unsigned long timeout_ms)
 {
+    memset(&r->req, 0, sizeof(r->req));
+    r->req.method = e->method;
+    r->req.url = e->url;
+    r->req.headers = (const char *const *)e->headers;
+    r->req.nheaders = e->nheaders;
+    r->req.body = e->body;
+    r->req.body_len = e->body_len;
+    r->req.user = e->user;
+    r->req.password = e->password;
+    r->req.timeout_ms = timeout_ms ? timeout_ms : 1;
     r->req.ca_file = r->tg->ca_file;
     r->req.client_cert = r->tg->client_cert;
     r->req.client_key = r->tg->client_key;
     r->req.insecure = r->tg->insecure;
     r->req.test_id = r->test_id;
-}
-
-static void fill_req(struct run *r, unsigned long timeout_ms,
-                     unsigned long connect_ms, unsigned redirects,
-                     int want_cert)
-{
-    memset(&r->req, 0, sizeof(r->req));
-    r->req.method = r->method;
-    r->req.url = r->url;
-    r->req.headers = (const char *const *)r->headers;
-    r->req.nheaders = r->nheaders;
-    r->req.body = r->body;
-    r->req.body_len = r->body_len;
-    r->req.user = r->user;
-    r->req.password = r->password;
-    r->req.timeout_ms = timeout_ms ? timeout_ms : 1;
-    r->req.connect_timeout_ms = connect_ms;
-    r->req.max_redirects = redirects;
-    r->req.want_cert = want_cert;
-    set_identity(r);
 }
 
 /* ---- Finishing ---- */
@@ -515,22 +492,10 @@ static void on_cleanup_response(struct http_client *c,
 {
     struct run *r = arg;
     struct pending_cleanup *pc = &r->cleanups[r->cleanup_at];
-    struct expect e;
-    int ok;
+    int ok = resp->result == CURLE_OK && !resp->too_big &&
+             expect_status_ok(pc->e.status, pc->e.nstatus, resp->status);
 
     (void)c;
-    memset(&e, 0, sizeof(e));
-    e.status = pc->e.status;
-    e.nstatus = pc->e.nstatus;
-    ok = resp->result == CURLE_OK && !resp->too_big;
-    if (ok) {
-        size_t i;
-
-        ok = e.nstatus == 0 ? resp->status < 400 : 0;
-        for (i = 0; i < e.nstatus && !ok; i++)
-            ok = resp->status >= (long)e.status[i].lo &&
-                 resp->status <= (long)e.status[i].hi;
-    }
     if (ok) {
         journal_done(r->env.journal, pc->id);
     } else {
@@ -557,17 +522,7 @@ static void send_cleanup(void *arg)
     struct run *r = arg;
     struct journal_entry *e = &r->cleanups[r->cleanup_at].e;
 
-    memset(&r->req, 0, sizeof(r->req));
-    r->req.method = e->method;
-    r->req.url = e->url;
-    r->req.headers = (const char *const *)e->headers;
-    r->req.nheaders = e->nheaders;
-    r->req.body = e->body;
-    r->req.body_len = e->body_len;
-    r->req.user = e->user;
-    r->req.password = e->password;
-    r->req.timeout_ms = e->timeout_ms;
-    set_identity(r);
+    set_req(r, e, e->timeout_ms);
     r->requests++;
     http_send(r->http, &r->req, on_cleanup_response, r);
 }
@@ -619,18 +574,11 @@ static void register_cleanup(struct run *r, const struct step *st)
         }
         return;
     }
+    e = r->cur; /* shallow: journal_entry_copy() takes the copies */
     e.test_id = r->test_id;
     e.step = r->step_name;
-    e.method = r->method;
-    e.url = r->url;
-    e.headers = r->headers;
-    e.nheaders = r->nheaders;
-    e.body = r->body;
-    e.body_len = r->body_len;
     e.status = st->cleanup_expect.status;
     e.nstatus = st->cleanup_expect.nstatus;
-    e.user = r->user;
-    e.password = r->password;
     e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
     XGROW(r->cleanups, r->ncleanups + 1, r->cleanups_alloc);
     pc = &r->cleanups[r->ncleanups++];
@@ -790,8 +738,10 @@ static void send_step(void *arg)
     for (i = 0; i < st->expect.nchecks; i++)
         if (st->expect.checks[i].subject == SUBJ_TLS_DAYS_LEFT)
             want_cert = 1;
-    fill_req(r, timeout, (unsigned long)st->req.connect_timeout_ms,
-             st->req.max_redirects, want_cert);
+    set_req(r, &r->cur, timeout);
+    r->req.connect_timeout_ms = (unsigned long)st->req.connect_timeout_ms;
+    r->req.max_redirects = st->req.max_redirects;
+    r->req.want_cert = want_cert;
     r->requests++;
     http_send(r->http, &r->req, on_step_response, r);
 }
