@@ -392,8 +392,10 @@ static jv subject(const struct check *ck, struct resp_view *v,
         return regex_subject(ck->re, &r->body);
     case SUBJ_TLS_DAYS_LEFT:
         sbuf_adds(what, "tls_days_left");
-        return r->cert_days_left >= 0 ? jv_number((double)r->cert_days_left)
-                                      : jv_invalid();
+        /* Unknown (no TLS) is "nothing"; an expired one is negative. */
+        return r->cert_days_left != HTTP_CERT_UNKNOWN
+                   ? jv_number((double)r->cert_days_left)
+                   : jv_invalid();
     case SUBJ_STATUS:
         sbuf_adds(what, "status");
         return jv_number((double)r->status);

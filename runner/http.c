@@ -1,5 +1,7 @@
 /* http.c -- building curl transfers and collecting capped responses. */
 #include <ctype.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +22,7 @@ struct http_client {
     struct http_resp resp;
     size_t body_cap;
     size_t header_bytes;
+    int headers_ended; /* the blank line after the headers came */
     int want_cert;
     http_done_fn *done;
     void *arg;
@@ -77,6 +80,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return n;
 }
 
+static long cert_days_left(CURL *easy);
+
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct http_client *c = arg;
@@ -85,10 +90,20 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     const char *colon;
 
     (void)size;
-    /* A new status line starts a new response (redirects, 100). */
+    /* A new status line starts a new response (100 Continue). */
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         resp_clear(r);
         c->header_bytes = 0;
+        c->headers_ended = 0;
+        /* The connection is known now, handshake or not: read its
+         * certificate while curl still holds it. */
+        if (c->want_cert)
+            r->cert_days_left = cert_days_left(c->easy);
+        return n;
+    }
+    if ((len == 2 && data[0] == '\r' && data[1] == '\n') ||
+        (len == 1 && data[0] == '\n')) {
+        c->headers_ended = 1;
         return n;
     }
     c->header_bytes += len;
@@ -124,26 +139,28 @@ const char *http_resp_header(const struct http_resp *r, const char *name)
     return NULL;
 }
 
-/* Days until the leaf certificate expires, from curl's certinfo. */
+/* Days until the leaf certificate of the connection <easy> is using
+ * expires (negative once it has), or HTTP_CERT_UNKNOWN without TLS.  Read
+ * from the TLS session itself rather than curl's certinfo, which is only
+ * filled when a handshake happens: a reused connection has one too. */
 static long cert_days_left(CURL *easy)
 {
-    struct curl_certinfo *ci = NULL;
-    struct curl_slist *s;
+    struct curl_tlssessioninfo *ti = NULL;
+    X509 *cert;
+    int days = 0, secs = 0;
+    long out = HTTP_CERT_UNKNOWN;
 
-    if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
-        ci == NULL || ci->num_of_certs < 1)
-        return -1;
-    for (s = ci->certinfo[0]; s; s = s->next) {
-        struct tm tm;
-
-        if (strncmp(s->data, "Expire date:", 12) != 0)
-            continue;
-        memset(&tm, 0, sizeof(tm));
-        if (strptime(s->data + 12, "%b %d %H:%M:%S %Y", &tm) == NULL)
-            return -1;
-        return (long)((timegm(&tm) - time(NULL)) / 86400);
-    }
-    return -1;
+    if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+        ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
+        ti->internals == NULL)
+        return HTTP_CERT_UNKNOWN;
+    cert = SSL_get1_peer_certificate((SSL *)ti->internals);
+    if (cert == NULL)
+        return HTTP_CERT_UNKNOWN;
+    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)))
+        out = days;
+    X509_free(cert);
+    return out;
 }
 
 static double info_ms(CURL *easy, CURLINFO what)
@@ -166,7 +183,17 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     r->tls_ms = info_ms(easy, CURLINFO_APPCONNECT_TIME_T);
     r->first_byte_ms = info_ms(easy, CURLINFO_STARTTRANSFER_TIME_T);
     r->total_ms = info_ms(easy, CURLINFO_TOTAL_TIME_T);
-    r->cert_days_left = c->want_cert ? cert_days_left(easy) : -1;
+    long sent = 0;
+
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
+    r->request_sent = sent > 0;
+    /* curl calls a response cut off after its status line a success:
+     * the header block never ended, so nothing of it can be trusted. */
+    if (result == CURLE_OK && !c->headers_ended) {
+        r->result = CURLE_PARTIAL_FILE;
+        snprintf(r->error, sizeof(r->error),
+                 "the response ended before its headers did");
+    }
     c->done(c, r, c->arg);
 }
 
@@ -201,8 +228,10 @@ void http_send(struct http_client *c, const struct http_req *req,
     c->resp.too_big = 0;
     c->resp.status = 0;
     c->resp.error[0] = '\0';
-    c->resp.cert_days_left = -1;
+    c->resp.cert_days_left = HTTP_CERT_UNKNOWN;
+    c->resp.request_sent = 0;
     c->header_bytes = 0;
+    c->headers_ended = 0;
     c->want_cert = req->want_cert;
     c->done = done;
     c->arg = arg;
@@ -240,9 +269,9 @@ void http_send(struct http_client *c, const struct http_req *req,
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)req->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->max_redirects ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
-    curl_easy_setopt(e, CURLOPT_CERTINFO, req->want_cert ? 1L : 0L);
+    /* Redirects are followed by the caller, hop by hop, through the
+     * throttle. */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
     curl_easy_setopt(e, CURLOPT_PASSWORD, req->user ? req->password : NULL);
     for (i = 0; i < req->nheaders; i++)

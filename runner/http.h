@@ -15,6 +15,7 @@
 #define PW_HTTP_H
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include "loop.h"
@@ -42,7 +43,6 @@ struct http_req {
     const char *user, *password; /* basic auth when user != NULL */
     unsigned long timeout_ms;
     unsigned long connect_timeout_ms; /* 0: curl's default */
-    unsigned max_redirects;           /* 0: do not follow */
     const char *ca_file, *client_cert, *client_key;
     int insecure;
     int want_cert; /* fill cert_days_left */
@@ -59,8 +59,11 @@ struct http_resp {
     struct http_header *headers;
     size_t nheaders;
     double dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms;
-    long cert_days_left; /* -1 when unknown */
+    long cert_days_left; /* HTTP_CERT_UNKNOWN when no certificate */
+    int request_sent;    /* the request left: the server may have acted */
 };
+
+#define HTTP_CERT_UNKNOWN LONG_MIN
 
 struct http_client;
 

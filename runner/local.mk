@@ -21,6 +21,8 @@ LIBPRODWATCH_SOURCES = \
 	runner/expect.c runner/expect.h \
 	runner/journal.c runner/journal.h \
 	runner/throttle.c runner/throttle.h \
+	runner/window.c runner/window.h \
+	runner/secret.c runner/secret.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h

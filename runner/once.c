@@ -14,6 +14,7 @@
 #include "run.h"
 #include "sbuf.h"
 #include "throttle.h"
+#include "window.h"
 #include "xalloc.h"
 
 struct once;
@@ -44,8 +45,10 @@ struct once {
     size_t passed, failed, errored;
     unsigned cleanups_failed;
     unsigned long requests;
-    int interrupted; /* SIGINT/SIGTERM: start nothing new */
+    int interrupted;   /* SIGINT/SIGTERM: start nothing new */
+    int output_failed; /* stdout refused a write: start nothing new */
     struct event *sigint, *sigterm;
+    struct event *window_timer; /* re-reads the throttle windows */
 };
 
 static int collect(const struct scenario *sc, const char *target,
@@ -98,7 +101,54 @@ static void print_json_line(const struct job *j, const struct config *cfg)
     sbuf_release(&b);
 }
 
+/* A closed pipe or a full disk costs the report, never a cleanup: stop
+ * starting runs, let those in flight finish and clean up, and say so. */
+static void check_output(struct once *w)
+{
+    if (w->output_failed || (fflush(stdout) == 0 && !ferror(stdout)))
+        return;
+    w->output_failed = 1;
+    fprintf(stderr,
+            "prodwatch once: cannot write to standard output: %s; "
+            "finishing %zu run%s in flight and their cleanups\n",
+            strerror(errno), w->running, w->running == 1 ? "" : "s");
+}
+
 static void start_more(struct once *w);
+
+static int stopping(const struct once *w)
+{
+    return w->interrupted || w->output_failed;
+}
+
+/* Apply the throttle window open now: its rate and concurrency replace
+ * the overall ones while it lasts. */
+static void apply_window(struct once *w)
+{
+    const struct window *win =
+        window_active(w->cfg->windows, w->cfg->nwindows, time(NULL));
+    double rate = w->cfg->rate;
+
+    w->concurrency = w->cfg->concurrency ? w->cfg->concurrency : 1;
+    if (win) {
+        rate = win->rate;
+        if (win->concurrency)
+            w->concurrency = win->concurrency;
+    }
+    throttle_set_rate(w->env.throttle, rate);
+}
+
+static void on_window_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct once *w = arg;
+    struct timeval tv = { (time_t)window_recheck_s(time(NULL)), 0 };
+
+    (void)fd;
+    (void)what;
+    apply_window(w);
+    start_more(w);
+    evtimer_add(w->window_timer, &tv);
+}
 
 static char *steps_json(const struct run_result *r)
 {
@@ -144,7 +194,9 @@ static void on_run_done(const struct run_result *r, void *arg)
         w->failed++;
     else
         w->errored++;
-    if (w->o->json) {
+    if (w->output_failed) {
+        /* Nothing more reaches a reader. */
+    } else if (w->o->json) {
         print_json_line(j, w->cfg);
     } else if (!w->o->quiet) {
         printf("%-5s %s  %.0fms",
@@ -158,9 +210,9 @@ static void on_run_done(const struct run_result *r, void *arg)
             printf(": %s", j->message);
         printf("\n");
     }
-    fflush(stdout);
+    check_output(w);
     start_more(w);
-    if (w->finished == w->njobs || (w->interrupted && w->running == 0))
+    if (w->finished == w->njobs || (stopping(w) && w->running == 0))
         loop_stop(w->env.loop);
 }
 
@@ -189,7 +241,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void start_more(struct once *w)
 {
-    while (!w->interrupted && w->running < w->concurrency &&
+    while (!stopping(w) && w->running < w->concurrency &&
            w->next < w->njobs) {
         struct job *j = &w->jobs[w->next++];
 
@@ -334,14 +386,25 @@ int once_run(const struct suite *s, const struct once_opts *o)
         free(w.jobs);
         return 2;
     }
-    w.concurrency = w.cfg->concurrency ? w.cfg->concurrency : 1;
+    /* A reader that goes away must not kill the process before the runs
+     * in flight have cleaned up; write errors are checked instead. */
+    signal(SIGPIPE, SIG_IGN);
     w.env.loop = loop_new();
     w.env.jq = suite_jq(s);
     w.env.cfg = w.cfg;
     w.env.journal = journal_memory_new();
+    w.env.secrets = secrets_new(w.cfg->secrets_dir);
     w.env.throttle = throttle_new(w.env.loop, w.cfg->ntargets, w.cfg->rate);
     for (i = 0; i < w.cfg->ntargets; i++)
         throttle_set_target_rate(w.env.throttle, i, w.cfg->targets[i].rate);
+    apply_window(&w);
+    if (w.cfg->nwindows) {
+        struct timeval tv = { (time_t)window_recheck_s(time(NULL)), 0 };
+
+        w.window_timer =
+            evtimer_new(loop_base(w.env.loop), on_window_timer, &w);
+        evtimer_add(w.window_timer, &tv);
+    }
     w.sigint = evsignal_new(loop_base(w.env.loop), SIGINT, on_signal, &w);
     w.sigterm = evsignal_new(loop_base(w.env.loop), SIGTERM, on_signal, &w);
     evsignal_add(w.sigint, NULL);
@@ -352,19 +415,28 @@ int once_run(const struct suite *s, const struct once_opts *o)
     wall = mono_s() - t0;
     event_free(w.sigint);
     event_free(w.sigterm);
-    if (w.interrupted)
+    if (w.window_timer)
+        event_free(w.window_timer);
+    if (stopping(&w))
         fprintf(stderr, "prodwatch once: %zu test%s not run\n",
                 w.njobs - w.finished, w.njobs - w.finished == 1 ? "" : "s");
 
-    for (i = 1; i < w.njobs; i++)
-        if (w.jobs[i].duration_ms > w.jobs[slowest].duration_ms)
+    /* The slowest of the tests that ran: one never started took 0ms. */
+    slowest = w.njobs;
+    for (i = 0; i < w.njobs; i++)
+        if (w.jobs[i].finished &&
+            (slowest == w.njobs ||
+             w.jobs[i].duration_ms > w.jobs[slowest].duration_ms))
             slowest = i;
-    if (!o->json) {
-        printf("%zu passed, %zu failed, %zu errored in %.2fs; slowest %s "
-               "(%.0fms)\n",
-               w.passed, w.failed, w.errored, wall, w.jobs[slowest].id,
-               w.jobs[slowest].duration_ms);
+    if (!o->json && !w.output_failed) {
+        printf("%zu passed, %zu failed, %zu errored in %.2fs", w.passed,
+               w.failed, w.errored, wall);
+        if (slowest < w.njobs)
+            printf("; slowest %s (%.0fms)", w.jobs[slowest].id,
+                   w.jobs[slowest].duration_ms);
+        printf("\n");
     }
+    check_output(&w);
     if (w.cleanups_failed)
         fprintf(stderr,
                 "prodwatch once: %u cleanup%s failed; records may "
@@ -374,7 +446,7 @@ int once_run(const struct suite *s, const struct once_opts *o)
         junit_ok = write_junit(&w, o->junit, wall);
     if (w.failed)
         code = ONCE_EXIT_FAIL;
-    else if (w.errored || !junit_ok || w.cleanups_failed || w.interrupted)
+    else if (w.errored || !junit_ok || w.cleanups_failed || stopping(&w))
         code = ONCE_EXIT_INCOMPLETE;
     else
         code = ONCE_EXIT_PASS;
@@ -390,6 +462,7 @@ int once_run(const struct suite *s, const struct once_opts *o)
     free(w.jobs);
     throttle_free(w.env.throttle);
     journal_free(w.env.journal);
+    secrets_free(w.env.secrets);
     loop_free(w.env.loop);
     return code;
 }

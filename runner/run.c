@@ -11,9 +11,9 @@
 #include "expect.h"
 #include "http.h"
 #include "run.h"
+#include "secret.h"
 #include "xalloc.h"
 
-#define SECRET_MAX (64u << 10)
 #define RENDER_CAP (4u << 20) /* a rendered request body or URL */
 
 struct named {
@@ -44,12 +44,17 @@ struct run {
     size_t ncaps, caps_alloc;
     int secrets; /* secret reads so far */
 
+    struct redact taint; /* strings rendered from a secret */
+
     size_t step;
     unsigned attempt;
     struct http_client *http;
     struct http_req req;      /* the request being sent */
-    struct journal_entry cur; /* the rendered request: what a cleanup
-                                 journals is exactly this */
+    struct journal_entry cur; /* the step's rendered request */
+    struct journal_entry hop; /* the redirect being followed, when hops */
+    unsigned hops;            /* redirects followed in this attempt */
+    double hops_ms;           /* their time, for the duration check */
+    char *target_host;        /* host of the target's base URL */
     char *step_name;
 
     char *cleanup_note; /* why a cleanup could not be registered */
@@ -86,40 +91,6 @@ static double mono_s(void)
 /* ---- Template lookups ---- */
 
 static pw_status config_lookup(const char *path, void *arg, struct sbuf *out);
-
-/* Read secret <name> from the secrets directory; trailing newlines are
- * dropped.  Never logged. */
-static pw_status read_secret(const struct run *r, const char *name,
-                             struct sbuf *out)
-{
-    struct sbuf path = SBUF_INIT, value;
-    char buf[4096];
-    FILE *f;
-    size_t n;
-    pw_status rc = PW_OK;
-
-    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/'))
-        return PW_ERR_INVALID;
-    sbuf_addf(&path, "%s/%s", r->env.cfg->secrets_dir, name);
-    f = fopen(path.buf, "r");
-    sbuf_release(&path);
-    if (f == NULL)
-        return PW_ERR_INVALID;
-    sbuf_init(&value, SECRET_MAX);
-    do {
-        n = fread(buf, 1, sizeof(buf), f);
-        rc = sbuf_add(&value, buf, n);
-    } while (rc == PW_OK && n > 0);
-    fclose(f);
-    while (value.len > 0 && (value.buf[value.len - 1] == '\n' ||
-                             value.buf[value.len - 1] == '\r'))
-        value.buf[--value.len] = '\0';
-    if (rc == PW_OK)
-        rc = sbuf_add(out, value.buf, value.len);
-    memset(value.buf, 0, value.len);
-    sbuf_release(&value);
-    return rc == PW_ERR_TOOBIG ? PW_ERR_INVALID : rc;
-}
 
 static const char *find_named(const struct named *list, size_t n,
                               const char *name)
@@ -160,7 +131,7 @@ static pw_status config_lookup(const char *path, void *arg, struct sbuf *out)
 
     if (strncmp(path, "secret.", 7) == 0) {
         r->secrets++;
-        return read_secret(r, path + 7, out);
+        return secrets_get(r->env.secrets, path + 7, out);
     }
     if (strncmp(path, "env.", 4) == 0) {
         v = getenv(path + 4);
@@ -221,11 +192,17 @@ static int render(struct run *r, const struct tmpl *t, const char *what,
                   struct sbuf *out)
 {
     struct pw_err err;
+    size_t from = out->len;
+    int secrets = r->secrets;
 
     if (out->cap == 0)
         out->cap = RENDER_CAP;
-    if (tmpl_render(t, run_lookup, r, out, &err) == PW_OK)
+    if (tmpl_render(t, run_lookup, r, out, &err) == PW_OK) {
+        /* Whatever a secret went into is secret too, in every form. */
+        if (r->secrets != secrets)
+            redact_add(&r->taint, out->buf + from, out->len - from);
         return 1;
+    }
     sbuf_reset(&r->message);
     sbuf_addf(&r->message, "%s: %s", what, err.msg);
     return 0;
@@ -285,39 +262,41 @@ static int render_json(struct run *r, const struct tval *v, struct sbuf *out)
     return 0;
 }
 
-static void clear_request(struct run *r)
+/* Take <h> (a "Name: value" line) into <e>'s headers. */
+static void add_header(struct journal_entry *e, char *h)
 {
-    journal_entry_release(&r->cur);
+    e->headers = xrealloc(e->headers, (e->nheaders + 1) * sizeof(char *));
+    e->headers[e->nheaders++] = h;
 }
 
-static void add_header(struct run *r, char *h)
+static int header_is(const char *h, const char *name)
 {
-    struct journal_entry *c = &r->cur;
+    size_t n = strlen(name);
 
-    c->headers = xrealloc(c->headers, (c->nheaders + 1) * sizeof(char *));
-    c->headers[c->nheaders++] = h;
+    return strncasecmp(h, name, n) == 0 && h[n] == ':';
 }
 
-static int has_header(const struct run *r, const char *name)
+static int has_header(const struct journal_entry *e, const char *name)
 {
-    size_t i, n = strlen(name);
+    size_t i;
 
-    for (i = 0; i < r->cur.nheaders; i++)
-        if (strncasecmp(r->cur.headers[i], name, n) == 0 &&
-            r->cur.headers[i][n] == ':')
+    for (i = 0; i < e->nheaders; i++)
+        if (header_is(e->headers[i], name))
             return 1;
     return 0;
 }
 
-/* Render request <rq> into the run's current request fields. */
-static int render_request(struct run *r, const struct request *rq)
+/* Render request <rq> into <e> (released first).  On failure the reason
+ * is in the run's message. */
+static int render_request(struct run *r, const struct request *rq,
+                          struct journal_entry *e)
 {
     struct sbuf url = SBUF_INIT, body = SBUF_INIT, v = SBUF_INIT;
     const char *ctype = NULL;
     size_t i;
 
-    clear_request(r);
-    r->cur.method = xstrdup(rq->method);
+    journal_entry_release(e);
+    e->method = xstrdup(rq->method);
     if (!render(r, rq->url, "url", &url))
         goto fail;
     for (i = 0; i < rq->nquery; i++) {
@@ -344,7 +323,7 @@ static int render_request(struct run *r, const struct request *rq)
                       rq->headers[i].name);
             goto fail;
         }
-        add_header(r, sbuf_take(&h, NULL));
+        add_header(e, sbuf_take(&h, NULL));
     }
     if (rq->json) {
         if (!render_json(r, rq->json, &body))
@@ -367,23 +346,23 @@ static int render_request(struct run *r, const struct request *rq)
             goto fail;
     }
     if (rq->json || rq->nform || rq->body) {
-        r->cur.body = sbuf_take(&body, &r->cur.body_len);
-        if (ctype && !has_header(r, "Content-Type")) {
+        e->body = sbuf_take(&body, &e->body_len);
+        if (ctype && !has_header(e, "Content-Type")) {
             struct sbuf h = SBUF_INIT;
 
             sbuf_addf(&h, "Content-Type: %s", ctype);
-            add_header(r, sbuf_take(&h, NULL));
+            add_header(e, sbuf_take(&h, NULL));
         }
     }
     if (rq->auth == AUTH_BASIC) {
         sbuf_reset(&v);
         if (!render(r, rq->user, "user", &v))
             goto fail;
-        r->cur.user = xstrdup(v.buf);
+        e->user = xstrdup(v.buf);
         sbuf_reset(&v);
         if (!render(r, rq->password, "password", &v))
             goto fail;
-        r->cur.password = xstrdup(v.buf);
+        e->password = xstrdup(v.buf);
     } else if (rq->auth == AUTH_BEARER) {
         struct sbuf h = SBUF_INIT;
 
@@ -392,9 +371,9 @@ static int render_request(struct run *r, const struct request *rq)
             sbuf_release(&h);
             goto fail;
         }
-        add_header(r, sbuf_take(&h, NULL));
+        add_header(e, sbuf_take(&h, NULL));
     }
-    r->cur.url = sbuf_take(&url, NULL);
+    e->url = sbuf_take(&url, NULL);
     sbuf_release(&v);
     sbuf_release(&body);
     return 1;
@@ -436,7 +415,10 @@ static void run_free(struct run *r)
     size_t i;
 
     http_client_free(r->http);
-    clear_request(r);
+    journal_entry_release(&r->cur);
+    journal_entry_release(&r->hop);
+    free(r->target_host);
+    redact_release(&r->taint);
     for (i = 0; i < r->nrow; i++)
         free(r->row[i]);
     free(r->row);
@@ -464,10 +446,46 @@ static void run_free(struct run *r)
     free(r);
 }
 
+/* Hide every secret, and everything rendered from one, in <b>. */
+static void redact_run(const struct run *r, struct sbuf *b)
+{
+    const struct redact *sets[2];
+
+    sets[0] = secrets_redact(r->env.secrets);
+    sets[1] = &r->taint;
+    redact_apply(sets, 2, b);
+}
+
+/* <s> (may be NULL), redacted, as a new string. */
+static char *redacted_copy(const struct run *r, const char *s)
+{
+    struct sbuf b = SBUF_INIT;
+
+    if (s == NULL)
+        return NULL;
+    sbuf_adds(&b, s);
+    redact_run(r, &b);
+    return sbuf_take(&b, NULL);
+}
+
 static void report(struct run *r)
 {
     struct run_result res;
+    char *step;
+    size_t i;
 
+    /* Nothing leaves a run unredacted: messages quote responses, jq
+     * errors and rendered names, any of which may carry a secret. */
+    redact_run(r, &r->message);
+    step = redacted_copy(r, r->fail_step);
+    free(r->fail_step);
+    r->fail_step = step;
+    for (i = 0; i < r->nrecords; i++) {
+        char *name = redacted_copy(r, r->records[i].name);
+
+        free((char *)r->records[i].name);
+        r->records[i].name = name;
+    }
     memset(&res, 0, sizeof(res));
     res.status = r->status;
     res.test_id = r->test_id;
@@ -544,8 +562,12 @@ static void finish_steps(struct run *r, enum run_status status)
     r->duration_ms = (mono_s() - r->t0) * 1000.0;
     if (status != RUN_PASS && r->step_name)
         r->fail_step = xstrdup(r->step_name);
-    if (status == RUN_PASS && r->cleanup_note) {
-        sbuf_reset(&r->message);
+    if (r->cleanup_note) {
+        /* A record that may stay behind is news whatever the verdict. */
+        if (status == RUN_PASS || r->message.len == 0)
+            sbuf_reset(&r->message);
+        else
+            sbuf_adds(&r->message, "; ");
         sbuf_adds(&r->message, r->cleanup_note);
     }
     r->cleanup_at = r->ncleanups;
@@ -556,25 +578,41 @@ static void finish_steps(struct run *r, enum run_status status)
 
 static void begin_step(struct run *r);
 
+/* Register the cleanup of step <st> for the record its latest attempt may
+ * have made, rendered with the captures taken so far.  A cleanup that
+ * cannot be rendered is noted on the run: the record may stay. */
 static void register_cleanup(struct run *r, const struct step *st)
 {
     struct pending_cleanup *pc;
     struct journal_entry e;
+    struct sbuf saved = SBUF_INIT;
 
     memset(&e, 0, sizeof(e));
-    if (!render_request(r, st->cleanup)) {
-        /* Nothing to journal: say so, since a record may stay behind. */
+    /* Rendering reports into the run's message, which may already hold
+     * the step's failure. */
+    sbuf_add(&saved, r->message.buf, r->message.len);
+    sbuf_reset(&r->message);
+    if (!render_request(r, st->cleanup, &e)) {
         r->cleanups_failed++;
         if (r->cleanup_note == NULL) {
             struct sbuf note = SBUF_INIT;
 
-            sbuf_addf(&note, "cleanup of step '%s' not registered: %s",
+            sbuf_addf(&note,
+                      "cleanup of step '%s' not registered, a record may "
+                      "remain: %s",
                       r->step_name, r->message.buf);
             r->cleanup_note = sbuf_take(&note, NULL);
         }
+        journal_entry_release(&e);
+        sbuf_reset(&r->message);
+        sbuf_add(&r->message, saved.buf, saved.len);
+        sbuf_release(&saved);
         return;
     }
-    e = r->cur; /* shallow: journal_entry_copy() takes the copies */
+    sbuf_reset(&r->message);
+    sbuf_add(&r->message, saved.buf, saved.len);
+    sbuf_release(&saved);
+    /* Borrowed for the copies, then given back before <e> is released. */
     e.test_id = r->test_id;
     e.step = r->step_name;
     e.status = st->cleanup_expect.status;
@@ -584,6 +622,9 @@ static void register_cleanup(struct run *r, const struct step *st)
     pc = &r->cleanups[r->ncleanups++];
     journal_entry_copy(&pc->e, &e);
     pc->id = journal_add(r->env.journal, &e);
+    e.test_id = e.step = NULL;
+    e.status = NULL;
+    journal_entry_release(&e);
 }
 
 static int should_retry(const struct run *r, const struct step *st,
@@ -639,71 +680,288 @@ static void record_step(struct run *r, const struct http_resp *resp)
     rec->connect_ms = resp->connect_ms;
     rec->tls_ms = resp->tls_ms;
     rec->first_byte_ms = resp->first_byte_ms;
-    rec->total_ms = resp->total_ms;
+    rec->total_ms = resp->total_ms + r->hops_ms;
 }
 
+/* ---- Redirects ----
+ *
+ * curl is never asked to follow a redirect: it would send the hops past
+ * the throttle, take them to any host, carry custom headers (an API key)
+ * along and, with a custom method set, keep a POST a POST after a 303.
+ * Each hop is a request of ours instead. */
+
+/* The host of <url> in lower case, or NULL.  Caller frees. */
+static char *url_host(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *out = NULL, *p;
+
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        out = xstrdup(host);
+        for (p = out; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return out;
+}
+
+/* <location> resolved against <base>, if it is an http(s) URL; caller
+ * frees.  NULL otherwise. */
+static char *url_resolve(const char *base, const char *location)
+{
+    CURLU *u = curl_url();
+    char *url = NULL, *scheme = NULL, *out = NULL;
+
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+        curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
+        out = xstrdup(url);
+    curl_free(url);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return out;
+}
+
+static int host_allowed(struct run *r, const struct request *rq,
+                        const char *host)
+{
+    size_t i;
+
+    if (r->target_host == NULL) {
+        struct sbuf base = SBUF_INIT;
+
+        if (tmpl_render(r->tg->base_url, config_lookup, r, &base, NULL) ==
+            PW_OK)
+            r->target_host = url_host(base.buf);
+        sbuf_release(&base);
+    }
+    if (r->target_host && strcmp(host, r->target_host) == 0)
+        return 1;
+    for (i = 0; i < rq->nredirect_hosts; i++)
+        if (strcmp(host, rq->redirect_hosts[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether header line <h> may go to another host: nothing that
+ * authenticates, and nothing that holds a secret. */
+static int header_crosses(const struct run *r, const char *h)
+{
+    const struct redact *sets[2];
+
+    if (header_is(h, "Authorization") || header_is(h, "Cookie") ||
+        header_is(h, "Proxy-Authorization"))
+        return 0;
+    sets[0] = secrets_redact(r->env.secrets);
+    sets[1] = &r->taint;
+    return !redact_found(sets, 2, h, strlen(h));
+}
+
+/* If <resp> is a redirect the step follows, prepare the next hop in
+ * r->hop and return 1; return -1 with the reason in the message when it
+ * must not be followed (the step fails); 0 when it is no redirect to
+ * follow. */
+static int prepare_hop(struct run *r, const struct step *st,
+                       const struct http_resp *resp)
+{
+    const struct journal_entry *from = r->hops ? &r->hop : &r->cur;
+    const char *location = http_resp_header(resp, "Location");
+    long code = resp->status;
+    struct journal_entry next;
+    char *url, *host, *old_host;
+    int same_host, to_get;
+    size_t i;
+
+    if (st->req.max_redirects == 0 || location == NULL ||
+        (code != 301 && code != 302 && code != 303 && code != 307 &&
+         code != 308))
+        return 0;
+    if (r->hops >= st->req.max_redirects) {
+        sbuf_addf(&r->message, "too many redirects: more than %u",
+                  st->req.max_redirects);
+        return -1;
+    }
+    url = url_resolve(from->url, location);
+    host = url ? url_host(url) : NULL;
+    if (host == NULL) {
+        sbuf_adds(&r->message,
+                  "redirect to a location that is not an http(s) URL");
+        free(url);
+        return -1;
+    }
+    if (!host_allowed(r, &st->req, host)) {
+        sbuf_addf(&r->message,
+                  "redirect to host '%s' not followed: only the target's "
+                  "host and redirect_hosts may be reached",
+                  host);
+        free(url);
+        free(host);
+        return -1;
+    }
+    old_host = url_host(from->url);
+    same_host = old_host && strcmp(old_host, host) == 0;
+    free(old_host);
+    free(host);
+    /* What browsers and curl do: 303 turns anything but HEAD into GET,
+     * 301 and 302 turn a POST into GET; 307 and 308 keep method and
+     * body. */
+    to_get = (code == 303 && strcmp(from->method, "HEAD") != 0) ||
+             ((code == 301 || code == 302) &&
+              strcmp(from->method, "POST") == 0);
+    memset(&next, 0, sizeof(next));
+    next.method = xstrdup(to_get ? "GET" : from->method);
+    next.url = url;
+    for (i = 0; i < from->nheaders; i++) {
+        const char *h = from->headers[i];
+
+        if (to_get && (header_is(h, "Content-Type") ||
+                       header_is(h, "Content-Length")))
+            continue;
+        if (!same_host && !header_crosses(r, h))
+            continue;
+        add_header(&next, xstrdup(h));
+    }
+    if (!to_get && from->body) {
+        next.body = xmalloc(from->body_len + 1);
+        memcpy(next.body, from->body, from->body_len + 1);
+        next.body_len = from->body_len;
+    }
+    if (same_host && from->user) {
+        next.user = xstrdup(from->user);
+        next.password = xstrdup(from->password ? from->password : "");
+    }
+    journal_entry_release(&r->hop);
+    r->hop = next;
+    r->hops++;
+    r->hops_ms += resp->total_ms;
+    return 1;
+}
+
+/* ---- Judging a step ---- */
+
+/* Whether the request of <resp> may have made a record on the target:
+ * it reached the server and was not refused. */
+static int may_have_made(const struct http_resp *resp)
+{
+    if (!resp->request_sent)
+        return 0;
+    if (resp->result != CURLE_OK || resp->too_big)
+        return resp->status == 0 || resp->status < 400 ||
+               resp->status >= 500;
+    return resp->status < 400 || resp->status >= 500;
+}
+
+/* Take every capture of <st> that <view> holds.  When <msg> is not NULL
+ * (the checks passed) a capture that finds nothing fails the step with
+ * its reason there; returns 0 then. */
+static int take_captures(struct run *r, const struct step *st,
+                         struct resp_view *view, struct sbuf *msg)
+{
+    struct sbuf ignored = SBUF_INIT;
+    size_t i;
+    int ok = 1;
+
+    for (i = 0; i < st->ncaptures; i++) {
+        struct sbuf v = SBUF_INIT;
+
+        sbuf_reset(&ignored);
+        if (!expect_capture(&st->captures[i], view, &v,
+                            ok && msg ? msg : &ignored)) {
+            sbuf_release(&v);
+            if (msg)
+                ok = 0;
+            continue;
+        }
+        XGROW(r->caps, r->ncaps + 1, r->caps_alloc);
+        r->caps[r->ncaps].name = xstrdup(st->captures[i].name);
+        r->caps[r->ncaps].value = sbuf_take(&v, NULL);
+        r->ncaps++;
+    }
+    sbuf_release(&ignored);
+    return ok;
+}
+
+static void drop_captures(struct run *r, size_t keep)
+{
+    while (r->ncaps > keep) {
+        r->ncaps--;
+        free(r->caps[r->ncaps].name);
+        free(r->caps[r->ncaps].value);
+    }
+}
+
+static void send_hop(void *arg);
+
 static void on_step_response(struct http_client *c,
-                             const struct http_resp *resp, void *arg)
+                             const struct http_resp *raw, void *arg)
 {
     struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);
     struct expect_env env = { run_lookup, r, &r->secrets };
+    struct http_resp resp = *raw; /* shallow, with the hops' time added */
     struct resp_view view;
     enum run_status verdict = RUN_PASS;
-    int transport = 0;
-    size_t i, caps_before = r->ncaps;
+    int transport = 0, hop = 0;
+    size_t caps_before = r->ncaps;
 
     (void)c;
-    record_step(r, resp);
+    resp.total_ms += r->hops_ms;
+    record_step(r, raw);
     sbuf_reset(&r->message);
-    if (resp->too_big) {
+    if (resp.too_big) {
         verdict = RUN_FAIL;
-        if (resp->too_big == HTTP_TOO_BIG_BODY)
+        if (resp.too_big == HTTP_TOO_BIG_BODY)
             sbuf_addf(&r->message, "response too large: over %zu bytes of body",
-                      resp->body.cap);
+                      resp.body.cap);
         else
             sbuf_addf(&r->message,
                       "response too large: over %d headers or %u bytes "
                       "of headers",
                       HTTP_MAX_HEADERS, HTTP_HEADER_CAP * 4);
-    } else if (resp->result != CURLE_OK) {
+    } else if (resp.result != CURLE_OK) {
         transport = 1;
-        verdict = tls_failure(resp->result) ? RUN_FAIL : RUN_ERROR;
-        if (resp->result == CURLE_OPERATION_TIMEDOUT)
+        verdict = tls_failure(resp.result) ? RUN_FAIL : RUN_ERROR;
+        if (resp.result == CURLE_OPERATION_TIMEDOUT)
             sbuf_addf(&r->message, "timed out after %lums", r->req.timeout_ms);
         else
             sbuf_addf(&r->message, "%s: %s",
-                      tls_failure(resp->result) ? "TLS" : "transport",
-                      resp->error[0] ? resp->error
-                                     : curl_easy_strerror(resp->result));
+                      tls_failure(resp.result) ? "TLS" : "transport",
+                      resp.error[0] ? resp.error
+                                    : curl_easy_strerror(resp.result));
     } else {
-        resp_view_init(&view, resp, r->env.jq);
-        if (!expect_check(&st->expect, &view, &env, &r->message))
+        hop = prepare_hop(r, st, &resp);
+        if (hop > 0) {
+            throttle_acquire(r->env.throttle, r->target, send_hop, r);
+            return;
+        }
+        if (hop < 0)
             verdict = RUN_FAIL;
-        for (i = 0; verdict == RUN_PASS && i < st->ncaptures; i++) {
-            struct sbuf v = SBUF_INIT;
-
-            if (!expect_capture(&st->captures[i], &view, &v, &r->message)) {
-                verdict = RUN_FAIL;
-                sbuf_release(&v);
-                break;
-            }
-            XGROW(r->caps, r->ncaps + 1, r->caps_alloc);
-            r->caps[r->ncaps].name = xstrdup(st->captures[i].name);
-            r->caps[r->ncaps].value = sbuf_take(&v, NULL);
-            r->ncaps++;
-        }
+        resp_view_init(&view, &resp, r->env.jq);
+        if (verdict == RUN_PASS &&
+            !expect_check(&st->expect, &view, &env, &r->message))
+            verdict = RUN_FAIL;
+        /* Taken whatever the verdict: the cleanup of a record made by a
+         * failed attempt needs them as much. */
+        if (!take_captures(r, st, &view,
+                           verdict == RUN_PASS ? &r->message : NULL))
+            verdict = RUN_FAIL;
         resp_view_release(&view);
-        /* A capture that failed takes the attempt's others with it, so a
-         * retry starts clean. */
-        while (verdict != RUN_PASS && r->ncaps > caps_before) {
-            r->ncaps--;
-            free(r->caps[r->ncaps].name);
-            free(r->caps[r->ncaps].value);
-        }
     }
+    /* Each attempt that may have made a record gets its own cleanup. */
+    if (st->cleanup && may_have_made(&resp))
+        register_cleanup(r, st);
     if (verdict != RUN_PASS) {
-        if (should_retry(r, st, resp, transport)) {
+        /* A retry starts from the step's own request, without this
+         * attempt's captures. */
+        drop_captures(r, caps_before);
+        journal_entry_release(&r->hop);
+        r->hops = 0;
+        r->hops_ms = 0;
+        if (should_retry(r, st, &resp, transport)) {
             loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
                        retry_step, r);
             return;
@@ -711,15 +969,16 @@ static void on_step_response(struct http_client *c,
         finish_steps(r, verdict);
         return;
     }
-    if (st->cleanup)
-        register_cleanup(r, st);
+    journal_entry_release(&r->hop);
+    r->hops = 0;
+    r->hops_ms = 0;
     r->step++;
     begin_step(r);
 }
 
-static void send_step(void *arg)
+/* Send the step's request, or its current redirect hop. */
+static void send_current(struct run *r)
 {
-    struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);
     double left_ms = (r->deadline - mono_s()) * 1000.0;
     unsigned long timeout = (unsigned long)st->req.timeout_ms;
@@ -738,12 +997,21 @@ static void send_step(void *arg)
     for (i = 0; i < st->expect.nchecks; i++)
         if (st->expect.checks[i].subject == SUBJ_TLS_DAYS_LEFT)
             want_cert = 1;
-    set_req(r, &r->cur, timeout);
+    set_req(r, r->hops ? &r->hop : &r->cur, timeout);
     r->req.connect_timeout_ms = (unsigned long)st->req.connect_timeout_ms;
-    r->req.max_redirects = st->req.max_redirects;
     r->req.want_cert = want_cert;
     r->requests++;
     http_send(r->http, &r->req, on_step_response, r);
+}
+
+static void send_step(void *arg)
+{
+    send_current(arg);
+}
+
+static void send_hop(void *arg)
+{
+    send_current(arg);
 }
 
 static void begin_step(struct run *r)
@@ -768,7 +1036,7 @@ static void begin_step(struct run *r)
         return;
     }
     r->step_name = sbuf_take(&name, NULL);
-    if (!render_request(r, &st->req)) {
+    if (!render_request(r, &st->req, &r->cur)) {
         finish_steps(r, RUN_ERROR);
         return;
     }

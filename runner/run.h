@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "loop.h"
 #include "scenario.h"
+#include "secret.h"
 #include "throttle.h"
 
 /* What every run shares.  All borrowed; they must outlive the runs. */
@@ -31,6 +32,7 @@ struct run_env {
     struct jqset *jq;
     struct throttle *throttle;
     struct journal *journal;
+    struct secrets *secrets; /* values read once; redaction */
     const struct config *cfg;
 };
 

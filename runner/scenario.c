@@ -107,6 +107,9 @@ static void request_release(struct request *r)
     tmpl_free(r->user);
     tmpl_free(r->password);
     tmpl_free(r->token);
+    for (size_t i = 0; i < r->nredirect_hosts; i++)
+        free(r->redirect_hosts[i]);
+    free(r->redirect_hosts);
 }
 
 static void expect_release(struct expect *e)
@@ -511,6 +514,7 @@ static const char *const request_keys[] = { "method",
                                             "timeout",
                                             "connect_timeout",
                                             "follow_redirects",
+                                            "redirect_hosts",
                                             NULL };
 
 static void load_auth(struct sload *L, const struct ynode *n, struct request *r)
@@ -624,6 +628,31 @@ static void load_request(struct sload *L, const struct ynode *n,
         else
             r->max_redirects =
                 (unsigned)load_int(&L->c, v, 0, 50, "follow_redirects", 0);
+    }
+    v = ymap_get(n, "redirect_hosts");
+    if (v && load_want_seq(&L->c, v, "redirect_hosts")) {
+        size_t i;
+
+        if (r->max_redirects == 0)
+            load_err(&L->c, v,
+                     "redirect_hosts needs follow_redirects");
+        r->redirect_hosts = xcalloc(v->len ? v->len : 1, sizeof(char *));
+        for (i = 0; i < v->len; i++) {
+            const char *h = load_str(&L->c, v->items[i], "a host name");
+            char *lc;
+
+            if (h == NULL)
+                continue;
+            if (h[0] == '\0' || strpbrk(h, "/:@ ")) {
+                load_err(&L->c, v->items[i],
+                         "redirect_hosts: '%s' is not a host name", h);
+                continue;
+            }
+            lc = xstrdup(h);
+            for (char *p = lc; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            r->redirect_hosts[r->nredirect_hosts++] = lc;
+        }
     }
 }
 

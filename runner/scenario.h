@@ -50,6 +50,9 @@ struct request {
     uint64_t timeout_ms; /* whole request */
     uint64_t connect_timeout_ms;
     unsigned max_redirects; /* 0: redirects are not followed */
+    char **redirect_hosts;  /* hosts besides the target's a redirect may
+                               lead to (lower case) */
+    size_t nredirect_hosts;
     struct pos pos;
 };
 

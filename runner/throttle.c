@@ -1,20 +1,41 @@
-/* throttle.c -- GCRA token buckets driven by loop timers. */
+/* throttle.c -- GCRA buckets of depth one, one FIFO per target, one timer.
+ *
+ * The first version handed each request a slot computed when it asked and
+ * armed a timer for it.  Timers fire late by a varying amount, so a
+ * request that left late and one that left on time could end up closer
+ * than the interval: six requests in some one-second window at 5/s.  Now
+ * the slots are taken when the timer fires and counted from that moment.
+ */
+#include <event2/event.h>
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "throttle.h"
 #include "xalloc.h"
 
+struct waiter {
+    struct waiter *next;
+    loop_timer_fn *fn;
+    void *arg;
+    unsigned long long seq; /* asking order, across targets */
+};
+
 struct bucket {
     double interval; /* seconds between requests; 0: unlimited */
     double next;     /* earliest time of the next request */
+    struct waiter *head, *tail;
 };
 
 struct throttle {
     struct loop *loop;
+    struct event *timer;
     struct bucket all;
     struct bucket *targets;
     size_t ntargets;
+    size_t waiting;
+    unsigned long long seq;
+    double armed_at; /* when the pending timer fires */
 };
 
 static double now_s(void)
@@ -25,6 +46,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A little slack on every interval, so that a request observed a few
+ * microseconds early on the far side of the wire still keeps the rate. */
+static double spacing(double interval)
+{
+    return interval + fmin(interval / 1000.0, 0.0005);
+}
+
+static void pump(struct throttle *t);
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
 struct throttle *throttle_new(struct loop *l, size_t ntargets, double rate)
 {
     struct throttle *t = xcalloc(1, sizeof(*t));
@@ -33,35 +70,148 @@ struct throttle *throttle_new(struct loop *l, size_t ntargets, double rate)
     t->ntargets = ntargets;
     t->targets = xcalloc(ntargets ? ntargets : 1, sizeof(*t->targets));
     t->all.interval = rate > 0 ? 1.0 / rate : 0;
+    t->timer = evtimer_new(loop_base(l), on_timer, t);
     return t;
 }
 
 void throttle_free(struct throttle *t)
 {
+    size_t i;
+
     if (t == NULL)
         return;
+    for (i = 0; i < t->ntargets; i++) {
+        while (t->targets[i].head) {
+            struct waiter *w = t->targets[i].head;
+
+            t->targets[i].head = w->next;
+            free(w);
+        }
+    }
+    event_free(t->timer);
     free(t->targets);
     free(t);
+}
+
+static void arm(struct throttle *t, double delay)
+{
+    struct timeval tv;
+
+    if (delay < 0)
+        delay = 0;
+    t->armed_at = now_s() + delay;
+    /* Round up: a timer that fires early would only be re-armed. */
+    tv.tv_sec = (time_t)delay;
+    tv.tv_usec = (suseconds_t)ceil((delay - (double)tv.tv_sec) * 1e6);
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec++;
+        tv.tv_usec -= 1000000;
+    }
+    evtimer_add(t->timer, &tv);
 }
 
 void throttle_set_target_rate(struct throttle *t, size_t i, double rate)
 {
     t->targets[i].interval = rate > 0 ? 1.0 / rate : 0;
+    if (t->waiting)
+        arm(t, 0);
+}
+
+void throttle_set_rate(struct throttle *t, double rate)
+{
+    double interval = rate > 0 ? 1.0 / rate : 0;
+
+    if (interval == t->all.interval)
+        return;
+    /* The last request still holds its old slot; the new rate counts from
+     * it, so a window that lowers the rate takes effect at once. */
+    if (t->all.next > 0)
+        t->all.next += spacing(interval) - spacing(t->all.interval);
+    t->all.interval = interval;
+    if (t->waiting)
+        arm(t, 0);
+}
+
+/* The earliest time the head of <b> may leave. */
+static double ready_at(const struct throttle *t, const struct bucket *b)
+{
+    double at = b->interval > 0 ? b->next : 0;
+
+    if (t->all.interval > 0 && t->all.next > at)
+        at = t->all.next;
+    return at;
+}
+
+/* Let out every request whose slot has come, oldest first, then arm the
+ * timer for the next one. */
+static void pump(struct throttle *t)
+{
+    for (;;) {
+        double now = now_s(), soonest = HUGE_VAL;
+        struct bucket *pick = NULL;
+        struct waiter *w;
+        size_t i;
+
+        for (i = 0; i < t->ntargets; i++) {
+            struct bucket *b = &t->targets[i];
+            double at;
+
+            if (b->head == NULL)
+                continue;
+            at = ready_at(t, b);
+            if (at <= now) {
+                if (pick == NULL || b->head->seq < pick->head->seq)
+                    pick = b;
+            } else if (at < soonest) {
+                soonest = at;
+            }
+        }
+        if (pick == NULL) {
+            if (soonest < HUGE_VAL)
+                arm(t, soonest - now);
+            return;
+        }
+        w = pick->head;
+        pick->head = w->next;
+        if (pick->head == NULL)
+            pick->tail = NULL;
+        t->waiting--;
+        if (pick->interval > 0)
+            pick->next = now + spacing(pick->interval);
+        if (t->all.interval > 0)
+            t->all.next = now + spacing(t->all.interval);
+        /* <fn> may ask again; the queues are consistent by now. */
+        w->fn(w->arg);
+        free(w);
+    }
 }
 
 void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
                       void *arg)
 {
     struct bucket *b = &t->targets[i];
-    double now = now_s(), at = now;
+    struct waiter *w = xcalloc(1, sizeof(*w));
 
-    if (b->interval > 0 && b->next > at)
-        at = b->next;
-    if (t->all.interval > 0 && t->all.next > at)
-        at = t->all.next;
-    if (b->interval > 0)
-        b->next = at + b->interval;
-    if (t->all.interval > 0)
-        t->all.next = at + t->all.interval;
-    loop_after(t->loop, (unsigned long)((at - now) * 1000.0 + 0.5), fn, arg);
+    w->fn = fn;
+    w->arg = arg;
+    w->seq = t->seq++;
+    if (b->tail)
+        b->tail->next = w;
+    else
+        b->head = w;
+    b->tail = w;
+    t->waiting++;
+    /* Never call back from inside this call: the timer decides.  Only a
+     * new head can be due sooner than the timer already armed. */
+    if (b->head == w) {
+        double at = ready_at(t, b);
+
+        if (!evtimer_pending(t->timer, NULL) || at < t->armed_at)
+            arm(t, at - now_s());
+    }
+}
+
+size_t throttle_waiting(const struct throttle *t)
+{
+    return t->waiting;
 }

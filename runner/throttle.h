@@ -1,10 +1,14 @@
 /* throttle.h -- hard request rates, overall and per target.
  *
- * Each rate is a token bucket kept as a "next free slot" time (the GCRA
- * form): a request takes the first slot that both its target's bucket and
- * the overall bucket allow, so requests leave in the order they asked and
- * never faster than either rate, retries and cleanups included.  Waiting
- * is a loop timer, never a sleep.
+ * Each rate is a token bucket of depth one kept as a "next free slot"
+ * time (the GCRA form).  Requests wait in one queue per target, in the
+ * order they asked; a request leaves when both its target's bucket and the
+ * overall bucket allow it, and the buckets' next slots are then counted
+ * from the moment it actually left, not from the moment it was due.  So
+ * however late a timer fires, two requests to one target are never closer
+ * than the target's interval: at "5/s" no window of one second, wherever
+ * it starts, holds a sixth request.  Retries, redirect hops and cleanups
+ * all pass here.  Waiting is one loop timer, never a sleep.
  */
 #ifndef PW_THROTTLE_H
 #define PW_THROTTLE_H
@@ -16,15 +20,25 @@
 struct throttle;
 
 /* A throttle for <ntargets> targets on loop <l>, with overall rate
- * <rate> requests/s (0: unlimited).  Free with throttle_free(). */
+ * <rate> requests/s (0: unlimited).  Free with throttle_free(); requests
+ * still waiting are dropped without their callbacks. */
 struct throttle *throttle_new(struct loop *l, size_t ntargets, double rate);
 void throttle_free(struct throttle *t);
 
 /* Set target <i>'s rate in requests/s (0: unlimited). */
 void throttle_set_target_rate(struct throttle *t, size_t i, double rate);
 
-/* Call <fn>(<arg>) from the loop once a request to target <i> may go. */
+/* Change the overall rate (0: unlimited), e.g. when a throttle window
+ * opens or closes.  Requests already waiting are re-timed. */
+void throttle_set_rate(struct throttle *t, double rate);
+
+/* Call <fn>(<arg>) from the loop once a request to target <i> may go;
+ * never from inside this call.  The request counts as sent when <fn> is
+ * called, so <fn> must send it at once. */
 void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
                       void *arg);
+
+/* Requests waiting for their slot. */
+size_t throttle_waiting(const struct throttle *t);
 
 #endif /* PW_THROTTLE_H */

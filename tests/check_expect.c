@@ -69,7 +69,7 @@ static int judge(const char *body, long status, struct sbuf *msg)
     memset(&r, 0, sizeof(r));
     r.status = status;
     r.total_ms = 12;
-    r.cert_days_left = -1;
+    r.cert_days_left = HTTP_CERT_UNKNOWN;
     sbuf_init(&r.body, 0);
     sbuf_adds(&r.body, body);
     r.headers = hdrs;

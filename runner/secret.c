@@ -1,0 +1,288 @@
+/* secret.c -- the secret cache and value-following redaction. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+#include "xalloc.h"
+
+struct secret {
+    char *name;
+    char *value;
+    size_t len;
+    int ok; /* the file was read; otherwise the lookup fails again */
+};
+
+struct secrets {
+    char *dir;
+    struct secret *list;
+    size_t n, alloc;
+    struct redact redact;
+};
+
+/* ---- Redaction ---- */
+
+static void add_form(struct redact *r, const char *form, size_t len)
+{
+    size_t i, at;
+
+    if (len == 0)
+        return;
+    for (i = 0; i < r->nforms; i++)
+        if (strlen(r->forms[i]) == len && memcmp(r->forms[i], form, len) == 0)
+            return;
+    XGROW(r->forms, r->nforms + 1, r->alloc);
+    /* Longest first, so a long form is replaced before a shorter one that
+     * it contains could split it. */
+    for (at = 0; at < r->nforms && strlen(r->forms[at]) >= len; at++)
+        ;
+    memmove(r->forms + at + 1, r->forms + at,
+            (r->nforms - at) * sizeof(*r->forms));
+    r->forms[at] = xstrndup(form, len);
+    r->nforms++;
+}
+
+static void add_url_forms(struct redact *r, const char *v, size_t len)
+{
+    size_t i, k;
+
+    for (k = 0; k < 2; k++) {
+        struct sbuf b = SBUF_INIT;
+
+        for (i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)v[i];
+
+            if (isalnum(c) || strchr("-_.~", c))
+                sbuf_addc(&b, (char)c);
+            else
+                sbuf_addf(&b, k ? "%%%02x" : "%%%02X", c);
+        }
+        add_form(r, b.buf, b.len);
+        sbuf_release(&b);
+    }
+}
+
+/* The base64 characters that depend on <v> alone when it starts at byte
+ * <align> of a longer string: what any encoding of a string holding <v>
+ * at that alignment contains. */
+static void add_base64_forms(struct redact *r, const char *v, size_t len)
+{
+    static const char std[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t align;
+
+    for (align = 0; align < 3; align++) {
+        size_t n = align + len + 2, i, first, last;
+        unsigned char *in = xcalloc(n + 3, 1);
+        char *out_std = xmalloc(n / 3 * 4 + 8);
+        char *out_url = xmalloc(n / 3 * 4 + 8);
+        size_t o = 0;
+
+        memcpy(in + align, v, len);
+        for (i = 0; i + 3 <= n + 2; i += 3) {
+            unsigned w = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
+                         in[i + 2];
+            int k;
+
+            for (k = 3; k >= 0; k--) {
+                out_std[o] = std[(w >> (6 * k)) & 63];
+                out_url[o] = url[(w >> (6 * k)) & 63];
+                o++;
+            }
+        }
+        /* Character c covers bits [6c, 6c + 6); keep those inside the
+         * value's bits [8 align, 8 (align + len)). */
+        first = (8 * align + 5) / 6;
+        last = 8 * (align + len) / 6; /* exclusive */
+        if (last > first && last - first >= 4) {
+            add_form(r, out_std + first, last - first);
+            add_form(r, out_url + first, last - first);
+        }
+        free(in);
+        free(out_std);
+        free(out_url);
+    }
+}
+
+void redact_add(struct redact *r, const char *value, size_t len)
+{
+    struct sbuf b = SBUF_INIT;
+
+    if (len == 0)
+        return;
+    add_form(r, value, len);
+    add_url_forms(r, value, len);
+    add_base64_forms(r, value, len);
+    sbuf_add_json_str(&b, value, len);
+    if (b.len >= 2)
+        add_form(r, b.buf + 1, b.len - 2); /* without the quotes */
+    sbuf_reset(&b);
+    sbuf_add_printable(&b, value, len);
+    add_form(r, b.buf, b.len);
+    sbuf_release(&b);
+}
+
+/* Length of the form of <sets> found at <p>, or 0. */
+static size_t match_at(const struct redact *const *sets, size_t n,
+                       const char *p, size_t left)
+{
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        if (sets[i] == NULL)
+            continue;
+        for (k = 0; k < sets[i]->nforms; k++) {
+            const char *f = sets[i]->forms[k];
+            size_t fl = strlen(f);
+
+            if (fl <= left && p[0] == f[0] && memcmp(p, f, fl) == 0)
+                return fl;
+        }
+    }
+    return 0;
+}
+
+int redact_found(const struct redact *const *sets, size_t n,
+                 const char *text, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (match_at(sets, n, text + i, len - i))
+            return 1;
+    return 0;
+}
+
+void redact_apply(const struct redact *const *sets, size_t n, struct sbuf *b)
+{
+    struct sbuf out;
+    size_t i = 0, m;
+
+    if (!redact_found(sets, n, b->buf, b->len))
+        return;
+    sbuf_init(&out, 0);
+    while (i < b->len) {
+        m = match_at(sets, n, b->buf + i, b->len - i);
+        if (m) {
+            sbuf_adds(&out, REDACTED);
+            i += m;
+        } else {
+            sbuf_addc(&out, b->buf[i++]);
+        }
+    }
+    memset(b->buf, 0, b->len);
+    sbuf_reset(b);
+    sbuf_add(b, out.buf, out.len);
+    sbuf_release(&out);
+}
+
+void redact_release(struct redact *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nforms; i++) {
+        memset(r->forms[i], 0, strlen(r->forms[i]));
+        free(r->forms[i]);
+    }
+    free(r->forms);
+    r->forms = NULL;
+    r->nforms = r->alloc = 0;
+}
+
+/* ---- The cache ---- */
+
+struct secrets *secrets_new(const char *dir)
+{
+    struct secrets *s = xcalloc(1, sizeof(*s));
+
+    s->dir = xstrdup(dir ? dir : "");
+    return s;
+}
+
+void secrets_free(struct secrets *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < s->n; i++) {
+        free(s->list[i].name);
+        if (s->list[i].value) {
+            memset(s->list[i].value, 0, s->list[i].len);
+            free(s->list[i].value);
+        }
+    }
+    free(s->list);
+    redact_release(&s->redact);
+    free(s->dir);
+    free(s);
+}
+
+static void read_one(const struct secrets *s, struct secret *sec)
+{
+    struct sbuf path = SBUF_INIT, value;
+    char buf[4096];
+    FILE *f;
+    size_t n;
+    pw_status rc = PW_OK;
+
+    sbuf_addf(&path, "%s/%s", s->dir, sec->name);
+    f = fopen(path.buf, "r");
+    sbuf_release(&path);
+    if (f == NULL)
+        return;
+    sbuf_init(&value, SECRET_MAX);
+    do {
+        n = fread(buf, 1, sizeof(buf), f);
+        rc = sbuf_add(&value, buf, n);
+    } while (rc == PW_OK && n > 0);
+    if (ferror(f))
+        rc = PW_ERR_IO;
+    fclose(f);
+    memset(buf, 0, sizeof(buf));
+    while (value.len > 0 && (value.buf[value.len - 1] == '\n' ||
+                             value.buf[value.len - 1] == '\r'))
+        value.buf[--value.len] = '\0';
+    if (rc == PW_OK) {
+        sec->len = value.len;
+        sec->value = xstrndup(value.buf, value.len);
+        sec->ok = 1;
+    }
+    memset(value.buf, 0, value.len);
+    sbuf_release(&value);
+}
+
+pw_status secrets_get(struct secrets *s, const char *name, struct sbuf *out)
+{
+    struct secret *sec = NULL;
+    size_t i;
+
+    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/'))
+        return PW_ERR_INVALID;
+    for (i = 0; i < s->n && sec == NULL; i++)
+        if (strcmp(s->list[i].name, name) == 0)
+            sec = &s->list[i];
+    if (sec == NULL) {
+        XGROW(s->list, s->n + 1, s->alloc);
+        sec = &s->list[s->n++];
+        memset(sec, 0, sizeof(*sec));
+        sec->name = xstrdup(name);
+    }
+    if (!sec->ok) {
+        /* A missing file is looked for again: it may be deployed later. */
+        read_one(s, sec);
+        if (!sec->ok)
+            return PW_ERR_INVALID;
+        redact_add(&s->redact, sec->value, sec->len);
+    }
+    return sbuf_add(out, sec->value, sec->len) == PW_OK ? PW_OK
+                                                         : PW_ERR_INVALID;
+}
+
+const struct redact *secrets_redact(const struct secrets *s)
+{
+    return &s->redact;
+}
