@@ -25,6 +25,10 @@ void resp_view_release(struct resp_view *v)
     v->parsed = 0;
 }
 
+/* jq 1.6's parser keeps one stack entry per open array and two per open
+ * object (the object and the pending key), and gives up past this many. */
+#define JQ_PARSE_DEPTH 256
+
 static jv body_json(struct resp_view *v)
 {
     if (!v->parsed) {
@@ -36,6 +40,42 @@ static jv body_json(struct resp_view *v)
     return jv_copy(v->json);
 }
 
+/* Why <doc> (consumed), an invalid parse result, is not usable: a body
+ * that is valid JSON but deeper than jq's parser accepts must not read as
+ * a broken one. */
+static void show_not_json(struct sbuf *m, jv doc)
+{
+    jv msg = jv_invalid_get_msg(doc);
+
+    if (jv_get_kind(msg) == JV_KIND_STRING &&
+        strstr(jv_string_value(msg), "Exceeds depth limit") != NULL)
+        sbuf_addf(m,
+                  "the body is nested deeper than jq's limit "
+                  "(%d levels of arrays, %d of objects)",
+                  JQ_PARSE_DEPTH, JQ_PARSE_DEPTH / 2);
+    else
+        sbuf_adds(m, "the body is not JSON");
+    jv_free(msg);
+}
+
+/* Append <n> bytes at <s> with the quotes and backslashes escaped as in a
+ * JSON string, so a quote inside a value cannot pass for its end; other
+ * bytes go through sbuf_add_printable(). */
+static void add_escaped(struct sbuf *m, const char *s, size_t n)
+{
+    size_t start = 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] != '"' && s[i] != '\\')
+            continue;
+        sbuf_add_printable(m, s + start, i - start);
+        sbuf_addc(m, '\\');
+        sbuf_addc(m, s[i]);
+        start = i + 1;
+    }
+    sbuf_add_printable(m, s + start, n - start);
+}
+
 /* Append <s> (len <n>) for a message: printable, truncated, quoted. */
 static void show_text(struct sbuf *m, const char *s, size_t n)
 {
@@ -45,7 +85,7 @@ static void show_text(struct sbuf *m, const char *s, size_t n)
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
         cut--;
     sbuf_addc(m, '"');
-    sbuf_add_printable(m, s, cut);
+    add_escaped(m, s, cut);
     sbuf_adds(m, cut < n ? "\"..." : "\"");
 }
 
@@ -232,6 +272,8 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
     default:
         break;
     }
+    if (o->op == OP_NE)
+        sbuf_adds(expected, "!= ");
     if (env->secret && *env->secret != secret_before)
         sbuf_adds(expected, "(secret)");
     else if (jv_is_valid(want))
@@ -257,7 +299,12 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
     case OP_LE:
     case OP_GT:
     case OP_GE:
-        sbuf_addf(expected, "%g", o->number);
+        sbuf_addf(expected, "%s %g",
+                  o->op == OP_LT   ? "<"
+                  : o->op == OP_LE ? "<="
+                  : o->op == OP_GT ? ">"
+                                   : ">=",
+                  o->number);
         if (!as_number(x, &n))
             break;
         ok = o->op == OP_LT   ? n < o->number
@@ -362,8 +409,8 @@ static jv subject(const struct check *ck, struct resp_view *v,
         sbuf_addf(what, "jq %s", ck->text);
         doc = body_json(v);
         if (!jv_is_valid(doc)) {
-            jv_free(doc);
-            sbuf_addf(msg, "jq %s: the body is not JSON", ck->text);
+            sbuf_addf(msg, "jq %s: ", ck->text);
+            show_not_json(msg, doc);
             *bad = 1;
             return jv_invalid();
         }
@@ -514,8 +561,8 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
     case CAP_JQ:
         doc = body_json(v);
         if (!jv_is_valid(doc)) {
-            jv_free(doc);
-            sbuf_addf(msg, "capture %s: the body is not JSON", cp->name);
+            sbuf_addf(msg, "capture %s: ", cp->name);
+            show_not_json(msg, doc);
             return 0;
         }
         if (jqset_eval(v->jq, cp->jq, doc, &x, &err) != PW_OK) {
