@@ -76,6 +76,49 @@ static void add_escaped(struct sbuf *m, const char *s, size_t n)
     sbuf_add_printable(m, s + start, n - start);
 }
 
+/* The match context every regex match in this module runs with; see
+ * expect.h for the limits.  Created on first use and kept, since a JIT
+ * stack costs an mmap and judging is single-threaded. */
+static pcre2_match_context *match_ctx(void)
+{
+    static pcre2_match_context *ctx;
+    static pcre2_jit_stack *stack;
+
+    if (ctx != NULL)
+        return ctx;
+    ctx = pcre2_match_context_create(NULL);
+    if (ctx == NULL) {
+        fprintf(stderr, "prodwatch: out of memory\n");
+        abort();
+    }
+    pcre2_set_match_limit(ctx, EXPECT_RE_MATCH_LIMIT);
+    pcre2_set_depth_limit(ctx, EXPECT_RE_DEPTH_LIMIT);
+    /* Without a JIT (or its stack) the interpreter runs, bounded by the
+     * same limits. */
+    stack = pcre2_jit_stack_create(EXPECT_RE_JIT_STACK_START,
+                                   EXPECT_RE_JIT_STACK_MAX, NULL);
+    if (stack != NULL)
+        pcre2_jit_stack_assign(ctx, NULL, stack);
+    return ctx;
+}
+
+/* Run <re> on <text> (len <len>) into <md>.  Returns pcre2_match()'s
+ * code; for an engine error (anything below zero but "no match") also
+ * appends PCRE2's message to <msg>. */
+static int regex_run(const pcre2_code *re, const char *text, size_t len,
+                     pcre2_match_data *md, struct sbuf *msg)
+{
+    int rc = pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, md, match_ctx());
+    PCRE2_UCHAR why[120];
+
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
+            snprintf((char *)why, sizeof(why), "error %d", rc);
+        sbuf_addf(msg, "regex engine error: %s", (const char *)why);
+    }
+    return rc;
+}
+
 /* Append <s> (len <n>) for a message: printable, truncated, quoted. */
 static void show_text(struct sbuf *m, const char *s, size_t n)
 {
@@ -252,7 +295,7 @@ static int same(jv a, jv b)
 
 /* Apply <o> to subject <x> (borrowed).  Returns 1 when it holds. */
 static int apply(const struct check_op *o, jv x, const struct expect_env *env,
-                 struct sbuf *expected, struct sbuf *msg)
+                 const char *what, struct sbuf *expected, struct sbuf *msg)
 {
     int secret_before = env->secret ? *env->secret : 0;
     int ok = 0;
@@ -320,7 +363,17 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
             break;
         text = as_text(x, &len);
         md = pcre2_match_data_create_from_pattern(o->re, NULL);
-        ok = pcre2_match(o->re, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0;
+        {
+            struct sbuf why = SBUF_INIT;
+            int rc = regex_run(o->re, text, len, md, &why);
+
+            ok = rc >= 0;
+            if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+                sbuf_addf(msg, "%s matches: %s", what, why.buf);
+                ok = -1;
+            }
+            sbuf_release(&why);
+        }
         pcre2_match_data_free(md);
         free(text);
         break;
@@ -372,14 +425,17 @@ static void sha256_hex(const struct sbuf *b, char out[65])
 }
 
 /* Group 1 of the first match of <re> in the body (the whole match when the
- * pattern has no group), or jv_invalid(). */
-static jv regex_subject(const pcre2_code *re, const struct sbuf *body)
+ * pattern has no group), or jv_invalid().  An engine error sets *<bad> and
+ * appends the reason to <msg>. */
+static jv regex_subject(const pcre2_code *re, const struct sbuf *body,
+                        struct sbuf *msg, int *bad)
 {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     PCRE2_SIZE *ov;
-    int rc = pcre2_match(re, (PCRE2_SPTR)body->buf, body->len, 0, 0, md, NULL);
+    int rc = regex_run(re, body->buf, body->len, md, msg);
     jv out = jv_invalid();
 
+    *bad = rc < 0 && rc != PCRE2_ERROR_NOMATCH;
     if (rc > 0) {
         int g = rc > 1 ? 1 : 0;
 
@@ -398,6 +454,7 @@ static jv subject(const struct check *ck, struct resp_view *v,
                   struct sbuf *what, struct sbuf *msg, int *bad)
 {
     const struct http_resp *r = v->resp;
+    struct sbuf why = SBUF_INIT;
     struct pw_err err;
     char hex[65];
     const char *h;
@@ -436,7 +493,11 @@ static jv subject(const struct check *ck, struct resp_view *v,
         return jv_string(hex);
     case SUBJ_REGEX:
         sbuf_addf(what, "regex %s", ck->text);
-        return regex_subject(ck->re, &r->body);
+        out = regex_subject(ck->re, &r->body, &why, bad);
+        if (*bad)
+            sbuf_addf(msg, "regex %s: %s", ck->text, why.buf);
+        sbuf_release(&why);
+        return out;
     case SUBJ_TLS_DAYS_LEFT:
         sbuf_adds(what, "tls_days_left");
         return r->cert_days_left >= 0 ? jv_number((double)r->cert_days_left)
@@ -510,7 +571,7 @@ int expect_check(const struct expect *e, struct resp_view *v,
         }
         for (j = 0; j < ck->nops; j++) {
             struct sbuf expected = SBUF_INIT;
-            int ok = apply(&ck->ops[j], x, env, &expected, msg);
+            int ok = apply(&ck->ops[j], x, env, what.buf, &expected, msg);
 
             if (ok == 1) {
                 sbuf_release(&expected);
@@ -555,9 +616,18 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
         }
         sbuf_adds(out, h);
         return 1;
-    case CAP_REGEX:
-        x = regex_subject(cp->re, &v->resp->body);
+    case CAP_REGEX: {
+        struct sbuf why = SBUF_INIT;
+        int bad;
+
+        x = regex_subject(cp->re, &v->resp->body, &why, &bad);
+        if (bad)
+            sbuf_addf(msg, "capture %s: %s", cp->name, why.buf);
+        sbuf_release(&why);
+        if (bad)
+            return 0;
         break;
+    }
     case CAP_JQ:
         doc = body_json(v);
         if (!jv_is_valid(doc)) {

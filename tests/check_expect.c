@@ -252,6 +252,53 @@ START_TEST(test_expect_comparisons_show_operator)
 }
 END_TEST
 
+/* Bodies of a few KB need more than PCRE2's default 32 KiB JIT stack;
+ * running out must not read as "no match". */
+START_TEST(test_expect_regex_on_long_bodies)
+{
+    struct sbuf body = SBUF_INIT;
+    int i;
+
+    load("      checks:\n"
+         "        - { body: text, matches: \"^(x|y)*$\" }\n");
+    for (i = 0; i < 3000; i++)
+        sbuf_addc(&body, 'x');
+    assert_verdict(body.buf, 200, 1, NULL);
+    unload();
+    load("      checks:\n"
+         "        - { regex: '\"description\": \"((?:[^\"\\\\]|\\\\.)*)\"',"
+         " exists: true }\n");
+    sbuf_reset(&body);
+    sbuf_adds(&body, "{\"id\": 1, \"description\": \"");
+    for (i = 0; i < 5000; i++)
+        sbuf_adds(&body, i % 100 == 0 ? "\\\"" : "d");
+    sbuf_adds(&body, "\"}");
+    assert_verdict(body.buf, 200, 1, NULL);
+    unload();
+    sbuf_release(&body);
+}
+END_TEST
+
+/* Catastrophic backtracking is cut off by the match limit and reported as
+ * an engine error, for both the operator and the subject. */
+START_TEST(test_expect_regex_engine_error_is_an_error)
+{
+    const char *hostile = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+
+    load("      checks:\n"
+         "        - { body: text, matches: \"^(a|a?)+$\" }\n");
+    assert_verdict(hostile, 200, 0,
+                   "body matches: regex engine error: match limit exceeded");
+    unload();
+    load("      checks:\n"
+         "        - { regex: \"^((a|a?)+)$\", exists: false }\n");
+    assert_verdict(hostile, 200, 0,
+                   "regex ^((a|a?)+)$: regex engine error: match limit "
+                   "exceeded");
+    unload();
+}
+END_TEST
+
 START_TEST(test_expect_captures)
 {
     struct http_resp r;
@@ -305,6 +352,8 @@ static Suite *expect_suite(void)
     tcase_add_test(tc, test_expect_other_subjects);
     tcase_add_test(tc, test_expect_messages_are_safe);
     tcase_add_test(tc, test_expect_captures);
+    tcase_add_test(tc, test_expect_regex_on_long_bodies);
+    tcase_add_test(tc, test_expect_regex_engine_error_is_an_error);
     tcase_add_test(tc, test_expect_deep_json_names_the_limit);
     tcase_add_test(tc, test_expect_quotes_inside_values_escaped);
     tcase_add_test(tc, test_expect_comparisons_show_operator);
