@@ -25,6 +25,10 @@ void resp_view_release(struct resp_view *v)
     v->parsed = 0;
 }
 
+/* jq 1.6's parser keeps one stack entry per open array and two per open
+ * object (the object and the pending key), and gives up past this many. */
+#define JQ_PARSE_DEPTH 256
+
 static jv body_json(struct resp_view *v)
 {
     if (!v->parsed) {
@@ -36,6 +40,85 @@ static jv body_json(struct resp_view *v)
     return jv_copy(v->json);
 }
 
+/* Why <doc> (consumed), an invalid parse result, is not usable: a body
+ * that is valid JSON but deeper than jq's parser accepts must not read as
+ * a broken one. */
+static void show_not_json(struct sbuf *m, jv doc)
+{
+    jv msg = jv_invalid_get_msg(doc);
+
+    if (jv_get_kind(msg) == JV_KIND_STRING &&
+        strstr(jv_string_value(msg), "Exceeds depth limit") != NULL)
+        sbuf_addf(m,
+                  "the body is nested deeper than jq's limit "
+                  "(%d levels of arrays, %d of objects)",
+                  JQ_PARSE_DEPTH, JQ_PARSE_DEPTH / 2);
+    else
+        sbuf_adds(m, "the body is not JSON");
+    jv_free(msg);
+}
+
+/* Append <n> bytes at <s> with the quotes and backslashes escaped as in a
+ * JSON string, so a quote inside a value cannot pass for its end; other
+ * bytes go through sbuf_add_printable(). */
+static void add_escaped(struct sbuf *m, const char *s, size_t n)
+{
+    size_t start = 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] != '"' && s[i] != '\\')
+            continue;
+        sbuf_add_printable(m, s + start, i - start);
+        sbuf_addc(m, '\\');
+        sbuf_addc(m, s[i]);
+        start = i + 1;
+    }
+    sbuf_add_printable(m, s + start, n - start);
+}
+
+/* The match context every regex match in this module runs with; see
+ * expect.h for the limits.  Created on first use and kept, since a JIT
+ * stack costs an mmap and judging is single-threaded. */
+static pcre2_match_context *match_ctx(void)
+{
+    static pcre2_match_context *ctx;
+    static pcre2_jit_stack *stack;
+
+    if (ctx != NULL)
+        return ctx;
+    ctx = pcre2_match_context_create(NULL);
+    if (ctx == NULL) {
+        fprintf(stderr, "prodwatch: out of memory\n");
+        abort();
+    }
+    pcre2_set_match_limit(ctx, EXPECT_RE_MATCH_LIMIT);
+    pcre2_set_depth_limit(ctx, EXPECT_RE_DEPTH_LIMIT);
+    /* Without a JIT (or its stack) the interpreter runs, bounded by the
+     * same limits. */
+    stack = pcre2_jit_stack_create(EXPECT_RE_JIT_STACK_START,
+                                   EXPECT_RE_JIT_STACK_MAX, NULL);
+    if (stack != NULL)
+        pcre2_jit_stack_assign(ctx, NULL, stack);
+    return ctx;
+}
+
+/* Run <re> on <text> (len <len>) into <md>.  Returns pcre2_match()'s
+ * code; for an engine error (anything below zero but "no match") also
+ * appends PCRE2's message to <msg>. */
+static int regex_run(const pcre2_code *re, const char *text, size_t len,
+                     pcre2_match_data *md, struct sbuf *msg)
+{
+    int rc = pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, md, match_ctx());
+    PCRE2_UCHAR why[120];
+
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
+            snprintf((char *)why, sizeof(why), "error %d", rc);
+        sbuf_addf(msg, "regex engine error: %s", (const char *)why);
+    }
+    return rc;
+}
+
 /* Append <s> (len <n>) for a message: printable, truncated, quoted. */
 static void show_text(struct sbuf *m, const char *s, size_t n)
 {
@@ -45,7 +128,7 @@ static void show_text(struct sbuf *m, const char *s, size_t n)
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
         cut--;
     sbuf_addc(m, '"');
-    sbuf_add_printable(m, s, cut);
+    add_escaped(m, s, cut);
     sbuf_adds(m, cut < n ? "\"..." : "\"");
 }
 
@@ -212,7 +295,7 @@ static int same(jv a, jv b)
 
 /* Apply <o> to subject <x> (borrowed).  Returns 1 when it holds. */
 static int apply(const struct check_op *o, jv x, const struct expect_env *env,
-                 struct sbuf *expected, struct sbuf *msg)
+                 const char *what, struct sbuf *expected, struct sbuf *msg)
 {
     int secret_before = env->secret ? *env->secret : 0;
     int ok = 0;
@@ -232,6 +315,8 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
     default:
         break;
     }
+    if (o->op == OP_NE)
+        sbuf_adds(expected, "!= ");
     if (env->secret && *env->secret != secret_before)
         sbuf_adds(expected, "(secret)");
     else if (jv_is_valid(want))
@@ -257,7 +342,12 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
     case OP_LE:
     case OP_GT:
     case OP_GE:
-        sbuf_addf(expected, "%g", o->number);
+        sbuf_addf(expected, "%s %g",
+                  o->op == OP_LT   ? "<"
+                  : o->op == OP_LE ? "<="
+                  : o->op == OP_GT ? ">"
+                                   : ">=",
+                  o->number);
         if (!as_number(x, &n))
             break;
         ok = o->op == OP_LT   ? n < o->number
@@ -273,7 +363,17 @@ static int apply(const struct check_op *o, jv x, const struct expect_env *env,
             break;
         text = as_text(x, &len);
         md = pcre2_match_data_create_from_pattern(o->re, NULL);
-        ok = pcre2_match(o->re, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0;
+        {
+            struct sbuf why = SBUF_INIT;
+            int rc = regex_run(o->re, text, len, md, &why);
+
+            ok = rc >= 0;
+            if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+                sbuf_addf(msg, "%s matches: %s", what, why.buf);
+                ok = -1;
+            }
+            sbuf_release(&why);
+        }
         pcre2_match_data_free(md);
         free(text);
         break;
@@ -325,14 +425,17 @@ static void sha256_hex(const struct sbuf *b, char out[65])
 }
 
 /* Group 1 of the first match of <re> in the body (the whole match when the
- * pattern has no group), or jv_invalid(). */
-static jv regex_subject(const pcre2_code *re, const struct sbuf *body)
+ * pattern has no group), or jv_invalid().  An engine error sets *<bad> and
+ * appends the reason to <msg>. */
+static jv regex_subject(const pcre2_code *re, const struct sbuf *body,
+                        struct sbuf *msg, int *bad)
 {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     PCRE2_SIZE *ov;
-    int rc = pcre2_match(re, (PCRE2_SPTR)body->buf, body->len, 0, 0, md, NULL);
+    int rc = regex_run(re, body->buf, body->len, md, msg);
     jv out = jv_invalid();
 
+    *bad = rc < 0 && rc != PCRE2_ERROR_NOMATCH;
     if (rc > 0) {
         int g = rc > 1 ? 1 : 0;
 
@@ -351,6 +454,7 @@ static jv subject(const struct check *ck, struct resp_view *v,
                   struct sbuf *what, struct sbuf *msg, int *bad)
 {
     const struct http_resp *r = v->resp;
+    struct sbuf why = SBUF_INIT;
     struct pw_err err;
     char hex[65];
     const char *h;
@@ -362,8 +466,8 @@ static jv subject(const struct check *ck, struct resp_view *v,
         sbuf_addf(what, "jq %s", ck->text);
         doc = body_json(v);
         if (!jv_is_valid(doc)) {
-            jv_free(doc);
-            sbuf_addf(msg, "jq %s: the body is not JSON", ck->text);
+            sbuf_addf(msg, "jq %s: ", ck->text);
+            show_not_json(msg, doc);
             *bad = 1;
             return jv_invalid();
         }
@@ -389,7 +493,11 @@ static jv subject(const struct check *ck, struct resp_view *v,
         return jv_string(hex);
     case SUBJ_REGEX:
         sbuf_addf(what, "regex %s", ck->text);
-        return regex_subject(ck->re, &r->body);
+        out = regex_subject(ck->re, &r->body, &why, bad);
+        if (*bad)
+            sbuf_addf(msg, "regex %s: %s", ck->text, why.buf);
+        sbuf_release(&why);
+        return out;
     case SUBJ_TLS_DAYS_LEFT:
         sbuf_adds(what, "tls_days_left");
         /* Unknown (no TLS) is "nothing"; an expired one is negative. */
@@ -465,7 +573,7 @@ int expect_check(const struct expect *e, struct resp_view *v,
         }
         for (j = 0; j < ck->nops; j++) {
             struct sbuf expected = SBUF_INIT;
-            int ok = apply(&ck->ops[j], x, env, &expected, msg);
+            int ok = apply(&ck->ops[j], x, env, what.buf, &expected, msg);
 
             if (ok == 1) {
                 sbuf_release(&expected);
@@ -510,14 +618,23 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
         }
         sbuf_adds(out, h);
         return 1;
-    case CAP_REGEX:
-        x = regex_subject(cp->re, &v->resp->body);
+    case CAP_REGEX: {
+        struct sbuf why = SBUF_INIT;
+        int bad;
+
+        x = regex_subject(cp->re, &v->resp->body, &why, &bad);
+        if (bad)
+            sbuf_addf(msg, "capture %s: %s", cp->name, why.buf);
+        sbuf_release(&why);
+        if (bad)
+            return 0;
         break;
+    }
     case CAP_JQ:
         doc = body_json(v);
         if (!jv_is_valid(doc)) {
-            jv_free(doc);
-            sbuf_addf(msg, "capture %s: the body is not JSON", cp->name);
+            sbuf_addf(msg, "capture %s: ", cp->name);
+            show_not_json(msg, doc);
             return 0;
         }
         if (jqset_eval(v->jq, cp->jq, doc, &x, &err) != PW_OK) {

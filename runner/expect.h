@@ -18,6 +18,18 @@
 #include "scenario.h"
 #include "template.h"
 
+/* The regex engine is bounded for hostile bodies: the JIT runs on its own
+ * stack (grown from START up to MAX bytes, so long bodies match instead of
+ * failing on PCRE2's default 32 KiB), and backtracking stops after
+ * MATCH_LIMIT steps or DEPTH_LIMIT nested backtracking points.  A match that
+ * hits a limit is an error with PCRE2's message, never "no match".  The
+ * stack and limits are created on first use and kept for the life of the
+ * process (one set: judging is single-threaded). */
+#define EXPECT_RE_JIT_STACK_START (32 * 1024)
+#define EXPECT_RE_JIT_STACK_MAX   (8 * 1024 * 1024)
+#define EXPECT_RE_MATCH_LIMIT     10000000
+#define EXPECT_RE_DEPTH_LIMIT     1000000
+
 struct resp_view {
     const struct http_resp *resp;
     struct jqset *jq;

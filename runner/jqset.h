@@ -14,6 +14,28 @@
  * program.  When a combined program fails to compile, the culprits are
  * found by bisection and each one is reported with jq's own message.
  *
+ * Each expression must also keep to the response: builtins that reach the
+ * environment, other inputs, files or the process (env, $ENV, input,
+ * inputs, debug, stderr, halt, halt_error, input_filename, $__loc__,
+ * import, include, modulemeta, get_search_list, ...) are refused at load.
+ *
+ * Evaluation is bounded.  An expression made only of builtins and
+ * operators whose cost is bounded by the size of the input (paths, pipes,
+ * comparisons, select, map, length, keys, sort, test, ...; no def, reduce,
+ * foreach, variables, range, limit, while, until, repeat, recurse(f),
+ * assignment, and no two generators whose outputs could multiply) runs
+ * in-process: that is the hot path, as cheap as a jq call.  Any other
+ * expression runs in a forked child that may use at most
+ * JQSET_TIME_LIMIT_MS of wall time and JQSET_MEM_LIMIT bytes more address
+ * space than the runner had; the child sends its first output back as
+ * JSON text (or jq's error, or that there was none) and exits.  A child
+ * that overruns is killed and reaped, and the evaluation fails with
+ * "jq program ran longer than 1s", "jq program ran out of memory (256
+ * MiB)" or "jq program crashed (signal N)": nothing hangs and the runner
+ * survives.  The caller blocks for at most the time limit.  An in-process
+ * expression still costs time polynomial in the body (bounded by the
+ * response cap); only the forked ones have a clock.
+ *
  * A jqset is single-threaded: evaluation reuses the chunks' jq_states.
  */
 #ifndef PW_JQSET_H
@@ -24,6 +46,11 @@
 
 #include "diag.h"
 #include "err.h"
+
+/* Limits of an evaluation that runs apart (see above). */
+#define JQSET_TIME_LIMIT_MS 1000
+#define JQSET_MEM_LIMIT     (256UL * 1024 * 1024)
+#define JQSET_OUTPUT_MAX    (16UL * 1024 * 1024) /* first output, as JSON */
 
 struct jqset;
 
@@ -49,13 +76,21 @@ pw_status jqset_compile(struct jqset *s, struct diag *d);
 /* Run expression <idx> on <input> (consumed) and store its first output in
  * *<out> (caller frees with jv_free()).  A program that produces no output
  * yields jv_invalid() without a message; a runtime error yields
- * PW_ERR_INVALID with jq's message in <err>.  Only after jqset_compile(),
- * and only for expressions that compiled. */
+ * PW_ERR_INVALID with jq's message in <err>; a program that runs apart and
+ * overruns its limits yields PW_ERR_TIMEOUT ("ran longer than") or
+ * PW_ERR_TOOBIG (memory, output) or PW_ERR_INVALID (crashed), and one that
+ * cannot be started PW_ERR_IO.  Blocks for at most JQSET_TIME_LIMIT_MS.
+ * Only after jqset_compile(), and only for expressions that compiled. */
 pw_status jqset_eval(struct jqset *s, size_t idx, jv input, jv *out,
                      struct pw_err *err);
 
+/* Whether expression <idx> runs in-process (1) or apart (0); see above.
+ * Only after jqset_compile(). */
+int jqset_in_process(const struct jqset *s, size_t idx);
+
 /* Check <expr> alone, without libjq: non-empty, brackets and string quotes
- * balanced.  Returns PW_OK or PW_ERR_PARSE with the reason in <err>. */
+ * balanced, no builtin that reaches outside the response.  Returns PW_OK
+ * or PW_ERR_PARSE with the reason (and its offset) in <err>. */
 pw_status jqset_precheck(const char *expr, struct pw_err *err);
 
 #endif /* PW_JQSET_H */

@@ -189,6 +189,116 @@ START_TEST(test_expect_messages_are_safe)
 }
 END_TEST
 
+/* jq 1.6 refuses to parse JSON nested past its stack of 256 (an object
+ * takes two entries); that is a limit of the parser, not a broken body. */
+START_TEST(test_expect_deep_json_names_the_limit)
+{
+    struct sbuf deep = SBUF_INIT;
+    int i;
+
+    load("      checks:\n"
+         "        - { jq: .a, exists: true }\n");
+    for (i = 0; i < 129; i++)
+        sbuf_adds(&deep, "{\"a\":");
+    sbuf_adds(&deep, "1");
+    for (i = 0; i < 129; i++)
+        sbuf_adds(&deep, "}");
+    assert_verdict(deep.buf, 200, 0,
+                   "jq .a: the body is nested deeper than jq's limit "
+                   "(256 levels of arrays, 128 of objects)");
+    sbuf_release(&deep);
+    assert_verdict("{\"a\": ", 200, 0, "jq .a: the body is not JSON");
+    unload();
+}
+END_TEST
+
+/* Values are quoted as JSON strings are, so a quote inside one cannot be
+ * mistaken for its end. */
+START_TEST(test_expect_quotes_inside_values_escaped)
+{
+    load("      checks:\n"
+         "        - { jq: .q, eq: \"b\\\\\\\"c\" }\n");
+    assert_verdict("{\"q\": \"\\\"a\\\"\"}", 200, 0,
+                   "jq .q eq: expected \"b\\\\\\\"c\", got \"\\\"a\\\"\"");
+    unload();
+}
+END_TEST
+
+/* Each comparison shows its operator next to the expected value. */
+START_TEST(test_expect_comparisons_show_operator)
+{
+    static const struct {
+        const char *check, *msg;
+    } cases[] = {
+        { "gt: 14", "jq .n gt: expected > 14, got 3" },
+        { "ge: 14", "jq .n ge: expected >= 14, got 3" },
+        { "lt: 2", "jq .n lt: expected < 2, got 3" },
+        { "le: 2.5", "jq .n le: expected <= 2.5, got 3" },
+        { "ne: 3", "jq .n ne: expected != 3, got 3" },
+        { "eq: 4", "jq .n eq: expected 4, got 3" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sbuf y = SBUF_INIT;
+
+        sbuf_addf(&y, "      checks:\n        - { jq: .n, %s }\n",
+                  cases[i].check);
+        load(y.buf);
+        assert_verdict("{\"n\": 3}", 200, 0, cases[i].msg);
+        unload();
+        sbuf_release(&y);
+    }
+}
+END_TEST
+
+/* Bodies of a few KB need more than PCRE2's default 32 KiB JIT stack;
+ * running out must not read as "no match". */
+START_TEST(test_expect_regex_on_long_bodies)
+{
+    struct sbuf body = SBUF_INIT;
+    int i;
+
+    load("      checks:\n"
+         "        - { body: text, matches: \"^(x|y)*$\" }\n");
+    for (i = 0; i < 3000; i++)
+        sbuf_addc(&body, 'x');
+    assert_verdict(body.buf, 200, 1, NULL);
+    unload();
+    load("      checks:\n"
+         "        - { regex: '\"description\": \"((?:[^\"\\\\]|\\\\.)*)\"',"
+         " exists: true }\n");
+    sbuf_reset(&body);
+    sbuf_adds(&body, "{\"id\": 1, \"description\": \"");
+    for (i = 0; i < 5000; i++)
+        sbuf_adds(&body, i % 100 == 0 ? "\\\"" : "d");
+    sbuf_adds(&body, "\"}");
+    assert_verdict(body.buf, 200, 1, NULL);
+    unload();
+    sbuf_release(&body);
+}
+END_TEST
+
+/* Catastrophic backtracking is cut off by the match limit and reported as
+ * an engine error, for both the operator and the subject. */
+START_TEST(test_expect_regex_engine_error_is_an_error)
+{
+    const char *hostile = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+
+    load("      checks:\n"
+         "        - { body: text, matches: \"^(a|a?)+$\" }\n");
+    assert_verdict(hostile, 200, 0,
+                   "body matches: regex engine error: match limit exceeded");
+    unload();
+    load("      checks:\n"
+         "        - { regex: \"^((a|a?)+)$\", exists: false }\n");
+    assert_verdict(hostile, 200, 0,
+                   "regex ^((a|a?)+)$: regex engine error: match limit "
+                   "exceeded");
+    unload();
+}
+END_TEST
+
 START_TEST(test_expect_captures)
 {
     struct http_resp r;
@@ -242,6 +352,11 @@ static Suite *expect_suite(void)
     tcase_add_test(tc, test_expect_other_subjects);
     tcase_add_test(tc, test_expect_messages_are_safe);
     tcase_add_test(tc, test_expect_captures);
+    tcase_add_test(tc, test_expect_regex_on_long_bodies);
+    tcase_add_test(tc, test_expect_regex_engine_error_is_an_error);
+    tcase_add_test(tc, test_expect_deep_json_names_the_limit);
+    tcase_add_test(tc, test_expect_quotes_inside_values_escaped);
+    tcase_add_test(tc, test_expect_comparisons_show_operator);
     suite_add_tcase(s, tc);
     return s;
 }
