@@ -43,6 +43,20 @@ const char *tu_write(const char *name, const char *text)
     return path;
 }
 
+const char *tu_mkdir(const char *name)
+{
+    static char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", tu_dir(), name);
+    mkdir(path, 0700);
+    return path;
+}
+
+const char *tu_tmpdir(void)
+{
+    return tu_dir();
+}
+
 char *tu_diag_text(struct diag *d)
 {
     struct sbuf b = SBUF_INIT;
