@@ -500,6 +500,83 @@ START_TEST(test_matrix_count_cover_bound)
 }
 END_TEST
 
+static int collect_id(const struct scenario *sc, const char *target,
+                      const char *const *row, const char *id, void *arg)
+{
+    struct sbuf *b = arg;
+
+    (void)sc;
+    (void)target;
+    (void)row;
+    sbuf_adds(b, id);
+    sbuf_addc(b, '\n');
+    return 0;
+}
+
+/* expand_iter yields the tests one at a time, in expand_each()'s order,
+ * honours the filter, and can stop anywhere. */
+START_TEST(test_expand_iter_streams)
+{
+    struct diag *d = diag_new();
+    struct sbuf each = SBUF_INIT, iter = SBUF_INIT;
+    struct expand_filter f = { NULL, "b", NULL };
+    struct expand_iter x;
+    struct expand_test t;
+    struct suite *s;
+    size_t n = 0;
+
+    tu_write("x.it.yaml", "name: x\nmatrix: { k: [1, 2, 3], l: [p, q] }\n"
+                          "steps:\n  - name: s\n    request: { url: "
+                          "http://x }\n");
+    tu_write("y.it.yaml", "name: y\ntargets: [b]\nsteps:\n  - name: s\n"
+                          "    request: { url: http://x }\n");
+    /* 2^20 rows: a walk that built them all first would take a while */
+    tu_write("z.it.yaml", "name: z\nmatrix:\n  a: [0, 1, 2, 3]\n"
+                          "  b: [0, 1, 2, 3]\n  c: [0, 1, 2, 3]\n"
+                          "  d: [0, 1, 2, 3]\n  e: [0, 1, 2, 3]\n"
+                          "  f: [0, 1, 2, 3]\n  g: [0, 1, 2, 3]\n"
+                          "  h: [0, 1, 2, 3]\n  i: [0, 1, 2, 3]\n"
+                          "  j: [0, 1, 2, 3]\ntargets: [a]\nsteps:\n"
+                          "  - name: s\n    request: { url: http://x }\n");
+    s = suite_load(tu_write("it.yaml", "targets:\n"
+                                       "  a: { base_url: http://x }\n"
+                                       "  b: { base_url: http://x }\n"
+                                       "scenarios: [\"*.it.yaml\"]\n"
+                                       "limits: { max_tests: 2000000 }\n"),
+                   d);
+    ck_assert_msg(s != NULL, "%s", diag_count(d) ? diag_at(d, 0) : "");
+    ck_assert_uint_eq(suite_test_count(s), 6 * 2 + 1 + (1u << 20));
+    ck_assert_int_eq(expand_each(s, &f, collect_id, &each, NULL), PW_OK);
+    expand_iter_init(&x, s, &f);
+    while (expand_iter_next(&x, &t, NULL) == 1) {
+        sbuf_adds(&iter, t.id);
+        sbuf_addc(&iter, '\n');
+        ck_assert_str_eq(t.target, "b");
+        n++;
+    }
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 0);
+    expand_iter_release(&x);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_str_eq(iter.buf, each.buf);
+    ck_assert_str_eq(iter.buf, "x@b[k=1,l=p]\nx@b[k=1,l=q]\nx@b[k=2,l=p]\n"
+                               "x@b[k=2,l=q]\nx@b[k=3,l=p]\nx@b[k=3,l=q]\n"
+                               "y@b\n");
+    /* stop inside the big matrix: released cleanly (ASan watches) */
+    f.target = NULL;
+    f.scenario = "z";
+    expand_iter_init(&x, s, &f);
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 1);
+    ck_assert_str_eq(t.id, "z@a[a=0,b=0,c=0,d=0,e=0,f=0,g=0,h=0,i=0,j=0]");
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 1);
+    ck_assert_str_eq(t.id, "z@a[a=0,b=0,c=0,d=0,e=0,f=0,g=0,h=0,i=0,j=1]");
+    expand_iter_release(&x);
+    sbuf_release(&each);
+    sbuf_release(&iter);
+    suite_free(s);
+    diag_free(d);
+}
+END_TEST
+
 static Suite *matrix_suite(void)
 {
     Suite *s = suite_create("matrix");
@@ -518,6 +595,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);
     tcase_add_test(ta, test_matrix_no_params_one_row);
     tcase_add_test(ti, test_matrix_test_ids);
+    tcase_add_test(ti, test_expand_iter_streams);
     tcase_add_test(tn, test_matrix_count_matches_enumeration);
     tcase_add_test(tn, test_matrix_count_huge_exact);
     tcase_add_test(tn, test_matrix_count_saturates);
