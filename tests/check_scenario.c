@@ -573,6 +573,30 @@ START_TEST(test_scenario_file_size_reported)
 }
 END_TEST
 
+/* secret.NAME must have its file in the secrets directory. */
+START_TEST(test_scenario_secret_files)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario("name: s\n"
+                                      "steps:\n"
+                                      "  - name: a\n"
+                                      "    request:\n"
+                                      "      url: http://x\n"
+                                      "      headers: { A: \"{{ secret.pw }}\","
+                                      " B: \"{{ secret.nope }}\" }\n",
+                                      &msgs);
+
+    ck_assert_ptr_null(sc);
+    ck_assert_msg(strncmp(msgs, "s.yaml:6:47: secret 'nope': ", 28) == 0 &&
+                      strstr(msgs, "/test-secrets/nope: No such file or "
+                                   "directory\n") != NULL &&
+                      strchr(msgs, '\n')[1] == '\0',
+                  "%s", msgs);
+    free(msgs);
+    tu_scenario_free(NULL);
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
     Suite *s = suite_create("scenario");
@@ -590,6 +614,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_missing_basics);
     tcase_add_test(te, test_scenario_duplicate_names_in_suite);
     tcase_add_test(te, test_scenario_zero_timeouts);
+    tcase_add_test(te, test_scenario_secret_files);
     tcase_add_test(te, test_scenario_excludes_remove_everything);
     tcase_add_test(te, test_scenario_suite_test_limit);
     tcase_add_test(te, test_scenario_unreadable_files);

@@ -30,7 +30,8 @@ const char *tu_tmpdir(void);
 char *tu_diag_text(struct diag *d);
 
 /* A config with targets "prod" (vars tenant, region) and "canary" (vars
- * tenant), loaded from text; caller frees with config_free(). */
+ * tenant) and a secrets directory holding "pw" and "token", loaded from
+ * text; caller frees with config_free(). */
 struct config *tu_config(void);
 
 /* Load scenario <text> (written to a file named "s.yaml") against
