@@ -1,9 +1,12 @@
 /* config.c -- loading and validating prodwatch.yaml. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "load.h"
@@ -18,6 +21,8 @@
 #define DEFAULT_LISTEN      "127.0.0.1:9464"
 #define DEFAULT_TARGET_RATE 5.0
 #define DEFAULT_CONCURRENCY 8
+#define DEFAULT_MAX_TESTS   1000000
+#define MAX_MAX_TESTS       1000000000000LL
 
 void kv_free_array(struct kv *kv, size_t n)
 {
@@ -75,6 +80,17 @@ void config_free(struct config *cfg)
     free(cfg);
 }
 
+char *config_resolve(const struct config *cfg, const char *path)
+{
+    char *full;
+
+    if (path[0] == '/' || strcmp(cfg->dir, ".") == 0)
+        return xstrdup(path);
+    full = xmalloc(strlen(cfg->dir) + strlen(path) + 2);
+    sprintf(full, "%s/%s", cfg->dir, path);
+    return full;
+}
+
 const struct target *config_target(const struct config *cfg, const char *name)
 {
     size_t i;
@@ -100,9 +116,12 @@ static struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
         const char *ref = tmpl_ref_at(t, i, &off);
         const char *dot = strchr(ref, '.');
 
-        if (dot &&
-            (strncmp(ref, "secret.", 7) == 0 || strncmp(ref, "env.", 4) == 0) &&
-            strchr(dot + 1, '.') == NULL)
+        if (dot && strncmp(ref, "secret.", 7) == 0 &&
+            strchr(dot + 1, '.') == NULL) {
+            load_check_secret(c, dot + 1, load_pos_in(c, n, off));
+            continue;
+        }
+        if (dot && strncmp(ref, "env.", 4) == 0 && strchr(dot + 1, '.') == NULL)
             continue;
         diag_add(c->d, load_pos_in(c, n, off),
                  "%s: unknown name '%s' (the configuration can use "
@@ -117,6 +136,33 @@ static char *dup_str(struct loadctx *c, const struct ynode *n, const char *what)
     const char *s = load_str(c, n, what);
 
     return s ? xstrdup(s) : NULL;
+}
+
+/* A path setting, resolved against the configuration's directory. */
+static char *dup_path(struct loadctx *c, const struct config *cfg,
+                      const struct ynode *n, const char *what)
+{
+    const char *s = load_str(c, n, what);
+
+    if (s == NULL)
+        return NULL;
+    if (*s == '\0') {
+        load_err(c, n, "%s must not be empty", what);
+        return NULL;
+    }
+    return config_resolve(cfg, s);
+}
+
+/* A file the TLS library will read at the first request: check it now,
+ * so a wrong path is a configuration error and not a failed test. */
+static char *dup_file(struct loadctx *c, const struct config *cfg,
+                      const struct ynode *n, const char *what)
+{
+    char *path = dup_path(c, cfg, n, what);
+
+    if (path)
+        load_check_file(c, n, path, what);
+    return path;
 }
 
 static void set_str(char **dst, char *value)
@@ -161,8 +207,9 @@ static void check_url_literal(struct loadctx *c, const struct ynode *n,
         load_err(c, n, "%s must start with http:// or https://", what);
 }
 
-static void load_target(struct loadctx *c, const struct ynode *key,
-                        const struct ynode *n, struct target *t)
+static void load_target(struct loadctx *c, const struct config *cfg,
+                        const struct ynode *key, const struct ynode *n,
+                        struct target *t)
 {
     static const char *const keys[] = { "base_url",   "channel",  "rate",
                                         "vars",       "ca_file",  "client_cert",
@@ -199,13 +246,13 @@ static void load_target(struct loadctx *c, const struct ynode *key,
         t->vars = load_kv_map(c, v, "vars", &t->nvars);
     v = ymap_get(n, "ca_file");
     if (v)
-        t->ca_file = dup_str(c, v, "ca_file");
+        t->ca_file = dup_file(c, cfg, v, "ca_file");
     v = ymap_get(n, "client_cert");
     if (v)
-        t->client_cert = dup_str(c, v, "client_cert");
+        t->client_cert = dup_file(c, cfg, v, "client_cert");
     v = ymap_get(n, "client_key");
     if (v)
-        t->client_key = dup_str(c, v, "client_key");
+        t->client_key = dup_file(c, cfg, v, "client_key");
     v = ymap_get(n, "insecure");
     if (v)
         t->insecure = load_bool(c, v, "insecure", 0);
@@ -359,8 +406,8 @@ static void load_alerting(struct loadctx *c, const struct ynode *n,
             (unsigned)load_int(c, v, 1, 1000, "resolve_after", 2);
 }
 
-static void load_reporter(struct loadctx *c, const struct ynode *n,
-                          struct reporter_conf *r)
+static void load_reporter(struct loadctx *c, const struct config *cfg,
+                          const struct ynode *n, struct reporter_conf *r)
 {
     static const char *const kinds[] = { "pagerduty", "webhook", "jsonl",
                                          "plugin", NULL };
@@ -418,7 +465,7 @@ static void load_reporter(struct loadctx *c, const struct ynode *n,
         load_check_keys(c, body, plugin ? pl_keys : jl_keys, kind);
         v = ymap_get(body, "path");
         if (v)
-            r->path = dup_str(c, v, "path");
+            r->path = dup_path(c, cfg, v, "path");
         else
             load_err(c, n, "%s needs a path", kind);
         if (plugin)
@@ -462,13 +509,46 @@ static void check_listen(struct loadctx *c, const struct ynode *n,
         load_err(c, n, "listen port must be 0 to 65535");
 }
 
+/* An explicit secrets_dir must be there: otherwise every secret of every
+ * run would be "unknown" at run time, not at check time. */
+static void check_secrets_dir(struct loadctx *c, const struct ynode *n,
+                              const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0) {
+        load_err(c, n, "secrets_dir '%s': %s", dir, strerror(errno));
+        return;
+    }
+    close(fd);
+    if (access(dir, X_OK) != 0)
+        load_err(c, n, "secrets_dir '%s': %s", dir, strerror(errno));
+}
+
+static void load_limits(struct loadctx *c, const struct ynode *n,
+                        struct config *cfg)
+{
+    static const char *const keys[] = { "max_tests", NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "limits"))
+        return;
+    load_check_keys(c, n, keys, "limits");
+    v = ymap_get(n, "max_tests");
+    if (v) {
+        cfg->max_tests = (uint64_t)load_int(c, v, 1, MAX_MAX_TESTS, "max_tests",
+                                            DEFAULT_MAX_TESTS);
+        cfg->max_tests_pos = ynode_pos(c->doc, v);
+    }
+}
+
 static void load_root(struct loadctx *c, const struct ynode *root,
                       struct config *cfg)
 {
     static const char *const keys[] = {
         "redis",     "key_prefix", "scenarios", "secrets_dir",
         "state_dir", "listen",     "targets",   "throttle",
-        "alerting",  "reporters",  NULL
+        "alerting",  "reporters",  "limits",    NULL
     };
     const struct ynode *v;
     size_t i;
@@ -516,11 +596,16 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         }
     }
     v = ymap_get(root, "secrets_dir");
-    if (v)
-        set_str(&cfg->secrets_dir, dup_str(c, v, "secrets_dir"));
+    if (v) {
+        set_str(&cfg->secrets_dir, dup_path(c, cfg, v, "secrets_dir"));
+        check_secrets_dir(c, v, cfg->secrets_dir);
+    }
+    /* Templates below may name secrets; the default directory is only
+     * checked against where it exists. */
+    load_set_secrets_dir(c, cfg->secrets_dir);
     v = ymap_get(root, "state_dir");
     if (v)
-        set_str(&cfg->state_dir, dup_str(c, v, "state_dir"));
+        set_str(&cfg->state_dir, dup_path(c, cfg, v, "state_dir"));
     v = ymap_get(root, "listen");
     if (v) {
         set_str(&cfg->listen, dup_str(c, v, "listen"));
@@ -531,7 +616,7 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         cfg->targets = xcalloc(v->len ? v->len : 1, sizeof(*cfg->targets));
         cfg->ntargets = v->len;
         for (i = 0; i < v->len; i++)
-            load_target(c, v->pairs[i].key, v->pairs[i].value,
+            load_target(c, cfg, v->pairs[i].key, v->pairs[i].value,
                         &cfg->targets[i]);
         if (v->len == 0)
             load_err(c, v, "targets is empty: name at least one target");
@@ -544,19 +629,22 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     v = ymap_get(root, "alerting");
     if (v)
         load_alerting(c, v, cfg);
+    v = ymap_get(root, "limits");
+    if (v)
+        load_limits(c, v, cfg);
     v = ymap_get(root, "reporters");
     if (v && load_want_seq(c, v, "reporters")) {
         cfg->reporters = xcalloc(v->len ? v->len : 1, sizeof(*cfg->reporters));
         cfg->nreporters = v->len;
         for (i = 0; i < v->len; i++)
-            load_reporter(c, v->items[i], &cfg->reporters[i]);
+            load_reporter(c, cfg, v->items[i], &cfg->reporters[i]);
     }
 }
 
 struct config *config_load(const char *path, struct diag *d)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
-    struct loadctx c = { NULL, d, diag_count(d) };
+    struct loadctx c = { NULL, d, diag_count(d), NULL };
     const char *slash, *env;
 
     cfg->path = xstrdup(path);
@@ -578,6 +666,8 @@ struct config *config_load(const char *path, struct diag *d)
     cfg->concurrency = DEFAULT_CONCURRENCY;
     cfg->trigger_after = 3;
     cfg->resolve_after = 2;
+    cfg->max_tests = DEFAULT_MAX_TESTS;
+    cfg->max_tests_pos.file = cfg->path;
 
     cfg->doc = ydoc_load_file(path, d);
     if (cfg->doc == NULL) {

@@ -61,9 +61,15 @@ struct reporter_conf {
     struct pos pos;
 };
 
+/* Every path in the configuration (secrets_dir, state_dir, ca_file,
+ * client_cert, client_key, a jsonl or plugin path) is stored resolved: a
+ * relative one is joined to the directory of the configuration file, as
+ * the scenario globs are, so the same file means the same thing whatever
+ * the current directory.  Paths taken from the environment
+ * ($CREDENTIALS_DIRECTORY, $STATE_DIRECTORY) are used as given. */
 struct config {
     char *path;  /* the file it was loaded from */
-    char *dir;   /* its directory: globs are relative to it */
+    char *dir;   /* its directory: globs and paths are relative to it */
     char *redis; /* redis://host:port/db or unix:/path */
     char *key_prefix;
     char **scenarios; /* globs, as written */
@@ -79,6 +85,8 @@ struct config {
     struct window *windows;
     size_t nwindows;
     unsigned trigger_after, resolve_after;
+    uint64_t max_tests;       /* limits.max_tests: most tests a suite holds */
+    struct pos max_tests_pos; /* where it was set (or the file) */
     struct reporter_conf *reporters;
     size_t nreporters;
     struct ydoc *doc; /* kept for plugin_config */
@@ -91,6 +99,10 @@ struct config *config_load(const char *path, struct diag *d);
 
 /* Release <cfg>.  NULL is a no-op. */
 void config_free(struct config *cfg);
+
+/* <path> as the configuration <cfg> means it: unchanged when absolute,
+ * else joined to cfg->dir.  Returns a new string; caller frees. */
+char *config_resolve(const struct config *cfg, const char *path);
 
 /* The target named <name>, or NULL.  Borrowed. */
 const struct target *config_target(const struct config *cfg, const char *name);

@@ -35,47 +35,100 @@ void expand_test_id(struct sbuf *out, const struct scenario *sc,
     sbuf_addc(out, ']');
 }
 
+void expand_iter_init(struct expand_iter *x, const struct suite *s,
+                      const struct expand_filter *f)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = s;
+    if (f) {
+        x->scenario = f->scenario;
+        x->target = f->target;
+        x->tag = f->tag;
+    }
+    sbuf_init(&x->id, 0);
+}
+
+void expand_iter_release(struct expand_iter *x)
+{
+    if (x->in_matrix)
+        matrix_iter_release(&x->it);
+    x->in_matrix = 0;
+    sbuf_release(&x->id);
+}
+
+static int scenario_selected(const struct expand_iter *x,
+                             const struct scenario *sc)
+{
+    if (x->scenario && strcmp(x->scenario, scenario_name(sc)) != 0)
+        return 0;
+    return x->tag == NULL || scenario_has_tag(sc, x->tag);
+}
+
+static int target_selected(const struct expand_iter *x,
+                           const struct scenario *sc, const char *target)
+{
+    if (!scenario_runs_on(sc, target))
+        return 0;
+    return x->target == NULL || strcmp(x->target, target) == 0;
+}
+
+int expand_iter_next(struct expand_iter *x, struct expand_test *t,
+                     struct pw_err *err)
+{
+    const struct config *cfg = suite_config(x->s);
+
+    while (x->sc < suite_scenario_count(x->s)) {
+        struct scenario *sc = suite_scenario(x->s, x->sc);
+        const char *target;
+        const char *const *row;
+
+        if (!scenario_selected(x, sc) || x->tg >= cfg->ntargets) {
+            x->sc++;
+            x->tg = 0;
+            continue;
+        }
+        target = cfg->targets[x->tg].name;
+        if (!x->in_matrix) {
+            if (!target_selected(x, sc, target)) {
+                x->tg++;
+                continue;
+            }
+            x->status = matrix_iter_init(&x->it, scenario_matrix(sc), err);
+            if (x->status != PW_OK) {
+                x->sc = suite_scenario_count(x->s);
+                return -1;
+            }
+            x->in_matrix = 1;
+        }
+        if (!matrix_iter_next(&x->it, &row)) {
+            matrix_iter_release(&x->it);
+            x->in_matrix = 0;
+            x->tg++;
+            continue;
+        }
+        sbuf_reset(&x->id);
+        expand_test_id(&x->id, sc, target, row);
+        t->sc = sc;
+        t->target = target;
+        t->row = row;
+        t->id = x->id.buf;
+        return 1;
+    }
+    return 0;
+}
+
 pw_status expand_each(const struct suite *s, const struct expand_filter *f,
                       expand_fn *fn, void *arg, struct pw_err *err)
 {
-    const struct config *cfg = suite_config(s);
-    struct sbuf id = SBUF_INIT;
-    size_t i, t;
+    struct expand_iter x;
+    struct expand_test t;
+    pw_status rc;
 
-    for (i = 0; i < suite_scenario_count(s); i++) {
-        struct scenario *sc = suite_scenario(s, i);
-
-        if (f && f->scenario && strcmp(f->scenario, scenario_name(sc)) != 0)
-            continue;
-        if (f && f->tag && !scenario_has_tag(sc, f->tag))
-            continue;
-        for (t = 0; t < cfg->ntargets; t++) {
-            const char *target = cfg->targets[t].name;
-            struct matrix_iter it;
-            const char *const *row;
-            pw_status rc;
-
-            if (!scenario_runs_on(sc, target))
-                continue;
-            if (f && f->target && strcmp(f->target, target) != 0)
-                continue;
-            rc = matrix_iter_init(&it, scenario_matrix(sc), err);
-            if (rc != PW_OK) {
-                sbuf_release(&id);
-                return rc;
-            }
-            while (matrix_iter_next(&it, &row)) {
-                sbuf_reset(&id);
-                expand_test_id(&id, sc, target, row);
-                if (fn(sc, target, row, id.buf, arg)) {
-                    matrix_iter_release(&it);
-                    sbuf_release(&id);
-                    return PW_OK;
-                }
-            }
-            matrix_iter_release(&it);
-        }
-    }
-    sbuf_release(&id);
-    return PW_OK;
+    expand_iter_init(&x, s, f);
+    while (expand_iter_next(&x, &t, err) == 1)
+        if (fn(t.sc, t.target, t.row, t.id, arg))
+            break;
+    rc = x.status;
+    expand_iter_release(&x);
+    return rc;
 }

@@ -27,13 +27,55 @@ struct expand_filter {
     const char *tag;
 };
 
+/* One test, as the walk yields it.  Every pointer is borrowed: valid
+ * until the next expand_iter_next() or expand_iter_release() (the
+ * scenario and target until suite_free()). */
+struct expand_test {
+    const struct scenario *sc;
+    const char *target;
+    const char *const *row; /* one value per matrix parameter */
+    const char *id;
+};
+
+/* A walk over the selected tests, one at a time, in the order of
+ * expand_each().  It holds one matrix iterator and one id, never a list of
+ * tests: memory stays flat however many tests the suite has, so a caller
+ * can run them as they come (keeping at most what it has in flight).
+ * Lives in the caller's storage; the fields are private. */
+struct expand_iter {
+    const struct suite *s;
+    const char *scenario, *target, *tag; /* the filter, borrowed */
+    size_t sc, tg;                       /* current scenario and target */
+    int in_matrix;                       /* <it> is live */
+    pw_status status;                    /* why the walk failed, or PW_OK */
+    struct matrix_iter it;
+    struct sbuf id;
+};
+
+/* Start walking the tests of <s> that <f> selects (NULL: all).  <s> and
+ * the filter's strings must outlive the walk.  Release with
+ * expand_iter_release(), also when stopping early. */
+void expand_iter_init(struct expand_iter *x, const struct suite *s,
+                      const struct expand_filter *f);
+
+/* Advance to the next test: returns 1 and fills *<t>, 0 when there are no
+ * more, or -1 with the reason in <err> (may be NULL) when a covering array
+ * cannot be built; after 0 or -1 the walk is over. */
+int expand_iter_next(struct expand_iter *x, struct expand_test *t,
+                     struct pw_err *err);
+
+/* Release what the walk holds.  Safe after the walk ended or failed. */
+void expand_iter_release(struct expand_iter *x);
+
 /* Called for each selected test; return non-zero to stop. */
 typedef int expand_fn(const struct scenario *sc, const char *target,
                       const char *const *row, const char *id, void *arg);
 
 /* Visit every test of <s> that <f> selects, scenario by scenario in suite
- * order, then target by target in config order, then row by row.  Returns
- * PW_OK, or an error from building a covering array (in <err>). */
+ * order, then target by target in config order, then row by row.  Tests
+ * are produced one at a time (an expand_iter), so stopping early costs
+ * nothing further.  Returns PW_OK, or an error from building a covering
+ * array (in <err>). */
 pw_status expand_each(const struct suite *s, const struct expand_filter *f,
                       expand_fn *fn, void *arg, struct pw_err *err);
 

@@ -1,9 +1,12 @@
 /* load.c -- helpers shared by the config and scenario loaders. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "load.h"
 #include "sbuf.h"
@@ -214,4 +217,62 @@ struct tmpl *load_tmpl(struct loadctx *c, const struct ynode *n,
     if (t == NULL)
         diag_add(c->d, load_pos_in(c, n, off), "%s: %s", what, err.msg);
     return t;
+}
+
+/* Open <path> for reading without blocking (a FIFO would otherwise wait
+ * for a writer) and require a regular file.  Returns 0, an errno value,
+ * or -1 when it is something other than a regular file. */
+static int readable_file(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), e;
+
+    if (fd < 0)
+        return errno;
+    e = fstat(fd, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : -1;
+    close(fd);
+    return e;
+}
+
+void load_check_file(struct loadctx *c, const struct ynode *n, const char *path,
+                     const char *what)
+{
+    int e = readable_file(path);
+
+    if (e == -1)
+        load_err(c, n, "%s '%s' is not a regular file", what, path);
+    else if (e != 0)
+        load_err(c, n, "%s '%s': %s", what, path, strerror(e));
+}
+
+void load_set_secrets_dir(struct loadctx *c, const char *dir)
+{
+    struct stat st;
+
+    c->secrets_dir = NULL;
+    if (dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        access(dir, X_OK) == 0)
+        c->secrets_dir = dir;
+}
+
+void load_check_secret(struct loadctx *c, const char *name, struct pos p)
+{
+    struct sbuf path = SBUF_INIT;
+    int e;
+
+    if (c->secrets_dir == NULL)
+        return;
+    /* The same rule as when the secret is read: a plain file name. */
+    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/')) {
+        diag_add(c->d, p, "secret name '%s' must be a plain file name", name);
+        return;
+    }
+    sbuf_addf(&path, "%s/%s", c->secrets_dir, name);
+    e = readable_file(path.buf);
+    if (e == -1)
+        diag_add(c->d, p, "secret '%s': %s is not a regular file", name,
+                 path.buf);
+    else if (e != 0)
+        diag_add(c->d, p, "secret '%s': %s: %s", name, path.buf, strerror(e));
+    sbuf_release(&path);
 }

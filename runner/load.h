@@ -17,7 +17,8 @@
 struct loadctx {
     const struct ydoc *doc;
     struct diag *d;
-    size_t errors_before; /* diag_count() when loading started */
+    size_t errors_before;    /* diag_count() when loading started */
+    const char *secrets_dir; /* where secret.NAME must exist; NULL: unchecked */
 };
 
 /* Report a problem at node <n>. */
@@ -61,6 +62,22 @@ int load_is_null(const struct ynode *n);
  * single-line plain and quoted scalars, the scalar's start otherwise. */
 struct pos load_pos_in(const struct loadctx *c, const struct ynode *n,
                        size_t off);
+
+/* Check secret.NAME references against <dir> (borrowed; must outlive
+ * <c>'s use) from now on, if it is a directory that can be searched; stop
+ * checking otherwise, since then the machine loading the file is not the
+ * one that runs it (or the directory was already reported). */
+void load_set_secrets_dir(struct loadctx *c, const char *dir);
+
+/* Report at <p> when secret <name> has no readable regular file in the
+ * secrets directory.  A no-op when secrets are not checked. */
+void load_check_secret(struct loadctx *c, const char *name, struct pos p);
+
+/* Report at <n> unless <path> (as resolved) is a readable regular file;
+ * <what> names the setting.  Opens without blocking, so a FIFO cannot
+ * hang the loader. */
+void load_check_file(struct loadctx *c, const struct ynode *n, const char *path,
+                     const char *what);
 
 /* Compile scalar <n> as a template; NULL (reported) on a syntax error. */
 struct tmpl *load_tmpl(struct loadctx *c, const struct ynode *n,

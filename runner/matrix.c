@@ -41,6 +41,8 @@ struct matrix {
     int built;    /* covering rows computed */
     size_t *rows; /* nrows rows of nparams value indices */
     size_t nrows;
+    int counted;           /* allowed_rows computed */
+    uint64_t allowed_rows; /* product rows matching no exclude, saturated */
 };
 
 struct matrix *matrix_new(void)
@@ -71,6 +73,7 @@ void matrix_free(struct matrix *m)
 
 size_t matrix_add_param(struct matrix *m, const char *name)
 {
+    m->counted = 0;
     XGROW(m->params, m->nparams + 1, m->params_alloc);
     memset(&m->params[m->nparams], 0, sizeof(struct param));
     m->params[m->nparams].name = xstrdup(name);
@@ -81,6 +84,7 @@ size_t matrix_add_value(struct matrix *m, size_t p, const char *value)
 {
     struct param *pa = &m->params[p];
 
+    m->counted = 0;
     XGROW(pa->values, pa->nvalues + 1, pa->alloc);
     pa->values[pa->nvalues] = xstrdup(value);
     return pa->nvalues++;
@@ -88,6 +92,7 @@ size_t matrix_add_value(struct matrix *m, size_t p, const char *value)
 
 void matrix_add_exclude(struct matrix *m, const int *vals)
 {
+    m->counted = 0;
     XGROW(m->excludes, (m->nexcludes + 1) * m->nparams, m->excludes_alloc);
     memcpy(m->excludes + m->nexcludes * m->nparams, vals,
            m->nparams * sizeof(int));
@@ -875,4 +880,334 @@ int matrix_iter_next(struct matrix_iter *it, const char *const **row)
         return 1;
     }
     return 0;
+}
+
+/* ---- Counting ----
+ *
+ * The number of product rows that match no exclude is counted without
+ * visiting them, so a matrix of 2^60 rows is sized in microseconds and a
+ * suite can be refused before anything enumerates it.  Inclusion-exclusion
+ * over the excludes would cost 2^excludes terms and needs subtraction,
+ * which saturating arithmetic cannot do; instead a dynamic programme walks
+ * the parameters that some exclude names, one at a time, keeping for each
+ * reachable "state" (the set of excludes matched so far and not yet
+ * decided) how many partial rows lead to it.  A value either keeps an
+ * exclude alive or kills it; an exclude alive after its last parameter
+ * removes those rows.  Values that no live exclude names share one
+ * transition, so the work depends on the excludes, not on the number of
+ * values.  Parameters no exclude names only multiply the result.  Counts
+ * only ever add and multiply, so saturating at UINT64_MAX is exact up to
+ * the saturation point and never wraps.
+ */
+
+/* Most states one step of the walk may hold: far beyond what excludes
+ * written by hand produce, and small enough to answer in well under a
+ * second when a generated file is adversarial. */
+#define COUNT_MAX_STATES 200000
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    if (a == 0 || b == 0)
+        return 0;
+    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* A set of states, each a bitset of <words> words over the excludes, with
+ * a saturated count; open addressing on the bitsets. */
+struct states {
+    size_t words;
+    uint64_t *keys; /* n keys of <words> words */
+    uint64_t *counts;
+    size_t n, alloc;
+    size_t *slots; /* index + 1, 0 = empty */
+    size_t nslots;
+};
+
+static void states_init(struct states *st, size_t words)
+{
+    memset(st, 0, sizeof(*st));
+    st->words = words;
+    st->nslots = 64;
+    st->slots = xcalloc(st->nslots, sizeof(size_t));
+}
+
+static void states_release(struct states *st)
+{
+    free(st->keys);
+    free(st->counts);
+    free(st->slots);
+}
+
+static size_t states_hash(const uint64_t *key, size_t words)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < words; i++) {
+        h ^= key[i];
+        h *= 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    return (size_t)h;
+}
+
+static void states_rehash(struct states *st)
+{
+    size_t i;
+
+    free(st->slots);
+    st->nslots *= 2;
+    st->slots = xcalloc(st->nslots, sizeof(size_t));
+    for (i = 0; i < st->n; i++) {
+        size_t h = states_hash(st->keys + i * st->words, st->words);
+
+        while (st->slots[h % st->nslots])
+            h++;
+        st->slots[h % st->nslots] = i + 1;
+    }
+}
+
+/* Add <count> rows to state <key>. */
+static void states_add(struct states *st, const uint64_t *key, uint64_t count)
+{
+    size_t w = st->words, h = states_hash(key, w), slot, i;
+
+    for (;; h++) {
+        slot = st->slots[h % st->nslots];
+        if (slot == 0)
+            break;
+        if (memcmp(st->keys + (slot - 1) * w, key, w * sizeof(uint64_t)) == 0) {
+            st->counts[slot - 1] = sat_add(st->counts[slot - 1], count);
+            return;
+        }
+    }
+    i = st->n;
+    if (st->n + 1 > st->alloc) {
+        st->alloc = st->alloc ? st->alloc * 2 : 16;
+        st->keys = xrealloc(st->keys, st->alloc * w * sizeof(uint64_t));
+        st->counts = xrealloc(st->counts, st->alloc * sizeof(uint64_t));
+    }
+    memcpy(st->keys + i * w, key, w * sizeof(uint64_t));
+    st->counts[i] = count;
+    st->n++;
+    st->slots[h % st->nslots] = i + 1;
+    if (st->n * 2 > st->nslots)
+        states_rehash(st);
+}
+
+#define KEY_HAS(k, e) (((k)[(e) / 64] >> ((e) % 64)) & 1u)
+#define KEY_SET(k, e) ((k)[(e) / 64] |= (uint64_t)1 << ((e) % 64))
+
+/* One step of the walk: extend every state of <cur> with a value of
+ * parameter <p>, into <next>.  <first>/<last> give each exclude's first
+ * and last named parameter.  Returns 0 when <next> outgrows
+ * COUNT_MAX_STATES. */
+static int count_step(const struct matrix *m, size_t p, const size_t *first,
+                      const size_t *last, const struct states *cur,
+                      struct states *next)
+{
+    size_t w = cur->words, ne = m->nexcludes, s, e, k;
+    uint64_t *live = xcalloc(w, sizeof(uint64_t));
+    uint64_t *key = xcalloc(w, sizeof(uint64_t));
+    int *vals = xmalloc(ne * sizeof(int));
+    size_t nvals;
+
+    for (s = 0; s < cur->n && next->n <= COUNT_MAX_STATES; s++) {
+        const uint64_t *sk = cur->keys + s * w;
+        uint64_t c = cur->counts[s];
+
+        /* The excludes still undecided at <p>: those alive so far and
+         * those that start here. */
+        for (k = 0; k < w; k++)
+            live[k] = sk[k];
+        for (e = 0; e < ne; e++)
+            if (first[e] == p)
+                KEY_SET(live, e);
+        nvals = 0;
+        for (e = 0; e < ne; e++) {
+            int v = m->excludes[e * m->nparams + p];
+
+            if (!KEY_HAS(live, e) || v < 0)
+                continue;
+            for (k = 0; k < nvals; k++)
+                if (vals[k] == v)
+                    break;
+            if (k == nvals)
+                vals[nvals++] = v;
+        }
+        /* Each value some live exclude names: the excludes naming another
+         * value of <p> die, those ending at <p> remove the rows. */
+        for (k = 0; k < nvals; k++) {
+            int removed = 0;
+
+            memset(key, 0, w * sizeof(uint64_t));
+            for (e = 0; e < ne && !removed; e++) {
+                int v = m->excludes[e * m->nparams + p];
+
+                if (!KEY_HAS(live, e) || (v >= 0 && v != vals[k]))
+                    continue;
+                if (last[e] == p)
+                    removed = 1;
+                else
+                    KEY_SET(key, e);
+            }
+            if (!removed)
+                states_add(next, key, c);
+        }
+        /* Every other value: all excludes naming <p> die at once. */
+        if (m->params[p].nvalues > nvals) {
+            memset(key, 0, w * sizeof(uint64_t));
+            for (e = 0; e < ne; e++)
+                if (KEY_HAS(live, e) && m->excludes[e * m->nparams + p] < 0)
+                    KEY_SET(key, e);
+            states_add(next, key,
+                       sat_mul(c, (uint64_t)(m->params[p].nvalues - nvals)));
+        }
+    }
+    free(live);
+    free(key);
+    free(vals);
+    return next->n <= COUNT_MAX_STATES;
+}
+
+/* Product rows of <m> matching no exclude, saturated, into *<out>. */
+static pw_status count_allowed(const struct matrix *m, uint64_t *out,
+                               struct pw_err *err)
+{
+    size_t ne = m->nexcludes, np = m->nparams, w = ne / 64 + 1, p, e;
+    size_t *first = xcalloc(ne ? ne : 1, sizeof(size_t));
+    size_t *last = xcalloc(ne ? ne : 1, sizeof(size_t));
+    unsigned char *named = xcalloc(np ? np : 1, 1);
+    uint64_t *zero = xcalloc(w, sizeof(uint64_t));
+    uint64_t free_rows = 1, total = 0;
+    struct states cur, next;
+    pw_status rc = PW_OK;
+    size_t i;
+    int ok;
+
+    for (e = 0; e < ne; e++) {
+        first[e] = UNSET;
+        for (p = 0; p < np; p++) {
+            if (m->excludes[e * np + p] < 0)
+                continue;
+            if (first[e] == UNSET)
+                first[e] = p;
+            last[e] = p;
+            named[p] = 1;
+        }
+    }
+    for (p = 0; p < np; p++)
+        if (!named[p])
+            free_rows = sat_mul(free_rows, m->params[p].nvalues);
+    states_init(&cur, w);
+    states_add(&cur, zero, 1); /* before any parameter: no exclude live */
+    free(zero);
+    for (p = 0; p < np && free_rows > 0; p++) {
+        if (!named[p])
+            continue;
+        states_init(&next, w);
+        ok = count_step(m, p, first, last, &cur, &next);
+        states_release(&cur);
+        cur = next;
+        if (!ok) {
+            rc = pw_err_set(err, PW_ERR_TOOBIG,
+                            "the matrix excludes overlap in too many ways "
+                            "to count its tests");
+            break;
+        }
+    }
+    if (rc == PW_OK) {
+        for (i = 0; i < cur.n; i++)
+            total = sat_add(total, cur.counts[i]);
+        *out = sat_mul(total, free_rows);
+    }
+    states_release(&cur);
+    free(first);
+    free(last);
+    free(named);
+    return rc;
+}
+
+/* A lower bound on the rows of a t-wise covering array of <m>, given that
+ * some allowed row exists: the parameters no exclude names combine
+ * freely, so every combination of values of the <t> largest of them must
+ * appear. */
+static uint64_t cover_lower_bound(const struct matrix *m)
+{
+    size_t top[MATRIX_MAX_STRENGTH] = { 0 };
+    size_t p, e, i, j;
+    uint64_t lb = 1;
+
+    for (p = 0; p < m->nparams; p++) {
+        size_t nv = m->params[p].nvalues;
+
+        for (e = 0; e < m->nexcludes; e++)
+            if (m->excludes[e * m->nparams + p] >= 0)
+                break;
+        if (e < m->nexcludes)
+            continue;
+        /* keep <top> sorted, largest first */
+        for (i = 0; i < m->strength && i < MATRIX_MAX_STRENGTH; i++)
+            if (nv > top[i])
+                break;
+        if (i >= m->strength || i >= MATRIX_MAX_STRENGTH)
+            continue;
+        for (j = m->strength - 1; j > i; j--)
+            top[j] = top[j - 1];
+        top[i] = nv;
+    }
+    for (i = 0; i < m->strength && i < MATRIX_MAX_STRENGTH; i++)
+        if (top[i] > 0)
+            lb = sat_mul(lb, top[i]);
+    return lb;
+}
+
+/* Includes that add a row of their own. */
+static uint64_t count_includes(const struct matrix *m)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; i < m->nincludes; i++)
+        if (!include_dup(m, i))
+            n++;
+    return n;
+}
+
+pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
+                       struct pw_err *err)
+{
+    uint64_t lb;
+
+    if (!m->counted) {
+        pw_status rc = count_allowed(m, &m->allowed_rows, err);
+
+        if (rc != PW_OK)
+            return rc;
+        m->counted = 1;
+    }
+    if (all_mode(m) || m->allowed_rows == 0) {
+        /* A covering array of nothing allowed is empty too. */
+        *out = sat_add(m->allowed_rows, count_includes(m));
+        return PW_OK;
+    }
+    lb = cover_lower_bound(m);
+    if (lb > limit && !m->built) {
+        *out = lb;
+        return PW_OK;
+    }
+    if (!m->built) {
+        pw_status rc = build_cover(m, err);
+
+        if (rc != PW_OK)
+            return rc;
+        m->built = 1;
+    }
+    *out = sat_add(m->nrows, count_includes(m));
+    return PW_OK;
 }

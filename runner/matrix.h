@@ -69,6 +69,24 @@ int matrix_find_param(const struct matrix *m, const char *name);
 int matrix_find_value(const struct matrix *m, size_t p, const char *value);
 unsigned matrix_strength(const struct matrix *m);
 
+/* How many rows iterating <m> yields, without yielding them, into *<out>.
+ *
+ * For "all" the count is exact and costs no memory per row: the product
+ * minus the rows matching any exclude (counted by a walk over the
+ * parameters the excludes name, not by enumeration), plus the includes
+ * the product lacks.  Arithmetic saturates: a count of UINT64_MAX means
+ * "at least that many".  For t-wise coverage the count is that of the
+ * covering array, which is built (and cached, as matrix_iter_init() would)
+ * unless a lower bound already exceeds <limit>: then *<out> is that bound,
+ * above <limit> but not exact.  So *<out> is exact whenever it is at most
+ * <limit>.
+ *
+ * Returns PW_OK, or PW_ERR_TOOBIG with a reason in <err> (may be NULL)
+ * when the excludes are too intertwined to count or the covering array
+ * too large to build. */
+pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
+                       struct pw_err *err);
+
 /* An iterator over the rows.  Lives in the caller's storage. */
 struct matrix_iter {
     struct matrix *m;

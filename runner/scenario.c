@@ -36,6 +36,7 @@ struct scenario {
     char **targets;
     size_t ntargets;
     struct matrix *matrix;
+    struct pos size_pos; /* the key deciding how many rows there are */
     struct kv *vars;
     size_t nvars;
     struct step *steps;
@@ -279,9 +280,11 @@ static void check_ref(struct sload *L, const struct scope *s, const char *ref,
         goto unknown;
     }
     if (strcmp(segs[0], "secret") == 0 || strcmp(segs[0], "env") == 0) {
-        if (n == 2)
-            goto ok;
-        goto unknown;
+        if (n != 2)
+            goto unknown;
+        if (segs[0][0] == 's')
+            load_check_secret(&L->c, segs[1], p);
+        goto ok;
     }
     if (strcmp(segs[0], "run") == 0 || strcmp(segs[0], "test") == 0) {
         const char *const *f = segs[0][0] == 'r' ? run_fields : test_fields;
@@ -1332,6 +1335,58 @@ static void load_coverage(struct sload *L, const struct ynode *n)
         matrix_set_strength(L->sc->matrix, t);
 }
 
+/* The key of <map> named <name>, or NULL. */
+static const struct ynode *map_key(const struct ynode *map, const char *name)
+{
+    size_t i;
+
+    for (i = 0; map->kind == Y_MAP && i < map->len; i++)
+        if (strcmp(map->pairs[i].key->str, name) == 0)
+            return map->pairs[i].key;
+    return NULL;
+}
+
+/* Where to report the number of tests: the coverage key when it asks for a
+ * covering array, the matrix key otherwise, the scenario without either. */
+static struct pos size_pos(struct sload *L, const struct ynode *root)
+{
+    const struct matrix *m = L->sc->matrix;
+    const struct ynode *k = NULL;
+    struct pos p;
+
+    if (matrix_strength(m) >= 2 && matrix_strength(m) < matrix_param_count(m))
+        k = map_key(root, "coverage");
+    if (k == NULL)
+        k = map_key(root, "matrix");
+    if (k == NULL)
+        return L->sc->pos;
+    p = ynode_pos(L->c.doc, k);
+    p.file = L->sc->file;
+    return p;
+}
+
+/* A matrix whose excludes leave no row is a scenario that can never run,
+ * which is always a mistake: say so here rather than print "0 tests". */
+static void check_matrix_runs(struct sload *L, const struct ynode *matrix)
+{
+    const struct ynode *at;
+    struct pw_err err;
+    uint64_t rows = 0;
+
+    if (matrix == NULL || matrix->kind != Y_MAP)
+        return;
+    at = map_key(matrix, "exclude");
+    if (at == NULL)
+        at = map_key(ydoc_root(L->c.doc), "matrix");
+    /* A limit of 0 keeps this cheap: no covering array is built. */
+    if (matrix_count(L->sc->matrix, 0, &rows, &err) != PW_OK)
+        load_err(&L->c, at, "%s", err.msg);
+    else if (rows == 0)
+        load_err(&L->c, at,
+                 "the excludes remove every row of the matrix: this "
+                 "scenario would never run");
+}
+
 /* ---- Top level ---- */
 
 static void load_targets(struct sload *L, const struct ynode *n)
@@ -1463,7 +1518,7 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                                         "info" };
     struct scenario *sc = L->sc;
     const struct ynode *v;
-    size_t i;
+    size_t i, matrix_errors;
 
     if (!load_want_map(&L->c, root, "a scenario"))
         return;
@@ -1510,13 +1565,18 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
             load_err(&L->c, v, "every must be at least 1s");
     }
     v = ymap_get(root, "timeout");
-    if (v)
+    if (v) {
         sc->timeout_ms = load_duration(&L->c, v, "timeout", sc->timeout_ms);
+        /* Zero would time every run out before its first request. */
+        if (sc->timeout_ms == 0)
+            load_err(&L->c, v, "timeout must be more than 0s");
+    }
     v = ymap_get(root, "targets");
     if (v)
         load_targets(L, v);
     common_target_vars(L);
     v = ymap_get(root, "matrix");
+    matrix_errors = diag_count(L->c.d);
     if (v)
         load_matrix(L, v);
     else
@@ -1524,6 +1584,9 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     v = ymap_get(root, "coverage");
     if (v)
         load_coverage(L, v);
+    sc->size_pos = size_pos(L, root);
+    if (diag_count(L->c.d) == matrix_errors)
+        check_matrix_runs(L, ymap_get(root, "matrix"));
     v = ymap_get(root, "vars");
     if (v)
         load_vars(L, v);
@@ -1566,6 +1629,7 @@ struct scenario *scenario_load(const char *path, const struct config *cfg,
     L.c.doc = doc;
     L.c.d = d;
     L.c.errors_before = diag_count(d);
+    load_set_secrets_dir(&L.c, cfg->secrets_dir);
     L.sc = sc;
     L.cfg = cfg;
     L.jq = jq;
@@ -1621,6 +1685,11 @@ size_t scenario_target_count(const struct scenario *sc)
 struct matrix *scenario_matrix(const struct scenario *sc)
 {
     return sc->matrix;
+}
+
+struct pos scenario_size_pos(const struct scenario *sc)
+{
+    return sc->size_pos;
 }
 size_t scenario_var_count(const struct scenario *sc)
 {

@@ -179,6 +179,9 @@ size_t scenario_target_count(const struct scenario *sc);
 const char *scenario_target(const struct scenario *sc, size_t i);
 int scenario_runs_on(const struct scenario *sc, const char *target);
 struct matrix *scenario_matrix(const struct scenario *sc);
+/* Where errors about the number of tests point: the coverage key when it
+ * asks for t-wise coverage, else the matrix key, else the scenario. */
+struct pos scenario_size_pos(const struct scenario *sc);
 size_t scenario_var_count(const struct scenario *sc);
 const struct kv *scenario_var(const struct scenario *sc, size_t i);
 size_t scenario_step_count(const struct scenario *sc);

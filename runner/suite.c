@@ -1,5 +1,8 @@
 /* suite.c -- loading a configuration and all of its scenarios. */
+#include <errno.h>
 #include <glob.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +14,7 @@ struct suite {
     struct scenario **scenarios;
     size_t n, alloc;
     struct jqset *jq;
+    uint64_t ntests;
 };
 
 void suite_free(struct suite *s)
@@ -32,6 +36,25 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The first directory glob() could not read, other than one that does
+ * not exist (that is "matches no scenario file").  glob()'s error callback
+ * takes no argument, so this is file state; loading is single-threaded. */
+static struct {
+    char *path;
+    int err;
+} glob_failure;
+
+static int on_glob_error(const char *path, int err)
+{
+    if (err == ENOENT)
+        return 0;
+    if (glob_failure.path == NULL) {
+        glob_failure.path = xstrdup(path);
+        glob_failure.err = err;
+    }
+    return 1; /* stop: a partial list would silently drop scenarios */
+}
+
 /* Expand every glob of the config into a sorted list without repeats. */
 static char **scenario_paths(const struct config *cfg, struct diag *d,
                              size_t *count)
@@ -45,16 +68,14 @@ static char **scenario_paths(const struct config *cfg, struct diag *d,
         glob_t g;
         int rc;
 
-        if (pat[0] == '/' || strcmp(cfg->dir, ".") == 0) {
-            full = xstrdup(pat);
-        } else {
-            full = xmalloc(strlen(cfg->dir) + strlen(pat) + 2);
-            sprintf(full, "%s/%s", cfg->dir, pat);
-        }
-        rc = glob(full, 0, NULL, &g);
+        full = config_resolve(cfg, pat);
+        rc = glob(full, 0, on_glob_error, &g);
         if (rc == GLOB_NOMATCH) {
             diag_add(d, cfg->scenario_pos[i], "'%s' matches no scenario file",
                      pat);
+        } else if (rc == GLOB_ABORTED && glob_failure.path) {
+            diag_add(d, cfg->scenario_pos[i], "'%s': cannot read %s: %s", pat,
+                     glob_failure.path, strerror(glob_failure.err));
         } else if (rc != 0) {
             diag_add(d, cfg->scenario_pos[i], "cannot read '%s'", pat);
         } else {
@@ -63,8 +84,9 @@ static char **scenario_paths(const struct config *cfg, struct diag *d,
                 paths[n++] = xstrdup(g.gl_pathv[j]);
             }
         }
-        if (rc == 0 || rc == GLOB_NOMATCH)
-            globfree(&g);
+        globfree(&g);
+        free(glob_failure.path);
+        glob_failure.path = NULL;
         free(full);
     }
     if (n > 1)
@@ -78,6 +100,82 @@ static char **scenario_paths(const struct config *cfg, struct diag *d,
     }
     *count = k;
     return paths;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    if (a == 0 || b == 0)
+        return 0;
+    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* "N" or "at least N" for a count that may be a lower bound. */
+static const char *count_text(char *buf, size_t len, uint64_t n, int exact)
+{
+    snprintf(buf, len, "%s%llu", exact ? "" : "at least ",
+             (unsigned long long)n);
+    return buf;
+}
+
+/* Count the tests of every scenario (rows times targets) without
+ * enumerating them, and refuse a suite above limits.max_tests: a suite is
+ * held and scheduled whole, so one careless "coverage: all" over many
+ * parameters must fail here, in a second, and not in `once` an hour and
+ * gigabytes later.  Reports at the scenario that passes the limit. */
+static void count_tests(struct suite *s, struct diag *d)
+{
+    uint64_t max = s->cfg->max_tests, total = 0;
+    size_t i, t;
+
+    for (i = 0; i < s->n; i++) {
+        struct scenario *sc = s->scenarios[i];
+        struct matrix *m = scenario_matrix(sc);
+        uint64_t rows = 0, tests;
+        size_t ntargets = 0;
+        struct pw_err err;
+        char a[64], b[64];
+        int exact;
+
+        for (t = 0; t < s->cfg->ntargets; t++)
+            if (scenario_runs_on(sc, s->cfg->targets[t].name))
+                ntargets++;
+        if (matrix_count(m, max, &rows, &err) != PW_OK) {
+            diag_add(d, scenario_size_pos(sc), "%s", err.msg);
+            return;
+        }
+        /* Above the limit a t-wise count may be a lower bound. */
+        exact =
+            rows < UINT64_MAX && (rows <= max || matrix_strength(m) < 2 ||
+                                  matrix_strength(m) >= matrix_param_count(m));
+        tests = sat_mul(rows, ntargets);
+        total = sat_add(total, tests);
+        if (tests == UINT64_MAX)
+            exact = 0;
+        if (total <= max)
+            continue;
+        if (tests > max)
+            diag_add(d, scenario_size_pos(sc),
+                     "scenario '%s' has %s tests (%s rows x %zu target%s), "
+                     "more than limits.max_tests (%llu); use pairwise "
+                     "coverage or excludes, or raise the limit",
+                     scenario_name(sc), count_text(a, sizeof(a), tests, exact),
+                     count_text(b, sizeof(b), rows, exact), ntargets,
+                     ntargets == 1 ? "" : "s", (unsigned long long)max);
+        else
+            diag_add(d, scenario_size_pos(sc),
+                     "scenario '%s' has %llu tests, which brings the suite "
+                     "to %llu, more than limits.max_tests (%llu); use "
+                     "pairwise coverage or excludes, or raise the limit",
+                     scenario_name(sc), (unsigned long long)tests,
+                     (unsigned long long)total, (unsigned long long)max);
+        return;
+    }
+    s->ntests = total;
 }
 
 struct suite *suite_load(const char *config_path, struct diag *d)
@@ -118,6 +216,7 @@ struct suite *suite_load(const char *config_path, struct diag *d)
         free(paths[i]);
     free(paths);
     jqset_compile(s->jq, d);
+    count_tests(s, d);
     if (diag_count(d) > before) {
         suite_free(s);
         return NULL;
@@ -133,6 +232,11 @@ size_t suite_scenario_count(const struct suite *s)
 {
     return s->n;
 }
+uint64_t suite_test_count(const struct suite *s)
+{
+    return s->ntests;
+}
+
 struct jqset *suite_jq(const struct suite *s)
 {
     return s->jq;

@@ -3,12 +3,15 @@
  * suite_load() is what `check` validates and what the service starts from:
  * the config, each scenario file its globs match (sorted, so the order is
  * stable), and the jq programs of all of them compiled together.  Scenario
- * names are unique within a suite.  Immutable after loading.
+ * names are unique within a suite, and a suite holds at most
+ * limits.max_tests tests (counted, not enumerated, at load).  Immutable
+ * after loading, except that covering arrays are built on first use.
  */
 #ifndef PW_SUITE_H
 #define PW_SUITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "diag.h"
@@ -32,5 +35,8 @@ struct scenario *suite_scenario(const struct suite *s, size_t i);
 /* The scenario named <name>, or NULL. */
 struct scenario *suite_find_scenario(const struct suite *s, const char *name);
 struct jqset *suite_jq(const struct suite *s);
+/* The number of tests in the suite: the sum over scenarios of matrix rows
+ * times targets, without any filter.  At most limits.max_tests. */
+uint64_t suite_test_count(const struct suite *s);
 
 #endif /* PW_SUITE_H */

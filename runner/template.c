@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,13 +519,37 @@ static void random_bytes(unsigned char *buf, size_t n)
 static pw_status eval(const struct texpr *e, tmpl_lookup_fn *lookup, void *arg,
                       struct sbuf *out, struct pw_err *err);
 
+/* Parse all of <s> as a decimal long long; 0 when it is not one or out of
+ * range (strtoll would clamp silently). */
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return end != s && *end == '\0' && errno == 0;
+}
+
+/* <lo> + <off>, where the result is known to lie in [lo, LLONG_MAX]; done
+ * without signed overflow, which the plain sum would risk for a large
+ * <off>. */
+static long long add_offset(long long lo, unsigned long long off)
+{
+    unsigned long long u = (unsigned long long)lo + off;
+
+    if (u <= (unsigned long long)LLONG_MAX)
+        return (long long)u;
+    /* u is the two's complement pattern of a negative number */
+    return -(long long)(ULLONG_MAX - u) - 1;
+}
+
 static pw_status eval_call(const struct texpr *e, tmpl_lookup_fn *lookup,
                            void *arg, struct sbuf *out, struct pw_err *err)
 {
     unsigned char rnd[64];
     struct sbuf a = SBUF_INIT, b = SBUF_INIT;
     pw_status rc = PW_OK;
-    long long lo, hi;
+    long long lo = 0, hi = 0;
     struct tm tm;
     time_t now;
     size_t i, n;
@@ -551,8 +576,11 @@ static pw_status eval_call(const struct texpr *e, tmpl_lookup_fn *lookup,
         rc = eval(e->args[0], lookup, arg, &a, err);
         if (rc == PW_OK)
             rc = eval(e->args[1], lookup, arg, &b, err);
-        lo = strtoll(a.buf, NULL, 10);
-        hi = strtoll(b.buf, NULL, 10);
+        if (rc == PW_OK && !(parse_ll(a.buf, &lo) && parse_ll(b.buf, &hi)))
+            rc = pw_err_set(err, PW_ERR_INVALID,
+                            "random_int(): bounds must be whole numbers "
+                            "from %lld to %lld",
+                            LLONG_MIN, LLONG_MAX);
         sbuf_release(&a);
         sbuf_release(&b);
         if (rc != PW_OK)
@@ -561,12 +589,14 @@ static pw_status eval_call(const struct texpr *e, tmpl_lookup_fn *lookup,
             return pw_err_set(err, PW_ERR_INVALID,
                               "random_int(): max is less than min");
         {
+            /* In unsigned arithmetic, where wrapping is defined: the span
+             * of the full range is 2^64, which wraps to 0. */
+            unsigned long long span =
+                (unsigned long long)hi - (unsigned long long)lo + 1;
             unsigned long long r;
-            unsigned long long span = (unsigned long long)(hi - lo) + 1;
 
             random_bytes((unsigned char *)&r, sizeof(r));
-            return sbuf_addf(out, "%lld",
-                             lo + (long long)(span ? r % span : r));
+            return sbuf_addf(out, "%lld", add_offset(lo, span ? r % span : r));
         }
     case F_RANDOM_HEX:
         rc = eval(e->args[0], lookup, arg, &a, err);

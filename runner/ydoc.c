@@ -4,10 +4,13 @@
  * node count are capped so hostile files fail cleanly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "sbuf.h"
@@ -397,7 +400,7 @@ struct ydoc *ydoc_load_mem(const char *name, const char *buf, size_t len,
     if (len > YDOC_MAX_BYTES) {
         struct pos p = { b.doc->file, 0, 0 };
 
-        diag_add(d, p, "file too large (%zu bytes; the limit is %u)", len,
+        diag_add(d, p, "file is %zu bytes; the limit is %u", len,
                  YDOC_MAX_BYTES);
         ydoc_free(b.doc);
         return NULL;
@@ -428,41 +431,80 @@ struct ydoc *ydoc_load_mem(const char *name, const char *buf, size_t len,
     return b.doc;
 }
 
+static void report_errno(struct diag *d, const char *path, const char *what,
+                         int e)
+{
+    struct pos p = { path, 0, 0 };
+
+    diag_add(d, p, "%s: %s", what, strerror(e));
+}
+
+static void report_size(struct diag *d, const char *path, const char *more,
+                        long long size)
+{
+    struct pos p = { path, 0, 0 };
+
+    diag_add(d, p, "file is %s%lld bytes; the limit is %u", more, size,
+             YDOC_MAX_BYTES);
+}
+
 struct ydoc *ydoc_load_file(const char *path, struct diag *d)
 {
     struct sbuf content;
     struct ydoc *doc;
+    struct stat st;
     char chunk[16384];
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    int toobig = 0;
+    ssize_t n;
+    int fd;
 
-    if (f == NULL) {
-        struct pos p = { path, 0, 0 };
-
-        diag_add(d, p, "cannot open: %s", strerror(errno));
+    /* Without O_NONBLOCK a FIFO that a glob happens to match would wait
+     * for a writer forever; only regular files are read at all. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        report_errno(d, path, "cannot open", errno);
         return NULL;
     }
-    sbuf_init(&content, YDOC_MAX_BYTES + 1);
-    for (n = fread(chunk, 1, sizeof(chunk), f); n > 0;
-         n = fread(chunk, 1, sizeof(chunk), f)) {
-        if (sbuf_add(&content, chunk, n) != PW_OK) {
-            toobig = 1;
-            break;
-        }
+    if (fstat(fd, &st) != 0) {
+        report_errno(d, path, "cannot read", errno);
+        close(fd);
+        return NULL;
     }
-    if (ferror(f)) {
+    if (!S_ISREG(st.st_mode)) {
         struct pos p = { path, 0, 0 };
 
-        diag_add(d, p, "cannot read: %s", strerror(errno));
-        fclose(f);
+        diag_add(d, p, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    /* Say the real size, not how far reading got. */
+    if (st.st_size > (off_t)YDOC_MAX_BYTES) {
+        report_size(d, path, "", (long long)st.st_size);
+        close(fd);
+        return NULL;
+    }
+    sbuf_init(&content, YDOC_MAX_BYTES);
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (sbuf_add(&content, chunk, (size_t)n) != PW_OK) {
+            /* It grew while we read it. */
+            report_size(d, path, "more than ", (long long)YDOC_MAX_BYTES);
+            close(fd);
+            sbuf_release(&content);
+            return NULL;
+        }
+    }
+    if (n < 0) {
+        report_errno(d, path, "cannot read", errno);
+        close(fd);
         sbuf_release(&content);
         return NULL;
     }
-    fclose(f);
-    /* A length over the cap is enough for ydoc_load_mem to refuse it. */
-    doc = ydoc_load_mem(path, content.buf,
-                        toobig ? (size_t)YDOC_MAX_BYTES + 1 : content.len, d);
+    close(fd);
+    doc = ydoc_load_mem(path, content.buf, content.len, d);
     sbuf_release(&content);
     return doc;
 }

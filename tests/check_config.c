@@ -1,6 +1,9 @@
 /* check_config.c -- prodwatch.yaml loading and validation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -28,40 +31,44 @@ static void assert_errors(const char *text, const char *want)
 START_TEST(test_config_full_example)
 {
     char *msgs;
-    struct config *cfg =
-        load("redis: redis://10.0.0.5:6380/2\n"
-             "key_prefix: pw\n"
-             "scenarios: [ \"a/*.yaml\", \"b/*.yaml\" ]\n"
-             "secrets_dir: /run/secrets\n"
-             "listen: 0.0.0.0:9000\n"
-             "targets:\n"
-             "  prod-eu:\n"
-             "    base_url: https://shop.example.com\n"
-             "    channel: stable\n"
-             "    rate: 2/s\n"
-             "    vars: { tenant: acme }\n"
-             "    insecure: false\n"
-             "  canary:\n"
-             "    base_url: \"{{ env.CANARY_URL }}\"\n"
-             "    channel: canary\n"
-             "    ca_file: /etc/ssl/canary.pem\n"
-             "throttle:\n"
-             "  concurrency: 4\n"
-             "  rate: 300/m\n"
-             "  windows:\n"
-             "    - days: [mon, fri]\n"
-             "      hours: \"22:30-05:00\"\n"
-             "      timezone: UTC\n"
-             "      rate: 20/s\n"
-             "alerting: { trigger_after: 5, resolve_after: 1 }\n"
-             "reporters:\n"
-             "  - pagerduty:\n"
-             "      routing_key: \"{{ secret.pagerduty }}\"\n"
-             "      url: http://127.0.0.1:9/v2/enqueue\n"
-             "  - webhook: { url: \"https://hooks.example.com/x\" }\n"
-             "  - jsonl: { path: /var/log/prodwatch/results.jsonl }\n"
-             "  - plugin: { path: /usr/lib/x.so, config: { a: 1 } }\n",
-             &msgs);
+    struct config *cfg;
+
+    tu_mkdir("run-secrets");
+    tu_write("run-secrets/pagerduty", "key\n");
+    tu_write("canary.pem", "not checked here\n");
+    cfg = load("redis: redis://10.0.0.5:6380/2\n"
+               "key_prefix: pw\n"
+               "scenarios: [ \"a/*.yaml\", \"b/*.yaml\" ]\n"
+               "secrets_dir: run-secrets\n"
+               "listen: 0.0.0.0:9000\n"
+               "targets:\n"
+               "  prod-eu:\n"
+               "    base_url: https://shop.example.com\n"
+               "    channel: stable\n"
+               "    rate: 2/s\n"
+               "    vars: { tenant: acme }\n"
+               "    insecure: false\n"
+               "  canary:\n"
+               "    base_url: \"{{ env.CANARY_URL }}\"\n"
+               "    channel: canary\n"
+               "    ca_file: canary.pem\n"
+               "throttle:\n"
+               "  concurrency: 4\n"
+               "  rate: 300/m\n"
+               "  windows:\n"
+               "    - days: [mon, fri]\n"
+               "      hours: \"22:30-05:00\"\n"
+               "      timezone: UTC\n"
+               "      rate: 20/s\n"
+               "alerting: { trigger_after: 5, resolve_after: 1 }\n"
+               "reporters:\n"
+               "  - pagerduty:\n"
+               "      routing_key: \"{{ secret.pagerduty }}\"\n"
+               "      url: http://127.0.0.1:9/v2/enqueue\n"
+               "  - webhook: { url: \"https://hooks.example.com/x\" }\n"
+               "  - jsonl: { path: /var/log/prodwatch/results.jsonl }\n"
+               "  - plugin: { path: /usr/lib/x.so, config: { a: 1 } }\n",
+               &msgs);
 
     ck_assert_str_eq(msgs, "");
     ck_assert_ptr_nonnull(cfg);
@@ -69,14 +76,14 @@ START_TEST(test_config_full_example)
     ck_assert_str_eq(cfg->key_prefix, "pw");
     ck_assert_uint_eq(cfg->nscenarios, 2);
     ck_assert_str_eq(cfg->scenarios[1], "b/*.yaml");
-    ck_assert_str_eq(cfg->secrets_dir, "/run/secrets");
+    ck_assert_str_eq(cfg->secrets_dir, tu_mkdir("run-secrets"));
     ck_assert_uint_eq(cfg->ntargets, 2);
     ck_assert_str_eq(cfg->targets[0].name, "prod-eu");
     ck_assert_double_eq_tol(cfg->targets[0].rate, 2.0, 1e-9);
     ck_assert_str_eq(cfg->targets[0].vars[0].name, "tenant");
     ck_assert_str_eq(tmpl_source(cfg->targets[0].vars[0].value), "acme");
     ck_assert_str_eq(cfg->targets[1].channel, "canary");
-    ck_assert_str_eq(cfg->targets[1].ca_file, "/etc/ssl/canary.pem");
+    ck_assert_str_eq(cfg->targets[1].ca_file, tu_write("canary.pem", "x"));
     ck_assert_ptr_eq(config_target(cfg, "canary"), &cfg->targets[1]);
     ck_assert_ptr_null(config_target(cfg, "nope"));
     ck_assert_uint_eq(cfg->concurrency, 4);
@@ -111,6 +118,7 @@ START_TEST(test_config_defaults)
     ck_assert_uint_eq(cfg->concurrency, 8);
     ck_assert_uint_eq(cfg->trigger_after, 3);
     ck_assert_uint_eq(cfg->resolve_after, 2);
+    ck_assert_uint_eq(cfg->max_tests, 1000000);
     ck_assert_str_eq(cfg->targets[0].channel, "stable");
     ck_assert_double_eq_tol(cfg->targets[0].rate, 5.0, 1e-9);
     free(msgs);
@@ -193,6 +201,184 @@ START_TEST(test_config_structure_errors)
 }
 END_TEST
 
+/* Relative paths mean the same file wherever prodwatch is started: they
+ * are joined to the configuration's directory, as the globs are. */
+START_TEST(test_config_paths_relative_to_file)
+{
+    char *msgs, want[600], text[1200];
+    struct config *cfg;
+    const char *dir = tu_tmpdir();
+
+    tu_mkdir("sec");
+    tu_mkdir("tls");
+    tu_write("tls/ca.pem", "x");
+    tu_write("tls/me.pem", "x");
+    tu_write("tls/me.key", "x");
+    snprintf(text, sizeof(text),
+             "secrets_dir: sec\n"
+             "state_dir: state\n"
+             "targets:\n"
+             "  a:\n"
+             "    base_url: http://x\n"
+             "    ca_file: tls/ca.pem\n"
+             "    client_cert: tls/me.pem\n"
+             "    client_key: ./tls/me.key\n"
+             "  b: { base_url: http://x, ca_file: %s/tls/ca.pem }\n"
+             "reporters:\n"
+             "  - jsonl: { path: out/results.jsonl }\n"
+             "  - plugin: { path: /usr/lib/x.so }\n",
+             dir);
+    cfg = load(text, &msgs);
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(cfg);
+    snprintf(want, sizeof(want), "%s/sec", dir);
+    ck_assert_str_eq(cfg->secrets_dir, want);
+    snprintf(want, sizeof(want), "%s/state", dir);
+    ck_assert_str_eq(cfg->state_dir, want);
+    snprintf(want, sizeof(want), "%s/tls/ca.pem", dir);
+    ck_assert_str_eq(cfg->targets[0].ca_file, want);
+    snprintf(want, sizeof(want), "%s/tls/me.pem", dir);
+    ck_assert_str_eq(cfg->targets[0].client_cert, want);
+    snprintf(want, sizeof(want), "%s/./tls/me.key", dir);
+    ck_assert_str_eq(cfg->targets[0].client_key, want);
+    snprintf(want, sizeof(want), "%s/out/results.jsonl", dir);
+    ck_assert_str_eq(cfg->reporters[0].path, want);
+    ck_assert_str_eq(cfg->reporters[1].path, "/usr/lib/x.so");
+    snprintf(want, sizeof(want), "%s/tls/ca.pem", dir);
+    ck_assert_str_eq(cfg->targets[1].ca_file, want);
+    free(msgs);
+    config_free(cfg);
+}
+END_TEST
+
+/* Whether <msgs> holds a line starting with <head> and containing <tail>. */
+static int has_line(const char *msgs, const char *head, const char *tail)
+{
+    const char *line = msgs;
+
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[1024];
+
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+        if (strncmp(buf, head, strlen(head)) == 0 && strstr(buf, tail))
+            return 1;
+        line += len + (end != NULL);
+    }
+    return 0;
+}
+
+/* TLS files and an explicit secrets_dir are checked when loading, each
+ * error at its setting; a FIFO is refused, not opened for a writer. */
+START_TEST(test_config_path_errors)
+{
+    char *msgs, fifo[600];
+    struct config *cfg;
+
+    tu_mkdir("adir");
+    tu_write("afile", "x");
+    snprintf(fifo, sizeof(fifo), "%s/afifo", tu_tmpdir());
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    cfg = load("secrets_dir: afile\n"
+               "targets:\n"
+               "  a:\n"
+               "    base_url: http://x\n"
+               "    ca_file: nope.pem\n"
+               "    client_cert: adir\n"
+               "    client_key: afifo\n",
+               &msgs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(has_line(msgs, "c.yaml:1:14: secrets_dir '",
+                           "/afile': Not a directory"),
+                  "%s", msgs);
+    ck_assert_msg(has_line(msgs, "c.yaml:5:14: ca_file '",
+                           "/nope.pem': No such file or directory"),
+                  "%s", msgs);
+    ck_assert_msg(
+        has_line(msgs, "c.yaml:6:18: client_cert '", "/adir' is not a regular"),
+        "%s", msgs);
+    ck_assert_msg(
+        has_line(msgs, "c.yaml:7:17: client_key '", "/afifo' is not a regular"),
+        "%s", msgs);
+    free(msgs);
+    cfg = load("secrets_dir: missing\ntargets: { a: { base_url: http://x } }\n",
+               &msgs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(has_line(msgs, "c.yaml:1:14: secrets_dir '",
+                           "/missing': No such file or directory"),
+                  "%s", msgs);
+    free(msgs);
+    if (geteuid() != 0) {
+        /* root reads anything, so only an ordinary user can see this */
+        const char *locked = tu_write("locked.pem", "x");
+
+        chmod(locked, 0);
+        cfg = load("targets:\n  a: { base_url: http://x, ca_file: locked.pem }"
+                   "\n",
+                   &msgs);
+        ck_assert_ptr_null(cfg);
+        ck_assert_msg(has_line(msgs, "c.yaml:2:42: ca_file '",
+                               "/locked.pem': Permission denied"),
+                      "%s", msgs);
+        free(msgs);
+    }
+    unlink(fifo);
+}
+END_TEST
+
+/* secret.NAME must name a file in secrets_dir, checked at its place in
+ * the template. */
+START_TEST(test_config_secret_files)
+{
+    char *msgs;
+    struct config *cfg;
+
+    tu_mkdir("keys");
+    tu_write("keys/pd", "k\n");
+    cfg =
+        load("secrets_dir: keys\n"
+             "targets:\n"
+             "  a:\n"
+             "    base_url: http://x\n"
+             "    vars: { t: \"{{ secret.pd }}\", u: \"x{{ secret.nope }}\" }\n"
+             "reporters:\n"
+             "  - pagerduty: { routing_key: \"{{ secret.pd }}\" }\n",
+             &msgs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(has_line(msgs, "c.yaml:5:43: secret 'nope': ",
+                           "/keys/nope: No such file or directory"),
+                  "%s", msgs);
+    ck_assert_msg(strchr(msgs, '\n') == msgs + strlen(msgs) - 1,
+                  "one error only: %s", msgs);
+    free(msgs);
+}
+END_TEST
+
+START_TEST(test_config_limits)
+{
+    char *msgs;
+    struct config *cfg = load(
+        "limits: { max_tests: 5 }\ntargets: { a: { base_url: http://x } }\n",
+        &msgs);
+
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_eq(cfg->max_tests, 5);
+    ck_assert_uint_eq(cfg->max_tests_pos.line, 1);
+    ck_assert_uint_eq(cfg->max_tests_pos.col, 22);
+    free(msgs);
+    config_free(cfg);
+    assert_errors("limits: { max_tests: 0, max_test: 1 }\n"
+                  "targets: { a: { base_url: http://x } }\n",
+                  "c.yaml:1:22: max_tests must be between 1 and "
+                  "1000000000000, not 0\n"
+                  "c.yaml:1:25: unknown key 'max_test' in limits; did you "
+                  "mean 'max_tests'?\n");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -201,6 +387,10 @@ static Suite *config_suite(void)
 
     tcase_add_test(tc, test_config_full_example);
     tcase_add_test(tc, test_config_defaults);
+    tcase_add_test(tc, test_config_paths_relative_to_file);
+    tcase_add_test(tc, test_config_limits);
+    tcase_add_test(te, test_config_path_errors);
+    tcase_add_test(te, test_config_secret_files);
     tcase_add_test(te, test_config_unknown_keys_suggest);
     tcase_add_test(te, test_config_bad_values_all_reported);
     tcase_add_test(te, test_config_structure_errors);

@@ -346,12 +346,244 @@ START_TEST(test_matrix_test_ids)
 }
 END_TEST
 
+/* Counting agrees with enumeration on random small matrices with
+ * excludes (of one to three parameters) and includes, for all and
+ * t-wise coverage alike. */
+START_TEST(test_matrix_count_matches_enumeration)
+{
+    unsigned seed = 777;
+    int round;
+
+    for (round = 0; round < 300; round++) {
+        size_t k = 1 + (size_t)(rand_r(&seed) % 6), v[8], i, e, j;
+        unsigned t = round % 4 == 3 ? 2 : 0;
+        size_t nex = (size_t)(rand_r(&seed) % 7);
+        size_t ninc = (size_t)(rand_r(&seed) % 3);
+        int ex[8];
+        struct matrix *m;
+        size_t *rows, n;
+        uint64_t counted = 12345;
+
+        for (i = 0; i < k; i++)
+            v[i] = 1 + (size_t)(rand_r(&seed) % 4);
+        m = make(k, v, t);
+        for (e = 0; e < nex; e++) {
+            size_t width = 1 + (size_t)rand_r(&seed) % 3;
+
+            for (i = 0; i < k; i++)
+                ex[i] = -1;
+            for (j = 0; j < width; j++) {
+                size_t p = (size_t)rand_r(&seed) % k;
+
+                ex[p] = (int)((size_t)rand_r(&seed) % v[p]);
+            }
+            matrix_add_exclude(m, ex);
+        }
+        for (e = 0; e < ninc; e++) {
+            const char *row[8];
+            char vals[8][24];
+
+            for (i = 0; i < k; i++) {
+                /* sometimes a value outside the lists */
+                snprintf(vals[i], sizeof(vals[i]), "%zu",
+                         (size_t)rand_r(&seed) % (v[i] + 1));
+                row[i] = vals[i];
+            }
+            matrix_add_include(m, row);
+        }
+        ck_assert_int_eq(matrix_count(m, UINT64_MAX, &counted, NULL), PW_OK);
+        n = rows_of(m, &rows);
+        ck_assert_msg(counted == n, "round %d: counted %llu, enumerated %zu",
+                      round, (unsigned long long)counted, n);
+        free(rows);
+        matrix_free(m);
+    }
+}
+END_TEST
+
+/* 60 two-value parameters: 2^60 rows, counted exactly and at once. */
+START_TEST(test_matrix_count_huge_exact)
+{
+    static size_t two[60];
+    struct matrix *m;
+    uint64_t n = 0;
+    int ex[60];
+    size_t i;
+
+    for (i = 0; i < 60; i++)
+        two[i] = 2;
+    m = make(60, two, 0);
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, (uint64_t)1 << 60);
+    /* Two overlapping excludes: 2^60 - 2^58 - 2^58 + 2^57. */
+    for (i = 0; i < 60; i++)
+        ex[i] = -1;
+    ex[0] = 0;
+    ex[1] = 0;
+    matrix_add_exclude(m, ex);
+    ex[0] = -1;
+    ex[2] = 0;
+    matrix_add_exclude(m, ex);
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, ((uint64_t)1 << 60) - ((uint64_t)3 << 57));
+    matrix_free(m);
+
+    /* A chain of 59 excludes "p(i)=0 and p(i+1)=0": rows with no two
+     * zeros in a row, Fibonacci(62).  Inclusion-exclusion would need
+     * 2^59 terms. */
+    m = make(60, two, 0);
+    for (i = 0; i + 1 < 60; i++) {
+        size_t j;
+
+        for (j = 0; j < 60; j++)
+            ex[j] = -1;
+        ex[i] = 0;
+        ex[i + 1] = 0;
+        matrix_add_exclude(m, ex);
+    }
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, 4052739537881ULL);
+    matrix_free(m);
+}
+END_TEST
+
+/* 10^40 rows saturate instead of wrapping; an exclude that cannot
+ * matter keeps it saturated, and one that removes everything gives 0. */
+START_TEST(test_matrix_count_saturates)
+{
+    static size_t ten[40];
+    struct matrix *m;
+    uint64_t n = 0;
+    int ex[40];
+    size_t i;
+
+    for (i = 0; i < 40; i++) {
+        ten[i] = 10;
+        ex[i] = -1;
+    }
+    m = make(40, ten, 0);
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, UINT64_MAX);
+    ex[3] = 7;
+    matrix_add_exclude(m, ex);
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, UINT64_MAX);
+    matrix_free(m);
+
+    /* one value per parameter, and that value excluded */
+    for (i = 0; i < 40; i++)
+        ten[i] = 1;
+    m = make(40, ten, 0);
+    ex[3] = 0;
+    matrix_add_exclude(m, ex);
+    ck_assert_int_eq(matrix_count(m, 0, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, 0);
+    matrix_free(m);
+}
+END_TEST
+
+/* Pairwise over 30 parameters of 1000 values is at least 10^6 rows: said
+ * without building the (gigabit) coverage map. */
+START_TEST(test_matrix_count_cover_bound)
+{
+    static size_t big[30];
+    struct matrix *m;
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; i < 30; i++)
+        big[i] = 1000;
+    m = make(30, big, 2);
+    ck_assert_int_eq(matrix_count(m, 1000, &n, NULL), PW_OK);
+    ck_assert_uint_ge(n, 1000000);
+    matrix_free(m);
+}
+END_TEST
+
+static int collect_id(const struct scenario *sc, const char *target,
+                      const char *const *row, const char *id, void *arg)
+{
+    struct sbuf *b = arg;
+
+    (void)sc;
+    (void)target;
+    (void)row;
+    sbuf_adds(b, id);
+    sbuf_addc(b, '\n');
+    return 0;
+}
+
+/* expand_iter yields the tests one at a time, in expand_each()'s order,
+ * honours the filter, and can stop anywhere. */
+START_TEST(test_expand_iter_streams)
+{
+    struct diag *d = diag_new();
+    struct sbuf each = SBUF_INIT, iter = SBUF_INIT;
+    struct expand_filter f = { NULL, "b", NULL };
+    struct expand_iter x;
+    struct expand_test t;
+    struct suite *s;
+    size_t n = 0;
+
+    tu_write("x.it.yaml", "name: x\nmatrix: { k: [1, 2, 3], l: [p, q] }\n"
+                          "steps:\n  - name: s\n    request: { url: "
+                          "http://x }\n");
+    tu_write("y.it.yaml", "name: y\ntargets: [b]\nsteps:\n  - name: s\n"
+                          "    request: { url: http://x }\n");
+    /* 2^20 rows: a walk that built them all first would take a while */
+    tu_write("z.it.yaml", "name: z\nmatrix:\n  a: [0, 1, 2, 3]\n"
+                          "  b: [0, 1, 2, 3]\n  c: [0, 1, 2, 3]\n"
+                          "  d: [0, 1, 2, 3]\n  e: [0, 1, 2, 3]\n"
+                          "  f: [0, 1, 2, 3]\n  g: [0, 1, 2, 3]\n"
+                          "  h: [0, 1, 2, 3]\n  i: [0, 1, 2, 3]\n"
+                          "  j: [0, 1, 2, 3]\ntargets: [a]\nsteps:\n"
+                          "  - name: s\n    request: { url: http://x }\n");
+    s = suite_load(tu_write("it.yaml", "targets:\n"
+                                       "  a: { base_url: http://x }\n"
+                                       "  b: { base_url: http://x }\n"
+                                       "scenarios: [\"*.it.yaml\"]\n"
+                                       "limits: { max_tests: 2000000 }\n"),
+                   d);
+    ck_assert_msg(s != NULL, "%s", diag_count(d) ? diag_at(d, 0) : "");
+    ck_assert_uint_eq(suite_test_count(s), 6 * 2 + 1 + (1u << 20));
+    ck_assert_int_eq(expand_each(s, &f, collect_id, &each, NULL), PW_OK);
+    expand_iter_init(&x, s, &f);
+    while (expand_iter_next(&x, &t, NULL) == 1) {
+        sbuf_adds(&iter, t.id);
+        sbuf_addc(&iter, '\n');
+        ck_assert_str_eq(t.target, "b");
+        n++;
+    }
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 0);
+    expand_iter_release(&x);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_str_eq(iter.buf, each.buf);
+    ck_assert_str_eq(iter.buf, "x@b[k=1,l=p]\nx@b[k=1,l=q]\nx@b[k=2,l=p]\n"
+                               "x@b[k=2,l=q]\nx@b[k=3,l=p]\nx@b[k=3,l=q]\n"
+                               "y@b\n");
+    /* stop inside the big matrix: released cleanly (ASan watches) */
+    f.target = NULL;
+    f.scenario = "z";
+    expand_iter_init(&x, s, &f);
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 1);
+    ck_assert_str_eq(t.id, "z@a[a=0,b=0,c=0,d=0,e=0,f=0,g=0,h=0,i=0,j=0]");
+    ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 1);
+    ck_assert_str_eq(t.id, "z@a[a=0,b=0,c=0,d=0,e=0,f=0,g=0,h=0,i=0,j=1]");
+    expand_iter_release(&x);
+    sbuf_release(&each);
+    sbuf_release(&iter);
+    suite_free(s);
+    diag_free(d);
+}
+END_TEST
+
 static Suite *matrix_suite(void)
 {
     Suite *s = suite_create("matrix");
     TCase *tc = tcase_create("Covering");
     TCase *ta = tcase_create("All");
     TCase *ti = tcase_create("Ids");
+    TCase *tn = tcase_create("Count");
 
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matrix_covering_property_random);
@@ -363,9 +595,15 @@ static Suite *matrix_suite(void)
     tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);
     tcase_add_test(ta, test_matrix_no_params_one_row);
     tcase_add_test(ti, test_matrix_test_ids);
+    tcase_add_test(ti, test_expand_iter_streams);
+    tcase_add_test(tn, test_matrix_count_matches_enumeration);
+    tcase_add_test(tn, test_matrix_count_huge_exact);
+    tcase_add_test(tn, test_matrix_count_saturates);
+    tcase_add_test(tn, test_matrix_count_cover_bound);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, ta);
     suite_add_tcase(s, ti);
+    suite_add_tcase(s, tn);
     return s;
 }
 

@@ -1,6 +1,9 @@
 /* check_scenario.c -- scenario loading, validation and error positions. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "expand.h"
 #include "suite.h"
@@ -334,6 +337,266 @@ START_TEST(test_scenario_duplicate_names_in_suite)
 }
 END_TEST
 
+/* A zero timeout would time every run out: refused where it is written,
+ * for the scenario and for a request. */
+START_TEST(test_scenario_zero_timeouts)
+{
+    assert_errors("name: s\n"
+                  "timeout: 0s\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: http://x, timeout: 0ms }\n",
+                  "s.yaml:2:10: timeout must be more than 0s\n"
+                  "s.yaml:5:40: timeout must be more than 0s\n");
+}
+END_TEST
+
+/* Excludes that leave no row make a scenario that can never run. */
+START_TEST(test_scenario_excludes_remove_everything)
+{
+    assert_errors("name: s\n"
+                  "matrix:\n"
+                  "  a: [x, y]\n"
+                  "  b: [u]\n"
+                  "  exclude:\n"
+                  "    - { a: x }\n"
+                  "    - { a: y, b: u }\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: http://x }\n",
+                  "s.yaml:5:3: the excludes remove every row of the "
+                  "matrix: this scenario would never run\n");
+    /* the same with pairwise coverage, which never enumerates */
+    assert_errors("name: s\n"
+                  "matrix:\n"
+                  "  a: [x, y]\n"
+                  "  b: [u]\n"
+                  "  c: [1, 2]\n"
+                  "  exclude:\n"
+                  "    - { b: u }\n"
+                  "coverage: pairwise\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: http://x }\n",
+                  "s.yaml:6:3: the excludes remove every row of the "
+                  "matrix: this scenario would never run\n");
+}
+END_TEST
+
+/* Load a suite of one scenario <text> under config <cfg_text> (written
+ * to suite.yaml, scenarios "*.scn.yaml"); the diagnostics in *<msgs>. */
+static struct suite *load_suite(const char *cfg_text, const char *text,
+                                char **msgs)
+{
+    struct diag *d = diag_new();
+    struct suite *s;
+
+    tu_write("one.scn.yaml", text);
+    s = suite_load(tu_write("suite.yaml", cfg_text), d);
+    *msgs = tu_diag_text(d);
+    diag_free(d);
+    return s;
+}
+
+/* A scenario of 2^k rows over 60 parameters (k with two values, the rest
+ * with one) and the given coverage line. */
+static char *wide_scenario(int k, const char *coverage)
+{
+    struct sbuf b = SBUF_INIT;
+    int i;
+
+    sbuf_adds(&b, "name: wide\nmatrix:\n");
+    for (i = 0; i < 60; i++)
+        sbuf_addf(&b, "  p%d: [%s]\n", i, i < k ? "a, b" : "a");
+    sbuf_adds(&b, coverage);
+    sbuf_adds(&b, "steps:\n  - name: a\n    request: { url: http://x }\n");
+    return sbuf_take(&b, NULL);
+}
+
+static int count_cb(const struct scenario *sc, const char *target,
+                    const char *const *row, const char *id, void *arg)
+{
+    (void)sc;
+    (void)target;
+    (void)row;
+    (void)id;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* The suite counts its tests without enumerating them and refuses more
+ * than limits.max_tests, at the matrix key (or the coverage key that
+ * decides the size). */
+START_TEST(test_scenario_suite_test_limit)
+{
+    static const char two[] = "targets:\n"
+                              "  a: { base_url: http://x }\n"
+                              "  b: { base_url: http://x }\n"
+                              "scenarios: [\"*.scn.yaml\"]\n";
+    static const char capped[] = "targets:\n"
+                                 "  a: { base_url: http://x }\n"
+                                 "  b: { base_url: http://x }\n"
+                                 "scenarios: [\"*.scn.yaml\"]\n"
+                                 "limits: { max_tests: 16 }\n";
+    char *text, *msgs;
+    struct suite *s;
+    size_t n = 0;
+
+    /* 2^60 rows x 2 targets: refused at once */
+    text = wide_scenario(60, "coverage: all\n");
+    s = load_suite(two, text, &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(msgs, "one.scn.yaml:2:1: scenario 'wide' has "
+                           "2305843009213693952 tests (1152921504606846976 "
+                           "rows x 2 targets), more than limits.max_tests "
+                           "(1000000); use pairwise coverage or excludes, or "
+                           "raise the limit\n");
+    free(msgs);
+    free(text);
+    /* 2^19 x 2 is 1048576: just over the default */
+    text = wide_scenario(19, "");
+    s = load_suite(two, text, &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(msgs, "has 1048576 tests (524288 rows x 2"));
+    free(msgs);
+    free(text);
+    /* 8 rows x 2 targets = 16: exactly the raised limit */
+    text = wide_scenario(3, "");
+    s = load_suite(capped, text, &msgs);
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(suite_test_count(s), 16);
+    ck_assert_int_eq(expand_each(s, NULL, count_cb, &n, NULL), PW_OK);
+    ck_assert_uint_eq(n, 16);
+    suite_free(s);
+    free(msgs);
+    free(text);
+    /* 16 rows: over it */
+    text = wide_scenario(4, "");
+    s = load_suite(capped, text, &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(msgs, "one.scn.yaml:2:1: scenario 'wide' has 32 tests "
+                           "(16 rows x 2 targets), more than "
+                           "limits.max_tests (16); use pairwise coverage or "
+                           "excludes, or raise the limit\n");
+    free(msgs);
+    free(text);
+    /* 3-wise over 60 parameters of 1000 values: at least 10^9 rows,
+     * reported at the coverage key without building anything */
+    {
+        struct sbuf b = SBUF_INIT;
+        int i, j;
+
+        sbuf_adds(&b, "name: huge\nmatrix:\n");
+        for (i = 0; i < 60; i++) {
+            sbuf_addf(&b, "  p%d: [", i);
+            for (j = 0; j < 1000; j++)
+                sbuf_addf(&b, "%sv%d", j ? ", " : "", j);
+            sbuf_adds(&b, "]\n");
+        }
+        sbuf_adds(&b, "coverage: 3-wise\nsteps:\n  - name: a\n"
+                      "    request: { url: http://x }\n");
+        text = sbuf_take(&b, NULL);
+    }
+    s = load_suite(two, text, &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(msgs, "one.scn.yaml:63:1: scenario 'huge' has at least "
+                           "2000000000 tests (at least 1000000000 rows x 2 "
+                           "targets), more than limits.max_tests (1000000); "
+                           "use pairwise coverage or excludes, or raise the "
+                           "limit\n");
+    free(msgs);
+    free(text);
+}
+END_TEST
+
+/* Scenario files that are not regular files are refused without being
+ * opened for reading (a FIFO would block), and a directory glob cannot
+ * read is reported with its errno, not as "matches nothing". */
+START_TEST(test_scenario_unreadable_files)
+{
+    static const char cfg[] = "targets: { a: { base_url: http://x } }\n"
+                              "scenarios: [\"fifo/*.yaml\", \"loop/*.yaml\"]\n";
+    char path[600], *msgs;
+    struct suite *s;
+
+    tu_mkdir("fifo");
+    snprintf(path, sizeof(path), "%s/fifo/f.yaml", tu_tmpdir());
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof(path), "%s/loop", tu_tmpdir());
+    unlink(path);
+    ck_assert_int_eq(symlink("loop", path), 0);
+    s = load_suite(cfg, "name: x\n", &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(msgs, "fifo/f.yaml: not a regular file\n") != NULL,
+                  "%s", msgs);
+    ck_assert_msg(
+        strstr(msgs, "suite.yaml:2:28: 'loop/*.yaml': cannot read ") != NULL &&
+            strstr(msgs, "/loop: Too many levels of symbolic "
+                         "links\n") != NULL,
+        "%s", msgs);
+    free(msgs);
+    unlink(path);
+    if (geteuid() != 0) {
+        /* root reads any directory */
+        snprintf(path, sizeof(path), "%s/fifo", tu_tmpdir());
+        chmod(path, 0);
+        s = load_suite(cfg, "name: x\n", &msgs);
+        chmod(path, 0700);
+        ck_assert_ptr_null(s);
+        ck_assert_msg(strstr(msgs, "/fifo: Permission denied\n") != NULL, "%s",
+                      msgs);
+        free(msgs);
+    }
+    snprintf(path, sizeof(path), "%s/fifo/f.yaml", tu_tmpdir());
+    unlink(path);
+}
+END_TEST
+
+/* An oversized file is reported with its real size, not the read cap. */
+START_TEST(test_scenario_file_size_reported)
+{
+    char *msgs;
+    struct suite *s;
+    const char *big = tu_write("big.scn.yaml", "");
+
+    ck_assert_int_eq(truncate(big, 100L << 20), 0);
+    s = load_suite("targets: { a: { base_url: http://x } }\n"
+                   "scenarios: [\"big.scn.yaml\"]\n",
+                   "name: x\n", &msgs);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(msgs, "big.scn.yaml: file is 104857600 bytes; the limit "
+                           "is 8388608\n");
+    free(msgs);
+    unlink(tu_write("big.scn.yaml", ""));
+}
+END_TEST
+
+/* secret.NAME must have its file in the secrets directory. */
+START_TEST(test_scenario_secret_files)
+{
+    char *msgs;
+    struct scenario *sc = tu_scenario("name: s\n"
+                                      "steps:\n"
+                                      "  - name: a\n"
+                                      "    request:\n"
+                                      "      url: http://x\n"
+                                      "      headers: { A: \"{{ secret.pw }}\","
+                                      " B: \"{{ secret.nope }}\" }\n",
+                                      &msgs);
+
+    ck_assert_ptr_null(sc);
+    ck_assert_msg(strncmp(msgs, "s.yaml:6:47: secret 'nope': ", 28) == 0 &&
+                      strstr(msgs, "/test-secrets/nope: No such file or "
+                                   "directory\n") != NULL &&
+                      strchr(msgs, '\n')[1] == '\0',
+                  "%s", msgs);
+    free(msgs);
+    tu_scenario_free(NULL);
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
     Suite *s = suite_create("scenario");
@@ -350,6 +613,12 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_steps_targets_matrix);
     tcase_add_test(te, test_scenario_missing_basics);
     tcase_add_test(te, test_scenario_duplicate_names_in_suite);
+    tcase_add_test(te, test_scenario_zero_timeouts);
+    tcase_add_test(te, test_scenario_secret_files);
+    tcase_add_test(te, test_scenario_excludes_remove_everything);
+    tcase_add_test(te, test_scenario_suite_test_limit);
+    tcase_add_test(te, test_scenario_unreadable_files);
+    tcase_add_test(te, test_scenario_file_size_reported);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, te);
     return s;

@@ -1,5 +1,6 @@
 /* check_template.c -- template compiler and renderer. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,25 @@ START_TEST(test_template_functions)
         ck_assert(v >= -3 && v <= 3);
         free(s);
     }
+    /* The widest bounds: no overflow (UBSan watches), values in range. */
+    for (i = 0; i < 50; i++) {
+        s = render("{{ random_int(-9223372036854775808, "
+                   "9223372036854775807) }}");
+        errno = 0;
+        (void)strtoll(s, NULL, 10);
+        ck_assert_int_eq(errno, 0);
+        free(s);
+        s = render("{{ random_int(-9223372036854775808, -9223372036854775807) "
+                   "}}");
+        ck_assert(strcmp(s, "-9223372036854775808") == 0 ||
+                  strcmp(s, "-9223372036854775807") == 0);
+        free(s);
+        s = render(
+            "{{ random_int(9223372036854775806, 9223372036854775807) }}");
+        ck_assert(strcmp(s, "9223372036854775806") == 0 ||
+                  strcmp(s, "9223372036854775807") == 0);
+        free(s);
+    }
     s = render("{{ random_hex(4) }}");
     ck_assert_uint_eq(strlen(s), 8);
     free(s);
@@ -166,6 +186,35 @@ START_TEST(test_template_functions)
     ck_assert_int_eq(s[10], 'T');
     ck_assert_int_eq(s[19], 'Z');
     free(s);
+}
+END_TEST
+
+/* Bounds that are not numbers, or do not fit, are refused rather than
+ * clamped or read as 0. */
+START_TEST(test_template_random_int_bad_bounds)
+{
+    static const char *const srcs[] = {
+        "{{ random_int(0, 9223372036854775808) }}",
+        "{{ random_int(-9223372036854775809, 0) }}",
+        "{{ random_int('x', 3) }}",
+        "{{ random_int(1, '2x') }}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+        struct pw_err err;
+        struct tmpl *t = tmpl_compile(srcs[i], strlen(srcs[i]), &err, NULL);
+        struct sbuf out = SBUF_INIT;
+
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(tmpl_render(t, lookup, NULL, &out, &err),
+                         PW_ERR_INVALID);
+        ck_assert_str_eq(err.msg, "random_int(): bounds must be whole numbers "
+                                  "from -9223372036854775808 to "
+                                  "9223372036854775807");
+        sbuf_release(&out);
+        tmpl_free(t);
+    }
 }
 END_TEST
 
@@ -207,6 +256,7 @@ static Suite *template_suite(void)
     tcase_add_test(tc, test_template_text_and_variables);
     tcase_add_test(tc, test_template_refs_have_offsets);
     tcase_add_test(tc, test_template_syntax_errors);
+    tcase_add_test(tc, test_template_random_int_bad_bounds);
     tcase_add_test(tr, test_template_filters);
     tcase_add_test(tr, test_template_functions);
     tcase_add_test(tr, test_template_unknown_name_fails_render);

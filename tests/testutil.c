@@ -43,6 +43,20 @@ const char *tu_write(const char *name, const char *text)
     return path;
 }
 
+const char *tu_mkdir(const char *name)
+{
+    static char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", tu_dir(), name);
+    mkdir(path, 0700);
+    return path;
+}
+
+const char *tu_tmpdir(void)
+{
+    return tu_dir();
+}
+
 char *tu_diag_text(struct diag *d)
 {
     struct sbuf b = SBUF_INIT;
@@ -61,7 +75,10 @@ char *tu_diag_text(struct diag *d)
     return sbuf_take(&b, NULL);
 }
 
-static const char test_config[] = "targets:\n"
+/* secrets_dir is explicit so that secret.NAME checks do not depend on
+ * whether this machine has /etc/prodwatch/secrets. */
+static const char test_config[] = "secrets_dir: test-secrets\n"
+                                  "targets:\n"
                                   "  prod:\n"
                                   "    base_url: https://shop.example.com\n"
                                   "    vars: { tenant: acme, region: eu }\n"
@@ -72,8 +89,12 @@ static const char test_config[] = "targets:\n"
 struct config *tu_config(void)
 {
     struct diag *d = diag_new();
-    struct config *cfg =
-        config_load(tu_write("prodwatch.yaml", test_config), d);
+    struct config *cfg;
+
+    tu_mkdir("test-secrets");
+    tu_write("test-secrets/pw", "pw\n");
+    tu_write("test-secrets/token", "token\n");
+    cfg = config_load(tu_write("prodwatch.yaml", test_config), d);
 
     ck_assert_msg(cfg != NULL, "test config does not load");
     diag_free(d);

@@ -17,12 +17,21 @@ int pw_run_suite(Suite *s);
  * call). */
 const char *tu_write(const char *name, const char *text);
 
+/* Make directory <name> (and nothing above it) in the temporary directory
+ * of tu_write(); returns its path (static storage, valid until the next
+ * call). */
+const char *tu_mkdir(const char *name);
+
+/* The temporary directory of tu_write(), without a trailing slash. */
+const char *tu_tmpdir(void);
+
 /* Every entry of <d>, one a line, as a new string (caller frees).  Files
  * written by tu_write() appear by their base name. */
 char *tu_diag_text(struct diag *d);
 
 /* A config with targets "prod" (vars tenant, region) and "canary" (vars
- * tenant), loaded from text; caller frees with config_free(). */
+ * tenant) and a secrets directory holding "pw" and "token", loaded from
+ * text; caller frees with config_free(). */
 struct config *tu_config(void);
 
 /* Load scenario <text> (written to a file named "s.yaml") against
