@@ -39,8 +39,9 @@ endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
 # and `once` against the demo target on loopback.
-TESTS += tests/cli.test tests/once.test
-EXTRA_DIST += tests/cli.test tests/once.test tests/data tests/fuzz \
+TESTS += tests/cli.test tests/once.test tests/promises.test
+EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
+	tests/hostile.py tests/secret_scan.py tests/data tests/fuzz \
 	tests/bench
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
