@@ -1,5 +1,6 @@
 /* cli.c -- command dispatch, `check` and `expand`. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "once.h"
 #include "sbuf.h"
 #include "suite.h"
+#include "xalloc.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.0.0"
@@ -45,11 +47,17 @@ struct opts {
     const char *config;
     const char *junit;
     int json_lines;
-    const char *scenario;
-    const char *target;
-    const char *tag;
+    struct expand_filter filter; /* its lists point into the ones below */
+    const char **scenarios, **targets, **tags; /* each argc long */
     int json;
 };
+
+static void opts_release(struct opts *o)
+{
+    free(o->scenarios);
+    free(o->targets);
+    free(o->tags);
+}
 
 static const char *config_path(const struct opts *o)
 {
@@ -64,8 +72,9 @@ static const char *config_path(const struct opts *o)
 
 /* Parse the options of a command.  Returns -1 to go on, else an exit
  * code. */
-#define OPT_SELECT 1 /* --scenario --target --tag --format */
+#define OPT_SELECT 1 /* --scenario --target --tag */
 #define OPT_ONCE   2 /* --junit --json */
+#define OPT_FORMAT 4 /* --format */
 
 static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
 {
@@ -83,6 +92,13 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
     int ch;
 
     memset(o, 0, sizeof(*o));
+    /* Selectors may repeat: one slot per argument is always enough. */
+    o->scenarios = xcalloc((size_t)argc + 1, sizeof(char *));
+    o->targets = xcalloc((size_t)argc + 1, sizeof(char *));
+    o->tags = xcalloc((size_t)argc + 1, sizeof(char *));
+    o->filter.scenarios = o->scenarios;
+    o->filter.targets = o->targets;
+    o->filter.tags = o->tags;
     optind = 1;
     opterr = 0;
     for (ch = getopt_long(argc, argv, ":c:h", longopts, NULL); ch != -1;
@@ -95,17 +111,22 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
         case 't':
         case 'g':
         case 'f':
-            if (!(allowed & OPT_SELECT)) {
-                fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
-                        argv[optind - 1]);
+            if (!(allowed & (ch == 'f' ? OPT_FORMAT : OPT_SELECT))) {
+                /* argv[optind - 1] may be the value, not the option. */
+                fprintf(stderr, "prodwatch %s: unknown option '--%s'\n",
+                        argv[0],
+                        ch == 's'   ? "scenario"
+                        : ch == 't' ? "target"
+                        : ch == 'g' ? "tag"
+                                    : "format");
                 return CLI_EXIT_USAGE;
             }
             if (ch == 's')
-                o->scenario = optarg;
+                o->scenarios[o->filter.nscenarios++] = optarg;
             else if (ch == 't')
-                o->target = optarg;
+                o->targets[o->filter.ntargets++] = optarg;
             else if (ch == 'g')
-                o->tag = optarg;
+                o->tags[o->filter.ntags++] = optarg;
             else if (strcmp(optarg, "json") == 0)
                 o->json = 1;
             else if (strcmp(optarg, "text") != 0) {
@@ -119,8 +140,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
         case 'j':
         case 'J':
             if (!(allowed & OPT_ONCE)) {
-                fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
-                        argv[optind - 1]);
+                fprintf(stderr, "prodwatch %s: unknown option '--%s'\n",
+                        argv[0], ch == 'j' ? "junit" : "json");
                 return CLI_EXIT_USAGE;
             }
             if (ch == 'j')
@@ -165,42 +186,33 @@ static struct suite *load_or_report(const char *path)
     return s;
 }
 
-static int count_test(const struct scenario *sc, const char *target,
-                      const char *const *row, const char *id, void *arg)
-{
-    (void)sc;
-    (void)target;
-    (void)row;
-    (void)id;
-    (*(size_t *)arg)++;
-    return 0;
-}
-
 static int cmd_check(int argc, char **argv)
 {
     struct opts o;
     struct suite *s;
-    struct pw_err err;
-    size_t tests = 0;
+    uint64_t tests;
     int rc = parse_opts(argc, argv, &o, 0);
 
-    if (rc >= 0)
-        return rc;
-    s = load_or_report(config_path(&o));
-    if (s == NULL)
-        return CLI_EXIT_USAGE;
-    if (expand_each(s, NULL, count_test, &tests, &err) != PW_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        suite_free(s);
-        return CLI_EXIT_USAGE;
+    if (rc < 0) {
+        s = load_or_report(config_path(&o));
+        rc = CLI_EXIT_USAGE;
+    } else {
+        s = NULL;
     }
-    printf("%s: ok: %zu scenario%s, %zu target%s, %zu test%s\n",
-           config_path(&o), suite_scenario_count(s),
-           suite_scenario_count(s) == 1 ? "" : "s", suite_config(s)->ntargets,
-           suite_config(s)->ntargets == 1 ? "" : "s", tests,
-           tests == 1 ? "" : "s");
+    if (s) {
+        /* Counted, not enumerated: a suite near the cap checks at once. */
+        tests = suite_test_count(s);
+        printf("%s: ok: %zu scenario%s, %zu target%s, %llu test%s\n",
+               config_path(&o), suite_scenario_count(s),
+               suite_scenario_count(s) == 1 ? "" : "s",
+               suite_config(s)->ntargets,
+               suite_config(s)->ntargets == 1 ? "" : "s",
+               (unsigned long long)tests, tests == 1 ? "" : "s");
+        rc = CLI_EXIT_OK;
+    }
     suite_free(s);
-    return CLI_EXIT_OK;
+    opts_release(&o);
+    return rc;
 }
 
 static int print_test(const struct scenario *sc, const char *target,
@@ -241,56 +253,49 @@ static int print_test(const struct scenario *sc, const char *target,
 static struct suite *load_selected(const struct opts *o, const char *cmd)
 {
     struct suite *s = load_or_report(config_path(o));
+    size_t i;
 
     if (s == NULL)
         return NULL;
-    if (o->scenario && suite_find_scenario(s, o->scenario) == NULL) {
-        fprintf(stderr, "prodwatch %s: no scenario named '%s'\n", cmd,
-                o->scenario);
-        suite_free(s);
-        return NULL;
+    for (i = 0; i < o->filter.nscenarios; i++) {
+        if (suite_find_scenario(s, o->scenarios[i]) == NULL) {
+            fprintf(stderr, "prodwatch %s: no scenario named '%s'\n", cmd,
+                    o->scenarios[i]);
+            suite_free(s);
+            return NULL;
+        }
     }
-    if (o->target && config_target(suite_config(s), o->target) == NULL) {
-        fprintf(stderr, "prodwatch %s: no target named '%s'\n", cmd, o->target);
-        suite_free(s);
-        return NULL;
+    for (i = 0; i < o->filter.ntargets; i++) {
+        if (config_target(suite_config(s), o->targets[i]) == NULL) {
+            fprintf(stderr, "prodwatch %s: no target named '%s'\n", cmd,
+                    o->targets[i]);
+            suite_free(s);
+            return NULL;
+        }
     }
     return s;
 }
 
 static int cmd_expand(int argc, char **argv)
 {
-    struct expand_filter f;
     struct opts o;
-    struct suite *s;
+    struct suite *s = NULL;
     struct pw_err err;
-    int rc = parse_opts(argc, argv, &o, 1);
+    int rc = parse_opts(argc, argv, &o, OPT_SELECT | OPT_FORMAT);
 
-    if (rc >= 0)
-        return rc;
-    s = load_or_report(config_path(&o));
-    if (s == NULL)
-        return CLI_EXIT_USAGE;
-    if (o.scenario && suite_find_scenario(s, o.scenario) == NULL) {
-        fprintf(stderr, "prodwatch expand: no scenario named '%s'\n",
-                o.scenario);
-        suite_free(s);
-        return CLI_EXIT_USAGE;
-    }
-    if (o.target && config_target(suite_config(s), o.target) == NULL) {
-        fprintf(stderr, "prodwatch expand: no target named '%s'\n", o.target);
-        suite_free(s);
-        return CLI_EXIT_USAGE;
-    }
-    f.scenario = o.scenario;
-    f.target = o.target;
-    f.tag = o.tag;
-    rc = CLI_EXIT_OK;
-    if (expand_each(s, &f, print_test, &o, &err) != PW_OK) {
-        fprintf(stderr, "prodwatch expand: %s\n", err.msg);
+    if (rc < 0) {
+        s = load_selected(&o, "expand");
         rc = CLI_EXIT_USAGE;
     }
+    if (s) {
+        rc = CLI_EXIT_OK;
+        if (expand_each(s, &o.filter, print_test, &o, &err) != PW_OK) {
+            fprintf(stderr, "prodwatch expand: %s\n", err.msg);
+            rc = CLI_EXIT_USAGE;
+        }
+    }
     suite_free(s);
+    opts_release(&o);
     return rc;
 }
 
@@ -298,22 +303,22 @@ static int cmd_once(int argc, char **argv)
 {
     struct once_opts oo;
     struct opts o;
-    struct suite *s;
+    struct suite *s = NULL;
     int rc = parse_opts(argc, argv, &o, OPT_SELECT | OPT_ONCE);
 
-    if (rc >= 0)
-        return rc;
-    s = load_selected(&o, "once");
-    if (s == NULL)
-        return CLI_EXIT_USAGE;
-    memset(&oo, 0, sizeof(oo));
-    oo.filter.scenario = o.scenario;
-    oo.filter.target = o.target;
-    oo.filter.tag = o.tag;
-    oo.junit = o.junit;
-    oo.json = o.json_lines;
-    rc = once_run(s, &oo);
+    if (rc < 0) {
+        s = load_selected(&o, "once");
+        rc = CLI_EXIT_USAGE;
+    }
+    if (s) {
+        memset(&oo, 0, sizeof(oo));
+        oo.filter = o.filter;
+        oo.junit = o.junit;
+        oo.json = o.json_lines;
+        rc = once_run(s, &oo);
+    }
     suite_free(s);
+    opts_release(&o);
     return rc;
 }
 

@@ -40,11 +40,8 @@ void expand_iter_init(struct expand_iter *x, const struct suite *s,
 {
     memset(x, 0, sizeof(*x));
     x->s = s;
-    if (f) {
-        x->scenario = f->scenario;
-        x->target = f->target;
-        x->tag = f->tag;
-    }
+    if (f)
+        x->f = *f;
     sbuf_init(&x->id, 0);
 }
 
@@ -56,12 +53,28 @@ void expand_iter_release(struct expand_iter *x)
     sbuf_release(&x->id);
 }
 
+static int listed(const char *const *names, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static int scenario_selected(const struct expand_iter *x,
                              const struct scenario *sc)
 {
-    if (x->scenario && strcmp(x->scenario, scenario_name(sc)) != 0)
+    const struct expand_filter *f = &x->f;
+    size_t i;
+
+    if (f->nscenarios && !listed(f->scenarios, f->nscenarios, scenario_name(sc)))
         return 0;
-    return x->tag == NULL || scenario_has_tag(sc, x->tag);
+    for (i = 0; i < f->ntags; i++)
+        if (scenario_has_tag(sc, f->tags[i]))
+            return 1;
+    return f->ntags == 0;
 }
 
 static int target_selected(const struct expand_iter *x,
@@ -69,7 +82,7 @@ static int target_selected(const struct expand_iter *x,
 {
     if (!scenario_runs_on(sc, target))
         return 0;
-    return x->target == NULL || strcmp(x->target, target) == 0;
+    return x->f.ntargets == 0 || listed(x->f.targets, x->f.ntargets, target);
 }
 
 int expand_iter_next(struct expand_iter *x, struct expand_test *t,

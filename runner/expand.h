@@ -20,11 +20,17 @@
 void expand_test_id(struct sbuf *out, const struct scenario *sc,
                     const char *target, const char *const *row);
 
-/* Which tests to visit: NULL fields select everything. */
+/* Which tests to visit.  Each kind is a list of names (borrowed): a test
+ * is selected when it matches any name of every kind that has names, so
+ * "--tag a --tag b --target t" means (tag a or tag b) and target t.  An
+ * empty list selects everything. */
 struct expand_filter {
-    const char *scenario;
-    const char *target;
-    const char *tag;
+    const char *const *scenarios;
+    size_t nscenarios;
+    const char *const *targets;
+    size_t ntargets;
+    const char *const *tags;
+    size_t ntags;
 };
 
 /* One test, as the walk yields it.  Every pointer is borrowed: valid
@@ -44,7 +50,7 @@ struct expand_test {
  * Lives in the caller's storage; the fields are private. */
 struct expand_iter {
     const struct suite *s;
-    const char *scenario, *target, *tag; /* the filter, borrowed */
+    struct expand_filter f; /* its lists borrowed */
     size_t sc, tg;                       /* current scenario and target */
     int in_matrix;                       /* <it> is live */
     pw_status status;                    /* why the walk failed, or PW_OK */

@@ -519,7 +519,8 @@ START_TEST(test_expand_iter_streams)
 {
     struct diag *d = diag_new();
     struct sbuf each = SBUF_INIT, iter = SBUF_INIT;
-    struct expand_filter f = { NULL, "b", NULL };
+    static const char *const b[] = { "b" }, *const z[] = { "z" };
+    struct expand_filter f = { NULL, 0, b, 1, NULL, 0 };
     struct expand_iter x;
     struct expand_test t;
     struct suite *s;
@@ -562,8 +563,9 @@ START_TEST(test_expand_iter_streams)
                                "x@b[k=2,l=q]\nx@b[k=3,l=p]\nx@b[k=3,l=q]\n"
                                "y@b\n");
     /* stop inside the big matrix: released cleanly (ASan watches) */
-    f.target = NULL;
-    f.scenario = "z";
+    f.ntargets = 0;
+    f.scenarios = z;
+    f.nscenarios = 1;
     expand_iter_init(&x, s, &f);
     ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 1);
     ck_assert_str_eq(t.id, "z@a[a=0,b=0,c=0,d=0,e=0,f=0,g=0,h=0,i=0,j=0]");
