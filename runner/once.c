@@ -19,12 +19,14 @@
 
 struct once;
 
+/* One test: from its start to its line of output, and -- only when a
+ * JUnit report is asked for -- until the report is written.  Tests are
+ * taken from the expansion as runs can start, so memory follows what is
+ * in flight, not the size of the suite. */
 struct job {
     struct once *w;
     const struct scenario *sc;
     size_t target;
-    char **row;
-    size_t nrow;
     char *id;
     /* result */
     enum run_status status;
@@ -36,11 +38,18 @@ struct job {
 
 struct once {
     const struct once_opts *o;
+    const struct suite *s;
     const struct config *cfg;
     struct run_env env;
-    struct job *jobs;
-    size_t njobs, alloc;
-    size_t next, running, finished;
+    struct expand_iter tests;
+    int tests_left;     /* the expansion may yield more */
+    struct expand_test peeked; /* taken from <tests>, not started yet */
+    int have_peeked;
+    struct job **kept; /* every test, in expansion order (JUnit only) */
+    size_t nkept, kept_alloc;
+    size_t started, running, finished;
+    char *slowest_id;
+    double slowest_ms;
     unsigned concurrency;
     size_t passed, failed, errored;
     unsigned cleanups_failed;
@@ -51,27 +60,60 @@ struct once {
     struct event *window_timer; /* re-reads the throttle windows */
 };
 
-static int collect(const struct scenario *sc, const char *target,
-                   const char *const *row, const char *id, void *arg)
+static size_t target_index(const struct config *cfg, const char *name)
 {
-    struct once *w = arg;
-    struct job *j;
     size_t i;
 
-    XGROW(w->jobs, w->njobs + 1, w->alloc);
-    j = &w->jobs[w->njobs++];
-    memset(j, 0, sizeof(*j));
-    j->w = w;
-    j->sc = sc;
-    for (i = 0; i < w->cfg->ntargets; i++)
-        if (strcmp(w->cfg->targets[i].name, target) == 0)
-            j->target = i;
-    j->nrow = matrix_param_count(scenario_matrix(sc));
-    j->row = xcalloc(j->nrow ? j->nrow : 1, sizeof(char *));
-    for (i = 0; i < j->nrow; i++)
-        j->row[i] = xstrdup(row[i]);
-    j->id = xstrdup(id);
+    for (i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].name, name) == 0)
+            return i;
     return 0;
+}
+
+/* The next selected test, or 0 at the end (or on an expansion error,
+ * reported). */
+static int next_test(struct once *w, struct expand_test *t)
+{
+    struct pw_err err;
+    int rc;
+
+    if (w->have_peeked) {
+        *t = w->peeked;
+        w->have_peeked = 0;
+        return 1;
+    }
+    if (!w->tests_left)
+        return 0;
+    rc = expand_iter_next(&w->tests, t, &err);
+    if (rc < 0)
+        fprintf(stderr, "prodwatch once: %s\n", err.msg);
+    if (rc <= 0)
+        w->tests_left = 0;
+    return rc > 0;
+}
+
+static struct job *job_new(struct once *w, const struct expand_test *t)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+
+    j->w = w;
+    j->sc = t->sc;
+    j->target = target_index(w->cfg, t->target);
+    j->id = xstrdup(t->id);
+    if (w->o->junit) {
+        XGROW(w->kept, w->nkept + 1, w->kept_alloc);
+        w->kept[w->nkept++] = j;
+    }
+    return j;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->id);
+    free(j->step);
+    free(j->message);
+    free(j->steps_json);
+    free(j);
 }
 
 static void print_json_line(const struct job *j, const struct config *cfg)
@@ -186,6 +228,11 @@ static void on_run_done(const struct run_result *r, void *arg)
     j->finished = 1;
     w->running--;
     w->finished++;
+    if (w->slowest_id == NULL || j->duration_ms > w->slowest_ms) {
+        free(w->slowest_id);
+        w->slowest_id = xstrdup(j->id);
+        w->slowest_ms = j->duration_ms;
+    }
     w->requests += r->requests;
     w->cleanups_failed += r->cleanups_failed;
     if (r->status == RUN_PASS)
@@ -211,8 +258,10 @@ static void on_run_done(const struct run_result *r, void *arg)
         printf("\n");
     }
     check_output(w);
+    if (!w->o->junit)
+        job_free(j);
     start_more(w);
-    if (w->finished == w->njobs || (stopping(w) && w->running == 0))
+    if (w->running == 0)
         loop_stop(w->env.loop);
 }
 
@@ -241,14 +290,31 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void start_more(struct once *w)
 {
-    while (!stopping(w) && w->running < w->concurrency &&
-           w->next < w->njobs) {
-        struct job *j = &w->jobs[w->next++];
+    struct expand_test t;
+
+    while (!stopping(w) && w->running < w->concurrency && next_test(w, &t)) {
+        struct job *j = job_new(w, &t);
 
         w->running++;
-        run_start(&w->env, j->sc, j->target, (const char *const *)j->row, j->id,
-                  on_run_done, j);
+        w->started++;
+        /* run_start() copies the row and id: <t> is the walk's. */
+        run_start(&w->env, j->sc, j->target, t.row, j->id, on_run_done, j);
     }
+}
+
+/* After an interrupt: the tests never started, counted, and kept as
+ * skipped when a JUnit report wants them. */
+static size_t rest_not_run(struct once *w)
+{
+    struct expand_test t;
+    size_t n = 0;
+
+    while (next_test(w, &t)) {
+        n++;
+        if (w->o->junit)
+            job_new(w, &t);
+    }
+    return n;
 }
 
 /* Write <s> as XML attribute text: escaped, one line, valid UTF-8. */
@@ -275,10 +341,60 @@ static void xml_escape(FILE *f, const char *s)
     sbuf_release(&clean);
 }
 
+/* Counts of the group of kept tests [<from>, <to>) for its testsuite. */
+static void write_suite(FILE *f, struct job *const *jobs, size_t from,
+                        size_t to)
+{
+    size_t k, fails = 0, errs = 0, skips = 0;
+    double t = 0;
+
+    for (k = from; k < to; k++) {
+        skips += !jobs[k]->finished;
+        fails += jobs[k]->finished && jobs[k]->status == RUN_FAIL;
+        errs += jobs[k]->finished && jobs[k]->status == RUN_ERROR;
+        t += jobs[k]->duration_ms / 1000.0;
+    }
+    fprintf(f, "  <testsuite name=\"");
+    xml_escape(f, scenario_name(jobs[from]->sc));
+    fprintf(f,
+            "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+            "skipped=\"%zu\" time=\"%.3f\">\n",
+            to - from, fails, errs, skips, t);
+    for (k = from; k < to; k++) {
+        const struct job *j = jobs[k];
+
+        fprintf(f, "    <testcase classname=\"");
+        xml_escape(f, scenario_name(j->sc));
+        fprintf(f, "\" name=\"");
+        xml_escape(f, j->id);
+        fprintf(f, "\" time=\"%.3f\"", j->duration_ms / 1000.0);
+        if (!j->finished) {
+            fprintf(f, ">\n      <skipped message=\"not run: "
+                       "interrupted\"/>\n    </testcase>\n");
+            continue;
+        }
+        if (j->status == RUN_PASS) {
+            fprintf(f, "/>\n");
+            continue;
+        }
+        fprintf(f, ">\n      <%s message=\"",
+                j->status == RUN_FAIL ? "failure" : "error");
+        if (j->step) {
+            fprintf(f, "step '");
+            xml_escape(f, j->step);
+            fprintf(f, "': ");
+        }
+        xml_escape(f, j->message);
+        fprintf(f, "\" type=\"%s\"/>\n    </testcase>\n",
+                j->status == RUN_FAIL ? "assertion" : "incomplete");
+    }
+    fprintf(f, "  </testsuite>\n");
+}
+
 static int write_junit(const struct once *w, const char *path, double wall_s)
 {
     FILE *f = fopen(path, "w");
-    size_t i, k;
+    size_t i, from;
 
     if (f == NULL) {
         fprintf(stderr, "prodwatch once: cannot write %s: %s\n", path,
@@ -289,64 +405,14 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
     fprintf(f,
             "<testsuites name=\"prodwatch\" tests=\"%zu\" failures=\"%zu\" "
             "errors=\"%zu\" time=\"%.3f\">\n",
-            w->njobs, w->failed, w->errored, wall_s);
-    /* One testsuite per scenario, in suite order. */
-    for (i = 0; i < w->njobs; i++) {
-        const struct scenario *sc = w->jobs[i].sc;
-        size_t tests = 0, fails = 0, errs = 0, skips = 0;
-        double t = 0;
-        int seen = 0;
-
-        for (k = 0; k < i && !seen; k++)
-            seen = w->jobs[k].sc == sc;
-        if (seen)
-            continue;
-        for (k = i; k < w->njobs; k++) {
-            if (w->jobs[k].sc != sc)
-                continue;
-            tests++;
-            skips += !w->jobs[k].finished;
-            fails += w->jobs[k].finished && w->jobs[k].status == RUN_FAIL;
-            errs += w->jobs[k].finished && w->jobs[k].status == RUN_ERROR;
-            t += w->jobs[k].duration_ms / 1000.0;
+            w->nkept, w->failed, w->errored, wall_s);
+    /* One testsuite per scenario, in suite order: the expansion yields a
+     * scenario's tests together, and <kept> is in expansion order. */
+    for (from = 0, i = 1; i <= w->nkept; i++) {
+        if (i == w->nkept || w->kept[i]->sc != w->kept[from]->sc) {
+            write_suite(f, w->kept, from, i);
+            from = i;
         }
-        fprintf(f, "  <testsuite name=\"");
-        xml_escape(f, scenario_name(sc));
-        fprintf(f,
-                "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-                "skipped=\"%zu\" time=\"%.3f\">\n",
-                tests, fails, errs, skips, t);
-        for (k = i; k < w->njobs; k++) {
-            const struct job *j = &w->jobs[k];
-
-            if (j->sc != sc)
-                continue;
-            fprintf(f, "    <testcase classname=\"");
-            xml_escape(f, scenario_name(sc));
-            fprintf(f, "\" name=\"");
-            xml_escape(f, j->id);
-            fprintf(f, "\" time=\"%.3f\"", j->duration_ms / 1000.0);
-            if (!j->finished) {
-                fprintf(f, ">\n      <skipped message=\"not run: "
-                           "interrupted\"/>\n    </testcase>\n");
-                continue;
-            }
-            if (j->status == RUN_PASS) {
-                fprintf(f, "/>\n");
-                continue;
-            }
-            fprintf(f, ">\n      <%s message=\"",
-                    j->status == RUN_FAIL ? "failure" : "error");
-            if (j->step) {
-                fprintf(f, "step '");
-                xml_escape(f, j->step);
-                fprintf(f, "': ");
-            }
-            xml_escape(f, j->message);
-            fprintf(f, "\" type=\"%s\"/>\n    </testcase>\n",
-                    j->status == RUN_FAIL ? "assertion" : "incomplete");
-        }
-        fprintf(f, "  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");
     if (fclose(f) != 0) {
@@ -368,22 +434,25 @@ static double mono_s(void)
 int once_run(const struct suite *s, const struct once_opts *o)
 {
     struct once w;
-    struct pw_err err;
     double t0, wall;
-    size_t i, k, slowest = 0;
+    size_t i, not_run = 0;
     int code, junit_ok = 1;
 
     memset(&w, 0, sizeof(w));
     w.o = o;
+    w.s = s;
     w.cfg = suite_config(s);
-    if (expand_each(s, &o->filter, collect, &w, &err) != PW_OK) {
-        fprintf(stderr, "prodwatch once: %s\n", err.msg);
-        return 2;
-    }
-    if (w.njobs == 0) {
+    expand_iter_init(&w.tests, s, &o->filter);
+    w.tests_left = 1;
+    w.have_peeked = next_test(&w, &w.peeked);
+    if (!w.have_peeked) {
+        int broken = w.tests.status != PW_OK;
+
         /* A gate that selects nothing must not pass silently. */
-        fprintf(stderr, "prodwatch once: no test matches the selection\n");
-        free(w.jobs);
+        if (!broken)
+            fprintf(stderr, "prodwatch once: no test matches the "
+                            "selection\n");
+        expand_iter_release(&w.tests);
         return 2;
     }
     /* A reader that goes away must not kill the process before the runs
@@ -417,23 +486,17 @@ int once_run(const struct suite *s, const struct once_opts *o)
     event_free(w.sigterm);
     if (w.window_timer)
         event_free(w.window_timer);
-    if (stopping(&w))
-        fprintf(stderr, "prodwatch once: %zu test%s not run\n",
-                w.njobs - w.finished, w.njobs - w.finished == 1 ? "" : "s");
-
-    /* The slowest of the tests that ran: one never started took 0ms. */
-    slowest = w.njobs;
-    for (i = 0; i < w.njobs; i++)
-        if (w.jobs[i].finished &&
-            (slowest == w.njobs ||
-             w.jobs[i].duration_ms > w.jobs[slowest].duration_ms))
-            slowest = i;
+    if (stopping(&w)) {
+        not_run = rest_not_run(&w);
+        fprintf(stderr, "prodwatch once: %zu test%s not run\n", not_run,
+                not_run == 1 ? "" : "s");
+    }
     if (!o->json && !w.output_failed) {
         printf("%zu passed, %zu failed, %zu errored in %.2fs", w.passed,
                w.failed, w.errored, wall);
-        if (slowest < w.njobs)
-            printf("; slowest %s (%.0fms)", w.jobs[slowest].id,
-                   w.jobs[slowest].duration_ms);
+        /* Of the tests that ran: one never started took no time. */
+        if (w.slowest_id)
+            printf("; slowest %s (%.0fms)", w.slowest_id, w.slowest_ms);
         printf("\n");
     }
     check_output(&w);
@@ -444,22 +507,19 @@ int once_run(const struct suite *s, const struct once_opts *o)
                 w.cleanups_failed, w.cleanups_failed == 1 ? "" : "s");
     if (o->junit)
         junit_ok = write_junit(&w, o->junit, wall);
-    if (w.failed)
+    if (w.tests.status != PW_OK)
+        code = 2; /* a covering array could not be built: bad config */
+    else if (w.failed)
         code = ONCE_EXIT_FAIL;
     else if (w.errored || !junit_ok || w.cleanups_failed || stopping(&w))
         code = ONCE_EXIT_INCOMPLETE;
     else
         code = ONCE_EXIT_PASS;
-    for (i = 0; i < w.njobs; i++) {
-        for (k = 0; k < w.jobs[i].nrow; k++)
-            free(w.jobs[i].row[k]);
-        free(w.jobs[i].row);
-        free(w.jobs[i].id);
-        free(w.jobs[i].step);
-        free(w.jobs[i].message);
-        free(w.jobs[i].steps_json);
-    }
-    free(w.jobs);
+    for (i = 0; i < w.nkept; i++)
+        job_free(w.kept[i]);
+    free(w.kept);
+    free(w.slowest_id);
+    expand_iter_release(&w.tests);
     throttle_free(w.env.throttle);
     journal_free(w.env.journal);
     secrets_free(w.env.secrets);
