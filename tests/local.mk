@@ -39,16 +39,23 @@ endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
 # and `once` against the demo target on loopback.
-TESTS += tests/cli.test tests/once.test tests/promises.test
+TESTS += tests/cli.test tests/once.test tests/promises.test \
+	tests/no_secrets.test
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
+	tests/no_secrets.test \
 	tests/hostile.py tests/secret_scan.py tests/data tests/fuzz \
 	tests/bench
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
+	OUTPUTS=$(abs_top_builddir)/tests/outputs \
 	PRODWATCH=$(abs_top_builddir)/runner/prodwatch \
 	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo; \
-	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR PRODWATCH DEMO;
+	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO;
+# The secret search reads what the other end-to-end tests printed.
+tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log
+clean-local:
+	rm -rf tests/outputs
 
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS
