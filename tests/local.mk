@@ -40,8 +40,43 @@ endif
 # End-to-end: the real binary on the shipped examples and on bad files,
 # and `once` against the demo target on loopback.
 TESTS += tests/cli.test tests/once.test
-EXTRA_DIST += tests/cli.test tests/once.test tests/data tests/fuzz \
-	tests/bench
+# Files the tests read, one by one, so that the tarball carries sources
+# only and never what a build left next to them (see distcheck-hook in
+# Makefile.am for the check that none is forgotten).
+TEST_INPUTS = \
+	tests/data/bad/many.scenario.yaml \
+	tests/data/bad/prodwatch.yaml \
+	tests/data/bad/syntax.scenario.yaml \
+	tests/data/once/bodycap_fail.yaml \
+	tests/data/once/cleanup_unrenderable.yaml \
+	tests/data/once/client_features.yaml \
+	tests/data/once/drop_error.yaml \
+	tests/data/once/duration_fail.yaml \
+	tests/data/once/header_fail.yaml \
+	tests/data/once/jq_fail.yaml \
+	tests/data/once/midrun.yaml \
+	tests/data/once/nothing_left.yaml \
+	tests/data/once/pass.yaml \
+	tests/data/once/rate.yaml \
+	tests/data/once/redirect_off.yaml \
+	tests/data/once/regex_fail.yaml \
+	tests/data/once/request_shapes.yaml \
+	tests/data/once/retry_exhausted.yaml \
+	tests/data/once/retry_pass.yaml \
+	tests/data/once/secret.yaml \
+	tests/data/once/secret_fail.yaml \
+	tests/data/once/slow.yaml \
+	tests/data/once/status_fail.yaml \
+	tests/data/once/timeout_error.yaml \
+	tests/data/once/tls_fail.yaml \
+	tests/data/once/tls_insecure.yaml \
+	tests/data/once/trickle_error.yaml \
+	tests/data/once/wrongbody_fail.yaml \
+	tests/data/pairwise/p13x3.scenario.yaml \
+	tests/data/pairwise/p3x3.scenario.yaml \
+	tests/data/pairwise/p4x3.scenario.yaml \
+	tests/data/pairwise/prodwatch.yaml
+EXTRA_DIST += tests/cli.test tests/once.test $(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
@@ -52,6 +87,22 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS
 FUZZ_HARNESSES = config scenario template
+FUZZ_DIST = \
+	tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_scenario.c \
+	tests/fuzz/fuzz_template.c \
+	tests/fuzz/fuzz_util.h \
+	tests/fuzz/run.sh \
+	tests/fuzz/seeds/config/example.yaml \
+	tests/fuzz/seeds/scenario/checkout.yaml \
+	tests/fuzz/seeds/scenario/health.yaml \
+	tests/fuzz/seeds/scenario/regress-alias-into-dropped.yaml \
+	tests/fuzz/seeds/scenario/signup.yaml \
+	tests/fuzz/seeds/template/filters.txt \
+	tests/fuzz/seeds/template/funcs.txt \
+	tests/fuzz/seeds/template/url.txt \
+	tests/fuzz/seeds/template/vars.txt
+EXTRA_DIST += $(FUZZ_DIST)
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 fuzz: $(LIBPRODWATCH_SOURCES)
@@ -65,3 +116,11 @@ fuzz: $(LIBPRODWATCH_SOURCES)
 	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
 	done
 .PHONY: fuzz
+
+# Benchmark scripts behind the README figures.
+BENCH_DIST = \
+	tests/bench/coverage.sh \
+	tests/bench/load_suite.sh \
+	tests/bench/matrix_sizes.sh \
+	tests/bench/once_checks.sh
+EXTRA_DIST += $(BENCH_DIST)
