@@ -86,14 +86,30 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS
-FUZZ_HARNESSES = config scenario template
+FUZZ_HARNESSES = config scenario template response
 FUZZ_DIST = \
 	tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_response.c \
 	tests/fuzz/fuzz_scenario.c \
 	tests/fuzz/fuzz_template.c \
 	tests/fuzz/fuzz_util.h \
+	tests/fuzz/lsan.supp \
 	tests/fuzz/run.sh \
 	tests/fuzz/seeds/config/example.yaml \
+	tests/fuzz/seeds/response/deep-array.txt \
+	tests/fuzz/seeds/response/deep-mixed-unclosed.txt \
+	tests/fuzz/seeds/response/deep-object.txt \
+	tests/fuzz/seeds/response/headers-many.txt \
+	tests/fuzz/seeds/response/html.txt \
+	tests/fuzz/seeds/response/huge-numbers.txt \
+	tests/fuzz/seeds/response/invalid-utf8.txt \
+	tests/fuzz/seeds/response/json-body-only.txt \
+	tests/fuzz/seeds/response/json-fail-all.txt \
+	tests/fuzz/seeds/response/json-missing-colon.txt \
+	tests/fuzz/seeds/response/json-multi.txt \
+	tests/fuzz/seeds/response/json-pass.txt \
+	tests/fuzz/seeds/response/not-json.txt \
+	tests/fuzz/seeds/response/status-weird.txt \
 	tests/fuzz/seeds/scenario/checkout.yaml \
 	tests/fuzz/seeds/scenario/health.yaml \
 	tests/fuzz/seeds/scenario/regress-alias-into-dropped.yaml \
