@@ -20,7 +20,7 @@ for h in config scenario template response; do
             leaks=-detect_leaks=0
         else
             ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0
-            LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$here/lsan.supp
+            LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$here/lsan.supp:print_suppressions=0
             export ASAN_OPTIONS LSAN_OPTIONS
         fi
     fi
