@@ -14,6 +14,7 @@ void sbuf_init(struct sbuf *b, size_t cap)
     b->len = 0;
     b->alloc = 0;
     b->cap = cap;
+    b->failed = PW_OK;
 }
 
 void sbuf_release(struct sbuf *b)
@@ -27,6 +28,7 @@ void sbuf_reset(struct sbuf *b)
 {
     b->len = 0;
     b->buf[0] = '\0';
+    b->failed = PW_OK;
 }
 
 char *sbuf_take(struct sbuf *b, size_t *len)
@@ -58,10 +60,38 @@ static void grow(struct sbuf *b, size_t extra)
     b->alloc = n;
 }
 
+/* Mark <b> failed with <rc> unless it already is; returns <rc>. */
+static pw_status fail(struct sbuf *b, pw_status rc)
+{
+    if (b->failed == PW_OK)
+        b->failed = rc;
+    return rc;
+}
+
+/* Whether <n> more bytes may go into <b>: PW_OK, or the failure to return
+ * (and record).  A failed buffer refuses everything, even a byte that would
+ * fit, so what it holds is a prefix of what was appended, never a string
+ * with a hole in it. */
+static pw_status room(struct sbuf *b, size_t n)
+{
+    if (b->failed != PW_OK)
+        return b->failed;
+    if (b->cap && (n > b->cap || b->len > b->cap - n))
+        return fail(b, PW_ERR_TOOBIG);
+    return PW_OK;
+}
+
+pw_status sbuf_failed(const struct sbuf *b)
+{
+    return b->failed;
+}
+
 pw_status sbuf_add(struct sbuf *b, const void *data, size_t n)
 {
-    if (b->cap && (n > b->cap || b->len > b->cap - n))
-        return PW_ERR_TOOBIG;
+    pw_status rc = room(b, n);
+
+    if (rc != PW_OK)
+        return rc;
     if (n == 0)
         return PW_OK;
     grow(b, n);
@@ -86,16 +116,20 @@ pw_status sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap)
     char small[256];
     va_list cp;
     int n;
+    pw_status rc;
 
+    if (b->failed != PW_OK)
+        return b->failed;
     va_copy(cp, ap);
     n = vsnprintf(small, sizeof(small), fmt, cp);
     va_end(cp);
     if (n < 0)
-        return PW_ERR_INVALID;
+        return fail(b, PW_ERR_INVALID);
     if ((size_t)n < sizeof(small))
         return sbuf_add(b, small, (size_t)n);
-    if (b->cap && ((size_t)n > b->cap || b->len > b->cap - (size_t)n))
-        return PW_ERR_TOOBIG;
+    rc = room(b, (size_t)n);
+    if (rc != PW_OK)
+        return rc;
     grow(b, (size_t)n);
     vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;

@@ -41,10 +41,69 @@ endif
 # and `once` against the demo target on loopback.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
 	tests/no_secrets.test
+# Files the tests read, one by one, so that the tarball carries sources
+# only and never what a build left next to them (see distcheck-hook in
+# Makefile.am for the check that none is forgotten).
+TEST_INPUTS = \
+	tests/hostile.py \
+	tests/secret_scan.py \
+	tests/data/bad/many.scenario.yaml \
+	tests/data/bad/prodwatch.yaml \
+	tests/data/bad/syntax.scenario.yaml \
+	tests/data/once/bodycap_fail.yaml \
+	tests/data/once/cleanup_unrenderable.yaml \
+	tests/data/once/client_features.yaml \
+	tests/data/once/drop_error.yaml \
+	tests/data/once/duration_fail.yaml \
+	tests/data/once/header_fail.yaml \
+	tests/data/once/jq_fail.yaml \
+	tests/data/once/jq_runaway.yaml \
+	tests/data/once/jq_runaway_neighbour.yaml \
+	tests/data/once/midrun.yaml \
+	tests/data/once/nothing_left.yaml \
+	tests/data/once/pass.yaml \
+	tests/data/once/rate.yaml \
+	tests/data/once/redirect_off.yaml \
+	tests/data/once/regex_fail.yaml \
+	tests/data/once/request_shapes.yaml \
+	tests/data/once/retry_exhausted.yaml \
+	tests/data/once/retry_pass.yaml \
+	tests/data/once/secret.yaml \
+	tests/data/once/secret_fail.yaml \
+	tests/data/once/slow.yaml \
+	tests/data/once/status_fail.yaml \
+	tests/data/once/timeout_error.yaml \
+	tests/data/once/tls_fail.yaml \
+	tests/data/once/tls_insecure.yaml \
+	tests/data/once/trickle_error.yaml \
+	tests/data/once/wrongbody_fail.yaml \
+	tests/data/pairwise/p13x3.scenario.yaml \
+	tests/data/pairwise/p3x3.scenario.yaml \
+	tests/data/pairwise/p4x3.scenario.yaml \
+	tests/data/pairwise/prodwatch.yaml \
+	tests/data/planted_secret \
+	tests/data/promises/cut.yaml \
+	tests/data/promises/leak_check_fail.yaml \
+	tests/data/promises/leak_loud.yaml \
+	tests/data/promises/leak_retry.yaml \
+	tests/data/promises/many_records.yaml \
+	tests/data/promises/rate_window.yaml \
+	tests/data/promises/redirect_allowed.yaml \
+	tests/data/promises/redirect_away.yaml \
+	tests/data/promises/redirect_chain.yaml \
+	tests/data/promises/redirect_post.yaml \
+	tests/data/promises/secret_basic.yaml \
+	tests/data/promises/secret_jq.yaml \
+	tests/data/promises/secret_name.yaml \
+	tests/data/promises/secret_url.yaml \
+	tests/data/promises/secret_var.yaml \
+	tests/data/promises/secrets.yaml \
+	tests/data/promises/stream_big.yaml \
+	tests/data/promises/stream_small.yaml \
+	tests/data/promises/tls_twice.yaml \
+	tests/data/promises/window5.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
-	tests/no_secrets.test \
-	tests/hostile.py tests/secret_scan.py tests/data tests/fuzz \
-	tests/bench
+	tests/no_secrets.test $(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
@@ -59,7 +118,39 @@ clean-local:
 
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS
-FUZZ_HARNESSES = config scenario template
+FUZZ_HARNESSES = config scenario template response
+FUZZ_DIST = \
+	tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_response.c \
+	tests/fuzz/fuzz_scenario.c \
+	tests/fuzz/fuzz_template.c \
+	tests/fuzz/fuzz_util.h \
+	tests/fuzz/lsan.supp \
+	tests/fuzz/run.sh \
+	tests/fuzz/seeds/config/example.yaml \
+	tests/fuzz/seeds/response/deep-array.txt \
+	tests/fuzz/seeds/response/deep-mixed-unclosed.txt \
+	tests/fuzz/seeds/response/deep-object.txt \
+	tests/fuzz/seeds/response/headers-many.txt \
+	tests/fuzz/seeds/response/html.txt \
+	tests/fuzz/seeds/response/huge-numbers.txt \
+	tests/fuzz/seeds/response/invalid-utf8.txt \
+	tests/fuzz/seeds/response/json-body-only.txt \
+	tests/fuzz/seeds/response/json-fail-all.txt \
+	tests/fuzz/seeds/response/json-missing-colon.txt \
+	tests/fuzz/seeds/response/json-multi.txt \
+	tests/fuzz/seeds/response/json-pass.txt \
+	tests/fuzz/seeds/response/not-json.txt \
+	tests/fuzz/seeds/response/status-weird.txt \
+	tests/fuzz/seeds/scenario/checkout.yaml \
+	tests/fuzz/seeds/scenario/health.yaml \
+	tests/fuzz/seeds/scenario/regress-alias-into-dropped.yaml \
+	tests/fuzz/seeds/scenario/signup.yaml \
+	tests/fuzz/seeds/template/filters.txt \
+	tests/fuzz/seeds/template/funcs.txt \
+	tests/fuzz/seeds/template/url.txt \
+	tests/fuzz/seeds/template/vars.txt
+EXTRA_DIST += $(FUZZ_DIST)
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 fuzz: $(LIBPRODWATCH_SOURCES)
@@ -73,3 +164,11 @@ fuzz: $(LIBPRODWATCH_SOURCES)
 	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
 	done
 .PHONY: fuzz
+
+# Benchmark scripts behind the README figures.
+BENCH_DIST = \
+	tests/bench/coverage.sh \
+	tests/bench/load_suite.sh \
+	tests/bench/matrix_sizes.sh \
+	tests/bench/once_checks.sh
+EXTRA_DIST += $(BENCH_DIST)
