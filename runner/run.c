@@ -346,6 +346,13 @@ static int render_request(struct run *r, const struct request *rq,
             goto fail;
     }
     if (rq->json || rq->nform || rq->body) {
+        if (sbuf_failed(&body)) {
+            sbuf_reset(&r->message);
+            sbuf_addf(&r->message,
+                      "request too large: the body passes %u bytes",
+                      RENDER_CAP);
+            goto fail;
+        }
         e->body = sbuf_take(&body, &e->body_len);
         if (ctype && !has_header(e, "Content-Type")) {
             struct sbuf h = SBUF_INIT;
@@ -372,6 +379,14 @@ static int render_request(struct run *r, const struct request *rq,
             goto fail;
         }
         add_header(e, sbuf_take(&h, NULL));
+    }
+    /* A buffer that passed its cap stays failed: never send what is left
+     * of a URL or body cut short. */
+    if (sbuf_failed(&url)) {
+        sbuf_reset(&r->message);
+        sbuf_addf(&r->message, "request too large: the URL passes %u bytes",
+                  RENDER_CAP);
+        goto fail;
     }
     e->url = sbuf_take(&url, NULL);
     sbuf_release(&v);

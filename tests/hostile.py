@@ -4,6 +4,7 @@
 Every request is logged (arrival time, method, path, headers, body) and the
 log is served at /_log.  Paths:
   /ok                      200 {"status":"ok"}
+  /big?n=N                 200 {"blob": N times "x"}
   /cut                     a status line, then the connection closes
   /echo                    200, the request's headers as JSON
   /redirect?to=URL&code=N  a redirect (302 by default) to URL
@@ -54,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             LOG.append({"t": t, "method": self.command, "path": self.path,
                         "headers": dict(self.headers.items()), "body": body})
+        if url.path == "/big":
+            return self.answer(200, {"blob": "x" * int(q["n"][0])})
         if url.path == "/ok":
             return self.answer(200, {"status": "ok"})
         if url.path == "/cut":

@@ -82,6 +82,7 @@ TEST_INPUTS = \
 	tests/data/pairwise/p4x3.scenario.yaml \
 	tests/data/pairwise/prodwatch.yaml \
 	tests/data/planted_secret \
+	tests/data/promises/big_url.yaml \
 	tests/data/promises/cut.yaml \
 	tests/data/promises/leak_check_fail.yaml \
 	tests/data/promises/leak_loud.yaml \
