@@ -69,7 +69,8 @@ static int scenario_selected(const struct expand_iter *x,
     const struct expand_filter *f = &x->f;
     size_t i;
 
-    if (f->nscenarios && !listed(f->scenarios, f->nscenarios, scenario_name(sc)))
+    if (f->nscenarios &&
+        !listed(f->scenarios, f->nscenarios, scenario_name(sc)))
         return 0;
     for (i = 0; i < f->ntags; i++)
         if (scenario_has_tag(sc, f->tags[i]))

@@ -51,9 +51,9 @@ struct expand_test {
 struct expand_iter {
     const struct suite *s;
     struct expand_filter f; /* its lists borrowed */
-    size_t sc, tg;                       /* current scenario and target */
-    int in_matrix;                       /* <it> is live */
-    pw_status status;                    /* why the walk failed, or PW_OK */
+    size_t sc, tg;          /* current scenario and target */
+    int in_matrix;          /* <it> is live */
+    pw_status status;       /* why the walk failed, or PW_OK */
     struct matrix_iter it;
     struct sbuf id;
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "expect.h"
+#include "jsonscan.h"
 #include "xalloc.h"
 
 #define SHOW_MAX 60 /* bytes of an actual value shown in a message */
@@ -34,7 +35,17 @@ static jv body_json(struct resp_view *v)
     if (!v->parsed) {
         const struct sbuf *b = &v->resp->body;
 
-        v->json = b->len ? jv_parse_sized(b->buf, (int)b->len) : jv_invalid();
+        const char *why;
+        size_t at;
+
+        /* The shape first: libjq leaks on some broken shapes. */
+        if (b->len == 0)
+            v->json = jv_invalid();
+        else if (!jsonscan_structure(b->buf, b->len, &why, &at))
+            v->json = jv_invalid_with_msg(
+                jv_string_fmt("shape: %s at byte %zu", why, at));
+        else
+            v->json = jv_parse_sized(b->buf, (int)b->len);
         v->parsed = 1;
     }
     return jv_copy(v->json);
@@ -53,6 +64,9 @@ static void show_not_json(struct sbuf *m, jv doc)
                   "the body is nested deeper than jq's limit "
                   "(%d levels of arrays, %d of objects)",
                   JQ_PARSE_DEPTH, JQ_PARSE_DEPTH / 2);
+    else if (jv_get_kind(msg) == JV_KIND_STRING &&
+             strncmp(jv_string_value(msg), "shape: ", 7) == 0)
+        sbuf_addf(m, "the body is not JSON: %s", jv_string_value(msg) + 7);
     else
         sbuf_adds(m, "the body is not JSON");
     jv_free(msg);

@@ -42,7 +42,7 @@ struct once {
     const struct config *cfg;
     struct run_env env;
     struct expand_iter tests;
-    int tests_left;     /* the expansion may yield more */
+    int tests_left;            /* the expansion may yield more */
     struct expand_test peeked; /* taken from <tests>, not started yet */
     int have_peeked;
     struct job **kept; /* every test, in expansion order (JUnit only) */

@@ -824,17 +824,17 @@ static int prepare_hop(struct run *r, const struct step *st,
     /* What browsers and curl do: 303 turns anything but HEAD into GET,
      * 301 and 302 turn a POST into GET; 307 and 308 keep method and
      * body. */
-    to_get = (code == 303 && strcmp(from->method, "HEAD") != 0) ||
-             ((code == 301 || code == 302) &&
-              strcmp(from->method, "POST") == 0);
+    to_get =
+        (code == 303 && strcmp(from->method, "HEAD") != 0) ||
+        ((code == 301 || code == 302) && strcmp(from->method, "POST") == 0);
     memset(&next, 0, sizeof(next));
     next.method = xstrdup(to_get ? "GET" : from->method);
     next.url = url;
     for (i = 0; i < from->nheaders; i++) {
         const char *h = from->headers[i];
 
-        if (to_get && (header_is(h, "Content-Type") ||
-                       header_is(h, "Content-Length")))
+        if (to_get &&
+            (header_is(h, "Content-Type") || header_is(h, "Content-Length")))
             continue;
         if (!same_host && !header_crosses(r, h))
             continue;
@@ -865,8 +865,7 @@ static int may_have_made(const struct http_resp *resp)
     if (!resp->request_sent)
         return 0;
     if (resp->result != CURLE_OK || resp->too_big)
-        return resp->status == 0 || resp->status < 400 ||
-               resp->status >= 500;
+        return resp->status == 0 || resp->status < 400 || resp->status >= 500;
     return resp->status < 400 || resp->status >= 500;
 }
 
@@ -911,8 +910,8 @@ static void drop_captures(struct run *r, size_t keep)
 
 static void send_hop(void *arg);
 
-static void on_step_response(struct http_client *c,
-                             const struct http_resp *raw, void *arg)
+static void on_step_response(struct http_client *c, const struct http_resp *raw,
+                             void *arg)
 {
     struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);

@@ -637,8 +637,7 @@ static void load_request(struct sload *L, const struct ynode *n,
         size_t i;
 
         if (r->max_redirects == 0)
-            load_err(&L->c, v,
-                     "redirect_hosts needs follow_redirects");
+            load_err(&L->c, v, "redirect_hosts needs follow_redirects");
         r->redirect_hosts = xcalloc(v->len ? v->len : 1, sizeof(char *));
         for (i = 0; i < v->len; i++) {
             const char *h = load_str(&L->c, v->items[i], "a host name");

@@ -83,8 +83,8 @@ static void add_base64_forms(struct redact *r, const char *v, size_t len)
 
         memcpy(in + align, v, len);
         for (i = 0; i + 3 <= n + 2; i += 3) {
-            unsigned w = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
-                         in[i + 2];
+            unsigned w =
+                (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
             int k;
 
             for (k = 3; k >= 0; k--) {
@@ -145,8 +145,8 @@ static size_t match_at(const struct redact *const *sets, size_t n,
     return 0;
 }
 
-int redact_found(const struct redact *const *sets, size_t n,
-                 const char *text, size_t len)
+int redact_found(const struct redact *const *sets, size_t n, const char *text,
+                 size_t len)
 {
     size_t i;
 
@@ -279,7 +279,7 @@ pw_status secrets_get(struct secrets *s, const char *name, struct sbuf *out)
         redact_add(&s->redact, sec->value, sec->len);
     }
     return sbuf_add(out, sec->value, sec->len) == PW_OK ? PW_OK
-                                                         : PW_ERR_INVALID;
+                                                        : PW_ERR_INVALID;
 }
 
 const struct redact *secrets_redact(const struct secrets *s)

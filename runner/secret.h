@@ -23,8 +23,8 @@
 #include "err.h"
 #include "sbuf.h"
 
-#define SECRET_MAX      (64u << 10) /* bytes of one secret file */
-#define REDACTED        "[secret]"
+#define SECRET_MAX (64u << 10) /* bytes of one secret file */
+#define REDACTED   "[secret]"
 
 /* A set of values to hide, with their encodings.  Caller's storage: start
  * with REDACT_INIT, end with redact_release(). */
@@ -32,7 +32,10 @@ struct redact {
     char **forms; /* longest first */
     size_t nforms, alloc;
 };
-#define REDACT_INIT { NULL, 0, 0 }
+#define REDACT_INIT                                                            \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
 
 /* Remember <value> (<len> bytes, copied) and its encodings.  Empty values
  * are ignored; a value already known costs nothing more. */
@@ -40,8 +43,8 @@ void redact_add(struct redact *r, const char *value, size_t len);
 
 /* Whether any form of <sets>[0..<n>) (NULL sets are skipped) occurs in
  * <text>. */
-int redact_found(const struct redact *const *sets, size_t n,
-                 const char *text, size_t len);
+int redact_found(const struct redact *const *sets, size_t n, const char *text,
+                 size_t len);
 
 /* Replace, in place, every form of <sets>[0..<n>) found in <b> with
  * REDACTED. */

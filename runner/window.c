@@ -53,8 +53,7 @@ static int is_open(const struct window *w, time_t now)
     return 0;
 }
 
-const struct window *window_active(const struct window *w, size_t n,
-                                   time_t now)
+const struct window *window_active(const struct window *w, size_t n, time_t now)
 {
     size_t i;
 

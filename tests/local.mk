@@ -2,7 +2,8 @@
 if HAVE_CHECK
 UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_ydoc tests/check_config tests/check_scenario \
-	tests/check_matrix tests/check_jqset tests/check_expect
+	tests/check_matrix tests/check_jqset tests/check_expect \
+	tests/check_jsonscan
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -35,6 +36,9 @@ tests_check_jqset_LDADD = $(TEST_LDADD)
 tests_check_expect_SOURCES = tests/check_expect.c $(TESTUTIL)
 tests_check_expect_CFLAGS = $(TEST_CFLAGS)
 tests_check_expect_LDADD = $(TEST_LDADD)
+tests_check_jsonscan_SOURCES = tests/check_jsonscan.c $(TESTUTIL)
+tests_check_jsonscan_CFLAGS = $(TEST_CFLAGS)
+tests_check_jsonscan_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
