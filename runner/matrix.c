@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "matrix.h"
+#include "units.h"
 #include "xalloc.h"
 
 struct param {
@@ -905,18 +906,6 @@ int matrix_iter_next(struct matrix_iter *it, const char *const **row)
  * second when a generated file is adversarial. */
 #define COUNT_MAX_STATES 200000
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    if (a == 0 || b == 0)
-        return 0;
-    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
 /* A set of states, each a bitset of <words> words over the excludes, with
  * a saturated count; open addressing on the bitsets. */
 struct states {
@@ -982,7 +971,7 @@ static void states_add(struct states *st, const uint64_t *key, uint64_t count)
         if (slot == 0)
             break;
         if (memcmp(st->keys + (slot - 1) * w, key, w * sizeof(uint64_t)) == 0) {
-            st->counts[slot - 1] = sat_add(st->counts[slot - 1], count);
+            st->counts[slot - 1] = units_sat_add(st->counts[slot - 1], count);
             return;
         }
     }
@@ -1066,7 +1055,7 @@ static int count_step(const struct matrix *m, size_t p, const size_t *first,
                 if (KEY_HAS(live, e) && m->excludes[e * m->nparams + p] < 0)
                     KEY_SET(key, e);
             states_add(next, key,
-                       sat_mul(c, (uint64_t)(m->params[p].nvalues - nvals)));
+                       units_sat_mul(c, (uint64_t)(m->params[p].nvalues - nvals)));
         }
     }
     free(live);
@@ -1103,7 +1092,7 @@ static pw_status count_allowed(const struct matrix *m, uint64_t *out,
     }
     for (p = 0; p < np; p++)
         if (!named[p])
-            free_rows = sat_mul(free_rows, m->params[p].nvalues);
+            free_rows = units_sat_mul(free_rows, m->params[p].nvalues);
     states_init(&cur, w);
     states_add(&cur, zero, 1); /* before any parameter: no exclude live */
     free(zero);
@@ -1123,8 +1112,8 @@ static pw_status count_allowed(const struct matrix *m, uint64_t *out,
     }
     if (rc == PW_OK) {
         for (i = 0; i < cur.n; i++)
-            total = sat_add(total, cur.counts[i]);
-        *out = sat_mul(total, free_rows);
+            total = units_sat_add(total, cur.counts[i]);
+        *out = units_sat_mul(total, free_rows);
     }
     states_release(&cur);
     free(first);
@@ -1163,7 +1152,7 @@ static uint64_t cover_lower_bound(const struct matrix *m)
     }
     for (i = 0; i < m->strength && i < MATRIX_MAX_STRENGTH; i++)
         if (top[i] > 0)
-            lb = sat_mul(lb, top[i]);
+            lb = units_sat_mul(lb, top[i]);
     return lb;
 }
 
@@ -1193,7 +1182,7 @@ pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
     }
     if (all_mode(m) || m->allowed_rows == 0) {
         /* A covering array of nothing allowed is empty too. */
-        *out = sat_add(m->allowed_rows, count_includes(m));
+        *out = units_sat_add(m->allowed_rows, count_includes(m));
         return PW_OK;
     }
     lb = cover_lower_bound(m);
@@ -1208,6 +1197,6 @@ pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
             return rc;
         m->built = 1;
     }
-    *out = sat_add(m->nrows, count_includes(m));
+    *out = units_sat_add(m->nrows, count_includes(m));
     return PW_OK;
 }

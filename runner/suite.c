@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "suite.h"
+#include "units.h"
 #include "xalloc.h"
 
 struct suite {
@@ -102,18 +103,6 @@ static char **scenario_paths(const struct config *cfg, struct diag *d,
     return paths;
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    if (a == 0 || b == 0)
-        return 0;
-    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
 /* "N" or "at least N" for a count that may be a lower bound. */
 static const char *count_text(char *buf, size_t len, uint64_t n, int exact)
 {
@@ -152,8 +141,8 @@ static void count_tests(struct suite *s, struct diag *d)
         exact =
             rows < UINT64_MAX && (rows <= max || matrix_strength(m) < 2 ||
                                   matrix_strength(m) >= matrix_param_count(m));
-        tests = sat_mul(rows, ntargets);
-        total = sat_add(total, tests);
+        tests = units_sat_mul(rows, ntargets);
+        total = units_sat_add(total, tests);
         if (tests == UINT64_MAX)
             exact = 0;
         if (total <= max)

@@ -27,4 +27,18 @@ pw_status units_rate(const char *s, double *per_sec, struct pw_err *err);
  * into <buf> of <size> bytes.  Returns <buf>. */
 char *units_format_duration(uint64_t ms, char *buf, unsigned size);
 
+/* Counts that saturate at UINT64_MAX instead of wrapping: the size of a
+ * suite may be astronomically large, and "too many" must stay "too many". */
+static inline uint64_t units_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static inline uint64_t units_sat_mul(uint64_t a, uint64_t b)
+{
+    if (a == 0 || b == 0)
+        return 0;
+    return a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
 #endif /* PW_UNITS_H */
