@@ -3,7 +3,7 @@ if HAVE_CHECK
 UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_ydoc tests/check_config tests/check_scenario \
 	tests/check_matrix tests/check_jqset tests/check_expect \
-	tests/check_jsonscan
+	tests/check_jsonscan tests/check_throttle
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -39,6 +39,9 @@ tests_check_expect_LDADD = $(TEST_LDADD)
 tests_check_jsonscan_SOURCES = tests/check_jsonscan.c $(TESTUTIL)
 tests_check_jsonscan_CFLAGS = $(TEST_CFLAGS)
 tests_check_jsonscan_LDADD = $(TEST_LDADD)
+tests_check_throttle_SOURCES = tests/check_throttle.c $(TESTUTIL)
+tests_check_throttle_CFLAGS = $(TEST_CFLAGS)
+tests_check_throttle_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,

@@ -1,0 +1,190 @@
+/* check_throttle.c -- request rates on a real loop, and throttle windows. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loop.h"
+#include "throttle.h"
+#include "window.h"
+#include "testutil.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct grant {
+    struct loop *l;
+    double t[32];
+    int target[32];
+    size_t n, want;
+    int in_acquire; /* set while throttle_acquire() runs */
+};
+
+struct ask {
+    struct grant *g;
+    int target;
+};
+
+static void on_grant(void *arg)
+{
+    struct ask *a = arg;
+    struct grant *g = a->g;
+
+    ck_assert_msg(!g->in_acquire, "called back from inside acquire");
+    g->t[g->n] = now_s();
+    g->target[g->n] = a->target;
+    if (++g->n == g->want)
+        loop_stop(g->l);
+}
+
+static void on_deadline(void *arg)
+{
+    loop_stop(arg);
+}
+
+/* Eight requests to target 0 at 40/s and four to target 1 at 1000/s,
+ * overall unlimited: target 0's requests are never closer than 25 ms,
+ * each target keeps its asking order, and target 1 is not held up behind
+ * target 0. */
+START_TEST(test_throttle_spacing_and_order)
+{
+    struct grant g;
+    struct ask asks[12];
+    struct throttle *t;
+    size_t i;
+    double last0 = 0;
+    int seen0 = 0, seen1 = 0;
+
+    memset(&g, 0, sizeof(g));
+    g.l = loop_new();
+    g.want = 12;
+    t = throttle_new(g.l, 2, 0);
+    throttle_set_target_rate(t, 0, 40);
+    throttle_set_target_rate(t, 1, 1000);
+    for (i = 0; i < 12; i++) {
+        asks[i].g = &g;
+        asks[i].target = i < 8 ? 0 : 1;
+        g.in_acquire = 1;
+        throttle_acquire(t, (size_t)asks[i].target, on_grant, &asks[i]);
+        g.in_acquire = 0;
+    }
+    ck_assert_uint_eq(throttle_waiting(t), 12);
+    loop_after(g.l, 5000, on_deadline, g.l); /* a hang becomes a failure */
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 12);
+    for (i = 0; i < g.n; i++) {
+        if (g.target[i] == 0) {
+            if (seen0)
+                ck_assert_msg(g.t[i] - last0 >= 0.025,
+                              "two grants %.4fs apart at 40/s", g.t[i] - last0);
+            last0 = g.t[i];
+            seen0++;
+        } else {
+            seen1++;
+        }
+    }
+    ck_assert_int_eq(seen0, 8);
+    ck_assert_int_eq(seen1, 4);
+    /* target 1 was done long before target 0's last slot */
+    for (i = 0; i < g.n && g.target[i] == 0; i++)
+        ;
+    ck_assert_uint_lt(i, 3);
+    throttle_free(t);
+    loop_free(g.l);
+}
+END_TEST
+
+/* The overall rate binds every target together, and a lower rate set
+ * while requests wait takes effect for them. */
+START_TEST(test_throttle_overall_rate_changes)
+{
+    struct grant g;
+    struct ask asks[6];
+    struct throttle *t;
+    size_t i;
+
+    memset(&g, 0, sizeof(g));
+    g.l = loop_new();
+    g.want = 6;
+    t = throttle_new(g.l, 3, 1000);
+    for (i = 0; i < 6; i++) {
+        asks[i].g = &g;
+        asks[i].target = (int)(i % 3);
+        throttle_acquire(t, i % 3, on_grant, &asks[i]);
+    }
+    throttle_set_rate(t, 20); /* a window opens: 50 ms apart */
+    loop_after(g.l, 5000, on_deadline, g.l);
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 6);
+    for (i = 1; i < g.n; i++)
+        ck_assert_msg(g.t[i] - g.t[i - 1] >= 0.05, "%.4fs apart at 20/s",
+                      g.t[i] - g.t[i - 1]);
+    throttle_free(t);
+    loop_free(g.l);
+}
+END_TEST
+
+/* 2026-11-23 was a Monday. */
+static time_t utc(int day, int hour, int min)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = 2026 - 1900;
+    tm.tm_mon = 10;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    return timegm(&tm);
+}
+
+START_TEST(test_window_days_hours_zones)
+{
+    struct window w[2];
+
+    memset(w, 0, sizeof(w));
+    /* Mon-Fri 22:30-05:00 UTC, wrapping midnight */
+    w[0].days = DAY_BIT(1) | DAY_BIT(2) | DAY_BIT(3) | DAY_BIT(4) | DAY_BIT(5);
+    w[0].start_min = 22 * 60 + 30;
+    w[0].end_min = 5 * 60;
+    ck_assert_ptr_eq(window_active(w, 1, utc(23, 23, 0)), &w[0]); /* Mon */
+    ck_assert_ptr_eq(window_active(w, 1, utc(24, 4, 59)), &w[0]); /* Tue */
+    ck_assert_ptr_null(window_active(w, 1, utc(24, 5, 0)));
+    ck_assert_ptr_null(window_active(w, 1, utc(23, 22, 29)));
+    /* Saturday 01:00 belongs to Friday night's window */
+    ck_assert_ptr_eq(window_active(w, 1, utc(28, 1, 0)), &w[0]);
+    /* Monday 01:00 belongs to Sunday night: closed */
+    ck_assert_ptr_null(window_active(w, 1, utc(30, 1, 0)));
+    /* 01:00-05:00 in Tokyo (UTC+9) is 16:00-20:00 UTC the day before */
+    w[1].days = 0x7f;
+    w[1].start_min = 60;
+    w[1].end_min = 300;
+    w[1].timezone = "Asia/Tokyo";
+    ck_assert_ptr_eq(window_active(&w[1], 1, utc(23, 17, 0)), &w[1]);
+    ck_assert_ptr_null(window_active(&w[1], 1, utc(23, 21, 0)));
+    /* the first open window wins */
+    ck_assert_ptr_eq(window_active(w, 2, utc(23, 23, 0)), &w[0]);
+    ck_assert_uint_eq(window_recheck_s(utc(23, 23, 0) + 15), 45);
+}
+END_TEST
+
+static Suite *throttle_suite(void)
+{
+    Suite *s = suite_create("throttle");
+    TCase *tc = tcase_create("Core");
+
+    tcase_add_test(tc, test_throttle_spacing_and_order);
+    tcase_add_test(tc, test_throttle_overall_rate_changes);
+    tcase_add_test(tc, test_window_days_hours_zones);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(throttle_suite());
+}
