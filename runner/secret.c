@@ -23,6 +23,9 @@ struct secrets {
 
 /* ---- Redaction ---- */
 
+#define BASE64_MIN    3 /* characters of a base64 piece worth hiding */
+#define TRUNCATED_MIN 4 /* bytes of a cut-short secret worth hiding */
+
 static void add_form(struct redact *r, const char *form, size_t len)
 {
     size_t i, at;
@@ -43,11 +46,13 @@ static void add_form(struct redact *r, const char *form, size_t len)
     r->nforms++;
 }
 
+/* URL-encoded, with upper and lower case hex, and the form encoding's '+'
+ * for a space. */
 static void add_url_forms(struct redact *r, const char *v, size_t len)
 {
     size_t i, k;
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         struct sbuf b = SBUF_INIT;
 
         for (i = 0; i < len; i++) {
@@ -55,12 +60,69 @@ static void add_url_forms(struct redact *r, const char *v, size_t len)
 
             if (isalnum(c) || strchr("-_.~", c))
                 sbuf_addc(&b, (char)c);
+            else if (k == 2 && c == ' ')
+                sbuf_addc(&b, '+');
             else
-                sbuf_addf(&b, k ? "%%%02x" : "%%%02X", c);
+                sbuf_addf(&b, k == 1 ? "%%%02x" : "%%%02X", c);
         }
         add_form(r, b.buf, b.len);
         sbuf_release(&b);
     }
+}
+
+/* As HTML and XML escape it, and as JSON encoders that escape HTML
+ * characters (\u0026) write it. */
+static void add_markup_forms(struct redact *r, const char *v, size_t len)
+{
+    struct sbuf html = SBUF_INIT, num = SBUF_INIT, js = SBUF_INIT;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = v[i];
+
+        switch (c) {
+        case '&':
+            sbuf_adds(&html, "&amp;");
+            sbuf_adds(&num, "&amp;");
+            sbuf_adds(&js, "\\u0026");
+            break;
+        case '<':
+            sbuf_adds(&html, "&lt;");
+            sbuf_adds(&num, "&lt;");
+            sbuf_adds(&js, "\\u003c");
+            break;
+        case '>':
+            sbuf_adds(&html, "&gt;");
+            sbuf_adds(&num, "&gt;");
+            sbuf_adds(&js, "\\u003e");
+            break;
+        case '"':
+            sbuf_adds(&html, "&quot;");
+            sbuf_adds(&num, "&#34;");
+            sbuf_adds(&js, "\\\"");
+            break;
+        case '\'':
+            sbuf_adds(&html, "&#39;");
+            sbuf_adds(&num, "&#x27;");
+            sbuf_addc(&js, c);
+            break;
+        case '\\':
+            sbuf_addc(&html, c);
+            sbuf_addc(&num, c);
+            sbuf_adds(&js, "\\\\");
+            break;
+        default:
+            sbuf_addc(&html, c);
+            sbuf_addc(&num, c);
+            sbuf_addc(&js, c);
+        }
+    }
+    add_form(r, html.buf, html.len);
+    add_form(r, num.buf, num.len);
+    add_form(r, js.buf, js.len);
+    sbuf_release(&html);
+    sbuf_release(&num);
+    sbuf_release(&js);
 }
 
 /* The base64 characters that depend on <v> alone when it starts at byte
@@ -97,7 +159,7 @@ static void add_base64_forms(struct redact *r, const char *v, size_t len)
          * value's bits [8 align, 8 (align + len)). */
         first = (8 * align + 5) / 6;
         last = 8 * (align + len) / 6; /* exclusive */
-        if (last > first && last - first >= 4) {
+        if (last > first && last - first >= BASE64_MIN) {
             add_form(r, out_std + first, last - first);
             add_form(r, out_url + first, last - first);
         }
@@ -109,40 +171,64 @@ static void add_base64_forms(struct redact *r, const char *v, size_t len)
 
 void redact_add(struct redact *r, const char *value, size_t len)
 {
-    struct sbuf b = SBUF_INIT;
+    struct sbuf b = SBUF_INIT, twice = SBUF_INIT;
 
     if (len == 0)
         return;
     add_form(r, value, len);
     add_url_forms(r, value, len);
+    add_markup_forms(r, value, len);
     add_base64_forms(r, value, len);
+    /* JSON-escaped, and escaped again: a server's JSON quoted in one of
+     * our messages. */
     sbuf_add_json_str(&b, value, len);
-    if (b.len >= 2)
+    if (b.len >= 2) {
         add_form(r, b.buf + 1, b.len - 2); /* without the quotes */
+        sbuf_add_json_str(&twice, b.buf + 1, b.len - 2);
+        if (twice.len >= 2)
+            add_form(r, twice.buf + 1, twice.len - 2);
+    }
     sbuf_reset(&b);
     sbuf_add_printable(&b, value, len);
     add_form(r, b.buf, b.len);
     sbuf_release(&b);
+    sbuf_release(&twice);
 }
 
-/* Length of the form of <sets> found at <p>, or 0. */
+/* Whether <p> starts with the mark of a value cut short ("..." or
+ * "\"..."), which messages and jq's errors put after a truncated value. */
+static int cut_mark(const char *p, size_t left)
+{
+    return (left >= 3 && memcmp(p, "...", 3) == 0) ||
+           (left >= 4 && memcmp(p, "\"...", 4) == 0);
+}
+
+/* Length of the form of <sets> found at <p>, or 0.  A beginning of a
+ * form, at least TRUNCATED_MIN bytes long, that ends at a cut mark counts
+ * too: a value shown cut short must not show the start of a secret. */
 static size_t match_at(const struct redact *const *sets, size_t n,
                        const char *p, size_t left)
 {
-    size_t i, k;
+    size_t i, k, best = 0;
 
     for (i = 0; i < n; i++) {
         if (sets[i] == NULL)
             continue;
         for (k = 0; k < sets[i]->nforms; k++) {
             const char *f = sets[i]->forms[k];
-            size_t fl = strlen(f);
+            size_t fl = strlen(f), m = 0;
 
-            if (fl <= left && p[0] == f[0] && memcmp(p, f, fl) == 0)
+            if (p[0] != f[0])
+                continue;
+            if (fl <= left && memcmp(p, f, fl) == 0)
                 return fl;
+            while (m < fl && m < left && p[m] == f[m])
+                m++;
+            if (m >= TRUNCATED_MIN && m > best && cut_mark(p + m, left - m))
+                best = m;
         }
     }
-    return 0;
+    return best;
 }
 
 int redact_found(const struct redact *const *sets, size_t n, const char *text,

@@ -7,13 +7,16 @@
  * Redaction follows the value, not the place it was rendered: every secret
  * read, and every string derived from one (a rendered variable, header or
  * basic-auth pair -- see redact_add()), is remembered with its common
- * encodings: as is, URL-encoded (upper and lower case hex), JSON-escaped,
- * as printed in a one-line message, and base64 (standard and URL-safe
- * alphabets, at each of the three byte alignments, so it is found inside
- * the base64 of a longer string such as "user:password").  redact_apply()
- * replaces each of them with "[secret]" in anything that leaves the
- * process.  Base64 fragments shorter than 4 characters are not searched
- * for: they would blank out ordinary text.
+ * encodings: as is, URL-encoded (upper and lower case hex, '+' for a
+ * space), JSON-escaped once and twice, HTML-escaped, JSON with HTML
+ * characters escaped (\u0026), as printed in a one-line message, and
+ * base64 (standard and URL-safe alphabets, at each of the three byte
+ * alignments, so it is found inside the base64 of a longer string such as
+ * "user:password").  redact_apply() replaces each of them with "[secret]"
+ * in anything that leaves the process, and also the first bytes (at least
+ * 4) of any of them when a value was cut short right after ("..."), as
+ * failure messages and jq's errors do.  Base64 pieces shorter than 3
+ * characters are not searched for: they would blank out ordinary text.
  */
 #ifndef PW_SECRET_H
 #define PW_SECRET_H

@@ -5,11 +5,14 @@ Usage: secret_scan.py SECRET BASIC_USER FILE...
 Looks for the secret as is, URL-encoded (both hex cases, '+' or %20 for a
 space), JSON-escaped, in base64 (standard and URL-safe, at every byte
 alignment, so inside the encoding of a longer string too), the basic-auth
-pair "user:secret" in base64, and its upper-case form (a value derived
-from it).  Prints each find and exits 1 if there is any.
+pair "user:secret" in base64, HTML-escaped, JSON-escaped twice, its
+upper-case form (a value derived from it), and its first bytes before a
+"..." that marks a value cut short.  Prints each find and exits 1 if there is any.
 """
 import base64
+import html
 import json
+import re
 import sys
 from urllib.parse import quote, quote_plus
 
@@ -34,6 +37,10 @@ def forms(secret, user):
          json.dumps(secret)[1:-1]}
     f |= base64_fragments(raw)
     f.add(base64.b64encode(("%s:%s" % (user, secret)).encode()).decode())
+    f.add(html.escape(secret, quote=True))
+    f.add(json.dumps(json.dumps(secret)[1:-1])[1:-1])
+    f.add(json.dumps(secret)[1:-1].replace("&", "\\u0026")
+          .replace("<", "\\u003c").replace(">", "\\u003e"))
     return f
 
 
@@ -47,6 +54,11 @@ def main():
             if form in text:
                 print("%s: holds the secret as %r" % (path, form))
                 found += 1
+        # The start of a secret shown cut short ("Zq9-s3cr3t...").
+        m = re.search(re.escape(secret[:6]) + r"[^\n]{0,60}?\.\.\.", text)
+        if m and secret[:6] not in ("", "."):
+            print("%s: holds the start of the secret: %r" % (path, m.group(0)))
+            found += 1
     if found == 0:
         print("no secret in %d files (%d forms)" % (len(files), len(wanted)))
     return 1 if found else 0
