@@ -265,6 +265,20 @@ static struct suite *load_selected(const struct opts *o, const char *cmd)
             return NULL;
         }
     }
+    for (i = 0; i < o->filter.ntags; i++) {
+        size_t k, n = suite_scenario_count(s);
+
+        for (k = 0; k < n; k++)
+            if (scenario_has_tag(suite_scenario(s, k), o->tags[i]))
+                break;
+        if (k == n) {
+            /* A mistyped tag would silently shrink a gate. */
+            fprintf(stderr, "prodwatch %s: no scenario is tagged '%s'\n", cmd,
+                    o->tags[i]);
+            suite_free(s);
+            return NULL;
+        }
+    }
     for (i = 0; i < o->filter.ntargets; i++) {
         if (config_target(suite_config(s), o->targets[i]) == NULL) {
             fprintf(stderr, "prodwatch %s: no target named '%s'\n", cmd,

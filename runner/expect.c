@@ -449,7 +449,7 @@ static jv regex_subject(const pcre2_code *re, const struct sbuf *body,
     int rc = regex_run(re, body->buf, body->len, md, msg);
     jv out = jv_invalid();
 
-    *bad = rc < 0 && rc != PCRE2_ERROR_NOMATCH;
+    *bad = rc < 0 && rc != PCRE2_ERROR_NOMATCH ? 2 : 0;
     if (rc > 0) {
         int g = rc > 1 ? 1 : 0;
 
@@ -487,7 +487,12 @@ static jv subject(const struct check *ck, struct resp_view *v,
         }
         if (jqset_eval(v->jq, ck->jq, doc, &out, &err) != PW_OK) {
             sbuf_addf(msg, "jq %s: %s", ck->text, err.msg);
-            *bad = 1;
+            /* Past a limit, or a child that died: the check could not be
+             * evaluated, which says nothing about the target. */
+            *bad = err.code == PW_ERR_TIMEOUT || err.code == PW_ERR_TOOBIG ||
+                           err.code == PW_ERR_IO
+                       ? 2
+                       : 1;
             return jv_invalid();
         }
         return out;
@@ -583,7 +588,7 @@ int expect_check(const struct expect *e, struct resp_view *v,
 
         if (bad) {
             sbuf_release(&what);
-            return 0;
+            return bad == 2 ? -1 : 0;
         }
         for (j = 0; j < ck->nops; j++) {
             struct sbuf expected = SBUF_INIT;
@@ -603,7 +608,7 @@ int expect_check(const struct expect *e, struct resp_view *v,
             sbuf_release(&expected);
             sbuf_release(&what);
             jv_free(x);
-            return 0;
+            return ok;
         }
         sbuf_release(&what);
         jv_free(x);

@@ -49,8 +49,12 @@ struct expect_env {
     int *secret;
 };
 
-/* Judge <e> on <v>.  Returns 1 when every expectation holds; otherwise 0
- * with the first failure described in <msg>. */
+/* Judge <e> on <v>.  Returns 1 when every expectation holds; 0 with the
+ * first failure described in <msg>; -1, also described in <msg>, when a
+ * check could not be evaluated at all: an engine error or limit (PCRE2's
+ * match limit, a jq program past its time or memory limit) or an operand
+ * that cannot be rendered.  That says nothing about the target: the run is
+ * incomplete, not failed. */
 int expect_check(const struct expect *e, struct resp_view *v,
                  const struct expect_env *env, struct sbuf *msg);
 

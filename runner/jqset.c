@@ -232,8 +232,9 @@ struct scan {
     struct scan_frame stack[SCAN_DEPTH];
     size_t depth;
     int gens, reemits, combines, stars;
-    int slow; /* something outside the bounded class */
-    int prev; /* kind of the previous token */
+    int pluses; /* '+' between two non-literals: each may double */
+    int slow;   /* something outside the bounded class */
+    int prev;   /* kind of the previous token */
     double prev_num;
     int call_next;  /* the previous token names a call */
     int call_flags; /* its B_ flags */
@@ -344,7 +345,8 @@ static pw_status refuse(struct pw_err *err, const char *name, size_t off)
 /* An arithmetic operator at <p> of <len> bytes: assignment forms leave
  * the bounded class; '-' and '/' need a literal beside them (array
  * subtraction and string splitting are quadratic), '*' a number of at
- * most 100 (string repetition), and only once. */
+ * most 100 (string repetition), and only once; more than three '+'
+ * between non-literals could double a value at each stage. */
 static void scan_operator(struct scan *sc, const char *p, size_t len)
 {
     const char *next = p + len;
@@ -362,6 +364,11 @@ static void scan_operator(struct scan *sc, const char *p, size_t len)
     if (*p == '/' && len == 1 && !literal_beside(sc, next, 1e308, 1))
         sc->slow = 1;
     if (*p == '*' && (++sc->stars > 1 || !literal_beside(sc, next, 100, 0)))
+        sc->slow = 1;
+    /* ".+." doubles a string or an array, and "(.+.)|(.+.)|..." doubles
+     * it again at each stage: a few stay cheap (at most 8 times the body),
+     * more go to the bounded child. */
+    if (*p == '+' && !literal_beside(sc, next, 1e308, 1) && ++sc->pluses > 3)
         sc->slow = 1;
 }
 
@@ -1126,11 +1133,10 @@ static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
                         "jq program ran out of memory (%lu MiB)",
                         JQSET_MEM_LIMIT >> 20);
     } else if (WIFSIGNALED(status)) {
-        rc = pw_err_set(err, PW_ERR_INVALID, "jq program crashed (signal %d)",
+        rc = pw_err_set(err, PW_ERR_IO, "jq program crashed (signal %d)",
                         WTERMSIG(status));
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || b.len == 0) {
-        rc = pw_err_set(err, PW_ERR_INVALID,
-                        "jq program failed (exit status %d)",
+        rc = pw_err_set(err, PW_ERR_IO, "jq program failed (exit status %d)",
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     } else if (b.buf[0] == MSG_VALUE) {
         *out = jv_parse_sized(b.buf + 1, (int)(b.len - 1));

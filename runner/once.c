@@ -173,7 +173,10 @@ static void apply_window(struct once *w)
 
     w->concurrency = w->cfg->concurrency ? w->cfg->concurrency : 1;
     if (win) {
-        rate = win->rate;
+        /* A window that sets no rate keeps the overall one: it never
+         * means "unlimited". */
+        if (win->rate > 0)
+            rate = win->rate;
         if (win->concurrency)
             w->concurrency = win->concurrency;
     }

@@ -53,6 +53,7 @@ struct run {
     struct journal_entry cur; /* the step's rendered request */
     struct journal_entry hop; /* the redirect being followed, when hops */
     unsigned hops;            /* redirects followed in this attempt */
+    int hop_made;             /* a hop's answer says a record may exist */
     double hops_ms;           /* their time, for the duration check */
     char *target_host;        /* host of the target's base URL */
     char *step_name;
@@ -525,8 +526,12 @@ static void on_cleanup_response(struct http_client *c,
 {
     struct run *r = arg;
     struct pending_cleanup *pc = &r->cleanups[r->cleanup_at];
+    /* Without its own expectation a cleanup must answer 2xx: a redirect
+     * (not followed) deleted nothing. */
     int ok = resp->result == CURLE_OK && !resp->too_big &&
-             expect_status_ok(pc->e.status, pc->e.nstatus, resp->status);
+             (pc->e.nstatus
+                  ? expect_status_ok(pc->e.status, pc->e.nstatus, resp->status)
+                  : resp->status >= 200 && resp->status < 300);
 
     (void)c;
     if (ok) {
@@ -722,6 +727,31 @@ static char *url_host(const char *url)
     return out;
 }
 
+/* "scheme://host:port" of <url> (lower case, default ports filled in),
+ * or NULL.  Caller frees. */
+static char *url_origin(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL, *p;
+    struct sbuf b = SBUF_INIT;
+
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK) {
+        sbuf_addf(&b, "%s://%s:%s", scheme, host, port);
+        out = sbuf_take(&b, NULL);
+        for (p = out; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return out;
+}
+
 /* <location> resolved against <base>, if it is an http(s) URL; caller
  * frees.  NULL otherwise. */
 static char *url_resolve(const char *base, const char *location)
@@ -762,18 +792,25 @@ static int host_allowed(struct run *r, const struct request *rq,
     return 0;
 }
 
-/* Whether header line <h> may go to another host: nothing that
- * authenticates, and nothing that holds a secret. */
-static int header_crosses(const struct run *r, const char *h)
+/* Whether <n> bytes at <v> hold no secret, so they may go to another
+ * origin. */
+static int value_crosses(const struct run *r, const char *v, size_t n)
 {
     const struct redact *sets[2];
 
+    sets[0] = secrets_redact(r->env.secrets);
+    sets[1] = &r->taint;
+    return !redact_found(sets, 2, v, n);
+}
+
+/* Whether header line <h> may go to another origin: nothing that
+ * authenticates, and nothing that holds a secret. */
+static int header_crosses(const struct run *r, const char *h)
+{
     if (header_is(h, "Authorization") || header_is(h, "Cookie") ||
         header_is(h, "Proxy-Authorization"))
         return 0;
-    sets[0] = secrets_redact(r->env.secrets);
-    sets[1] = &r->taint;
-    return !redact_found(sets, 2, h, strlen(h));
+    return value_crosses(r, h, strlen(h));
 }
 
 /* If <resp> is a redirect the step follows, prepare the next hop in
@@ -787,8 +824,8 @@ static int prepare_hop(struct run *r, const struct step *st,
     const char *location = http_resp_header(resp, "Location");
     long code = resp->status;
     struct journal_entry next;
-    char *url, *host, *old_host;
-    int same_host, to_get;
+    char *url, *host, *old_origin, *new_origin;
+    int same_origin, downgrade, to_get;
     size_t i;
 
     if (st->req.max_redirects == 0 || location == NULL ||
@@ -817,16 +854,37 @@ static int prepare_hop(struct run *r, const struct step *st,
         free(host);
         return -1;
     }
-    old_host = url_host(from->url);
-    same_host = old_host && strcmp(old_host, host) == 0;
-    free(old_host);
     free(host);
+    /* A hop to another scheme, host or port is another origin: nothing
+     * that authenticates or holds a secret goes along, and nothing goes
+     * from https back to cleartext at all. */
+    old_origin = url_origin(from->url);
+    new_origin = url_origin(url);
+    same_origin =
+        old_origin && new_origin && strcmp(old_origin, new_origin) == 0;
+    downgrade = old_origin && new_origin &&
+                strncmp(old_origin, "https:", 6) == 0 &&
+                strncmp(new_origin, "http:", 5) == 0;
+    free(old_origin);
+    free(new_origin);
+    if (downgrade) {
+        sbuf_adds(&r->message, "redirect from https to http not followed");
+        free(url);
+        return -1;
+    }
     /* What browsers and curl do: 303 turns anything but HEAD into GET,
      * 301 and 302 turn a POST into GET; 307 and 308 keep method and
      * body. */
     to_get =
         (code == 303 && strcmp(from->method, "HEAD") != 0) ||
         ((code == 301 || code == 302) && strcmp(from->method, "POST") == 0);
+    if (!same_origin && !to_get && from->body &&
+        !value_crosses(r, from->body, from->body_len)) {
+        sbuf_adds(&r->message, "redirect to another origin not followed: "
+                               "the request body holds a secret");
+        free(url);
+        return -1;
+    }
     memset(&next, 0, sizeof(next));
     next.method = xstrdup(to_get ? "GET" : from->method);
     next.url = url;
@@ -836,7 +894,7 @@ static int prepare_hop(struct run *r, const struct step *st,
         if (to_get &&
             (header_is(h, "Content-Type") || header_is(h, "Content-Length")))
             continue;
-        if (!same_host && !header_crosses(r, h))
+        if (!same_origin && !header_crosses(r, h))
             continue;
         add_header(&next, xstrdup(h));
     }
@@ -845,12 +903,16 @@ static int prepare_hop(struct run *r, const struct step *st,
         memcpy(next.body, from->body, from->body_len + 1);
         next.body_len = from->body_len;
     }
-    if (same_host && from->user) {
+    if (same_origin && from->user) {
         next.user = xstrdup(from->user);
         next.password = xstrdup(from->password ? from->password : "");
     }
     journal_entry_release(&r->hop);
     r->hop = next;
+    /* A POST answered "303 See Other" has usually made what it points to,
+     * whatever the page it points to says. */
+    if (strcmp(from->method, "GET") != 0 && strcmp(from->method, "HEAD") != 0)
+        r->hop_made = 1;
     r->hops++;
     r->hops_ms += resp->total_ms;
     return 1;
@@ -955,9 +1017,12 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
         if (hop < 0)
             verdict = RUN_FAIL;
         resp_view_init(&view, &resp, r->env.jq);
-        if (verdict == RUN_PASS &&
-            !expect_check(&st->expect, &view, &env, &r->message))
-            verdict = RUN_FAIL;
+        if (verdict == RUN_PASS) {
+            int judged = expect_check(&st->expect, &view, &env, &r->message);
+
+            if (judged <= 0)
+                verdict = judged < 0 ? RUN_ERROR : RUN_FAIL;
+        }
         /* Taken whatever the verdict: the cleanup of a record made by a
          * failed attempt needs them as much. */
         if (!take_captures(r, st, &view,
@@ -966,7 +1031,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
         resp_view_release(&view);
     }
     /* Each attempt that may have made a record gets its own cleanup. */
-    if (st->cleanup && may_have_made(&resp))
+    if (st->cleanup && (may_have_made(&resp) || r->hop_made))
         register_cleanup(r, st);
     if (verdict != RUN_PASS) {
         /* A retry starts from the step's own request, without this
@@ -975,6 +1040,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
         journal_entry_release(&r->hop);
         r->hops = 0;
         r->hops_ms = 0;
+        r->hop_made = 0;
         if (should_retry(r, st, &resp, transport)) {
             loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
                        retry_step, r);
@@ -986,6 +1052,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     journal_entry_release(&r->hop);
     r->hops = 0;
     r->hops_ms = 0;
+    r->hop_made = 0;
     r->step++;
     begin_step(r);
 }

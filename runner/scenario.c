@@ -1068,6 +1068,18 @@ static void prescan_steps(struct sload *L, const struct ynode *steps)
                          key->str, L->step_names[L->caps[k].step]);
                 continue;
             }
+            /* A capture named like a variable would be hidden by it: a
+             * cleanup would then act on the variable's record, not the
+             * one the step made. */
+            for (k = 0; k < L->sc->nvars; k++)
+                if (strcmp(L->sc->vars[k].name, key->str) == 0)
+                    break;
+            if (k < L->sc->nvars) {
+                load_err(&L->c, key,
+                         "capture '%s' has the name of a variable in vars",
+                         key->str);
+                continue;
+            }
             XGROW(L->caps, L->ncaps + 1, L->caps_alloc);
             L->caps[L->ncaps].name = key->str;
             L->caps[L->ncaps].step = i;
@@ -1141,6 +1153,11 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
         load_check_keys(&L->c, v, ck, "cleanup");
         st->cleanup = xcalloc(1, sizeof(*st->cleanup));
         load_request(L, v, st->cleanup, NULL);
+        /* A redirect answering a DELETE deleted nothing. */
+        if (ymap_get(v, "follow_redirects"))
+            load_err(&L->c, ymap_get(v, "follow_redirects"),
+                     "a cleanup does not follow redirects: give the "
+                     "final URL");
         e = ymap_get(v, "expect");
         if (e)
             load_expect(L, e, &st->cleanup_expect, 0);

@@ -290,6 +290,11 @@ START_TEST(test_jqset_isolated_programs_same_results)
         { ".a = 1", "{}", "{\"a\":1}", 0 },
         { "[limit(2; .[])]", "[\"\\\"q\\\"\", 2, 3]", "[\"\\\"q\\\"\",2]", 0 },
         { "first(range(10; 0; -1))", "null", "10", 0 },
+        /* each stage doubles: three stay in, a fourth goes apart */
+        { ".s | (.+.) | (.+.) | (.+.) | length", "{\"s\": \"ab\"}", "16", 1 },
+        { ".s | (.+.) | (.+.) | (.+.) | (.+.) | length", "{\"s\": \"ab\"}",
+          "32", 0 },
+        { ".a + 1 + 2 + 3 + 4", "{\"a\": 1}", "11", 1 },
     };
     struct jqset *s = jqset_new();
     struct diag *d = diag_new();

@@ -38,8 +38,7 @@ START_TEST(test_secret_every_encoding)
     assert_hidden(SECRET, "got \"" SECRET "\"", "got \"[secret]\"");
     assert_hidden(SECRET, "/e?k=Zq9-s3cr3t%20value%2B%2F%3D%26%22x&z=1",
                   "/e?k=[secret]&z=1");
-    assert_hidden(SECRET, "k=Zq9-s3cr3t%20value%2b%2f%3d%26%22x",
-                  "k=[secret]");
+    assert_hidden(SECRET, "k=Zq9-s3cr3t%20value%2b%2f%3d%26%22x", "k=[secret]");
     assert_hidden(SECRET, "next=Zq9-s3cr3t+value%2B%2F%3D%26%22x",
                   "next=[secret]");
     assert_hidden(SECRET, "\"Zq9-s3cr3t value+/=&\\\"x\"", "\"[secret]\"");
@@ -49,8 +48,7 @@ START_TEST(test_secret_every_encoding)
                   "bad key: [secret]");
     assert_hidden(SECRET, "Zq9-s3cr3t value+/=\\u0026\\\"x", "[secret]");
     /* base64 of "probe:" + secret, inside a header */
-    assert_hidden(SECRET,
-                  "Basic cHJvYmU6WnE5LXMzY3IzdCB2YWx1ZSsvPSYieA==",
+    assert_hidden(SECRET, "Basic cHJvYmU6WnE5LXMzY3IzdCB2YWx1ZSsvPSYieA==",
                   "Basic cHJvYmU6[secret]A==");
     /* text without the secret is left alone */
     assert_hidden(SECRET, "nothing to hide...", "nothing to hide...");
@@ -73,7 +71,10 @@ START_TEST(test_secret_short_values)
     /* 3 bytes: still found inside base64 at any alignment */
     /* the last character also holds padding bits: it may stay */
     assert_hidden("Zq9", "Basic cHJvYjpacTk=", "Basic cHJvYjp[secret]k=");
-    assert_hidden("Zq9", "Basic " "WnE5", "Basic [secret]");
+    assert_hidden("Zq9",
+                  "Basic "
+                  "WnE5",
+                  "Basic [secret]");
 }
 END_TEST
 

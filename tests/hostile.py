@@ -9,8 +9,12 @@ log is served at /_log.  Paths:
   /echo                    200, the request's headers as JSON
   /redirect?to=URL&code=N  a redirect (302 by default) to URL
   /chain/N                 302 to /chain/N-1; /chain/0 answers 200
-  /_log, /_reset           the log, and emptying it
-Usage: hostile.py PORT_FILE
+  POST /items[?see=PATH]   makes a record {"id": N}; with see=, answers
+                           303 to PATH instead
+  DELETE /items/N          deletes it; with ?move=1 answers 307 instead
+  /_count                  {"items": N}, the records that exist
+  /_log, /_reset           the log, and emptying it and the records
+Usage: hostile.py PORT_FILE [--tls]
 """
 import json
 import sys
@@ -20,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 LOG = []
+ITEMS = {}
+NEXT_ID = [1]
 LOCK = threading.Lock()
 
 
@@ -48,13 +54,31 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/_log":
             with LOCK:
                 return self.answer(200, LOG)
+        if url.path == "/_count":
+            with LOCK:
+                return self.answer(200, {"items": len(ITEMS)})
         if url.path == "/_reset":
             with LOCK:
                 LOG.clear()
+                ITEMS.clear()
             return self.answer(200, {})
         with LOCK:
             LOG.append({"t": t, "method": self.command, "path": self.path,
                         "headers": dict(self.headers.items()), "body": body})
+        if url.path == "/items" and self.command == "POST":
+            with LOCK:
+                n = NEXT_ID[0]
+                NEXT_ID[0] += 1
+                ITEMS[n] = body
+            if "see" in q:
+                return self.answer(303, {}, [("Location", q["see"][0])])
+            return self.answer(201, {"id": n})
+        if url.path.startswith("/items/") and self.command == "DELETE":
+            if "move" in q:
+                return self.answer(307, {}, [("Location", "/elsewhere")])
+            with LOCK:
+                gone = ITEMS.pop(int(url.path.split("/")[2]), None)
+            return self.answer(200 if gone is not None else 404, {})
         if url.path == "/big":
             return self.answer(200, {"blob": "x" * int(q["n"][0])})
         if url.path == "/ok":
@@ -83,6 +107,18 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if "--tls" in sys.argv[2:]:
+        import ssl
+        import subprocess
+        import tempfile
+        d = tempfile.mkdtemp()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
+                        "-keyout", d + "/k.pem", "-out", d + "/c.pem"],
+                       check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(d + "/c.pem", d + "/k.pem")
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     import os

@@ -93,6 +93,7 @@ TEST_INPUTS = \
 	tests/data/pairwise/prodwatch.yaml \
 	tests/data/planted_secret \
 	tests/data/promises/big_url.yaml \
+	tests/data/promises/cleanup_moved.yaml \
 	tests/data/promises/cut.yaml \
 	tests/data/promises/leak_check_fail.yaml \
 	tests/data/promises/leak_loud.yaml \
@@ -101,7 +102,10 @@ TEST_INPUTS = \
 	tests/data/promises/rate_window.yaml \
 	tests/data/promises/redirect_allowed.yaml \
 	tests/data/promises/redirect_away.yaml \
+	tests/data/promises/redirect_body.yaml \
 	tests/data/promises/redirect_chain.yaml \
+	tests/data/promises/redirect_down.yaml \
+	tests/data/promises/redirect_port.yaml \
 	tests/data/promises/redirect_post.yaml \
 	tests/data/promises/secret_basic.yaml \
 	tests/data/promises/secret_jq.yaml \
@@ -109,6 +113,7 @@ TEST_INPUTS = \
 	tests/data/promises/secret_url.yaml \
 	tests/data/promises/secret_var.yaml \
 	tests/data/promises/secrets.yaml \
+	tests/data/promises/see_other.yaml \
 	tests/data/promises/stream_big.yaml \
 	tests/data/promises/stream_small.yaml \
 	tests/data/promises/tls_twice.yaml \

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,15 +20,41 @@ int pw_run_suite(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* One fresh directory per process (Check forks a process per test): made
+ * with mkdtemp(), so a directory left by an earlier process with the same
+ * pid can never leak its files into a test, and removed at exit by the
+ * process that made it. */
+static char tu_dir_path[256];
+static pid_t tu_dir_owner;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void tu_dir_remove(void)
+{
+    if (tu_dir_owner == getpid() && tu_dir_path[0])
+        nftw(tu_dir_path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static const char *tu_dir(void)
 {
-    static char dir[256];
     const char *tmp = getenv("TMPDIR");
 
-    snprintf(dir, sizeof(dir), "%s/pw-test-%ld", tmp && *tmp ? tmp : "/tmp",
-             (long)getpid());
-    mkdir(dir, 0700);
-    return dir;
+    if (tu_dir_owner == getpid())
+        return tu_dir_path;
+    snprintf(tu_dir_path, sizeof(tu_dir_path), "%s/pw-test-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tu_dir_path));
+    if (tu_dir_owner == 0)
+        atexit(tu_dir_remove);
+    tu_dir_owner = getpid();
+    return tu_dir_path;
 }
 
 const char *tu_write(const char *name, const char *text)
