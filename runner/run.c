@@ -972,6 +972,15 @@ static void drop_captures(struct run *r, size_t keep)
 
 static void send_hop(void *arg);
 
+/* The attempt is over: the next one starts from the step's own request. */
+static void forget_hops(struct run *r)
+{
+    journal_entry_release(&r->hop);
+    r->hops = 0;
+    r->hops_ms = 0;
+    r->hop_made = 0;
+}
+
 static void on_step_response(struct http_client *c, const struct http_resp *raw,
                              void *arg)
 {
@@ -1037,10 +1046,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
         /* A retry starts from the step's own request, without this
          * attempt's captures. */
         drop_captures(r, caps_before);
-        journal_entry_release(&r->hop);
-        r->hops = 0;
-        r->hops_ms = 0;
-        r->hop_made = 0;
+        forget_hops(r);
         if (should_retry(r, st, &resp, transport)) {
             loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
                        retry_step, r);
@@ -1049,10 +1055,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
         finish_steps(r, verdict);
         return;
     }
-    journal_entry_release(&r->hop);
-    r->hops = 0;
-    r->hops_ms = 0;
-    r->hop_made = 0;
+    forget_hops(r);
     r->step++;
     begin_step(r);
 }
@@ -1070,6 +1073,9 @@ static void send_current(struct run *r)
         sbuf_reset(&r->message);
         sbuf_addf(&r->message, "the run timed out after %llums",
                   (unsigned long long)scenario_timeout_ms(r->sc));
+        /* Out of time between hops: an earlier hop may have made one. */
+        if (st->cleanup && r->hop_made)
+            register_cleanup(r, st);
         finish_steps(r, RUN_ERROR);
         return;
     }
