@@ -38,7 +38,6 @@ struct job {
 
 struct once {
     const struct once_opts *o;
-    const struct suite *s;
     const struct config *cfg;
     struct run_env env;
     struct expand_iter tests;
@@ -47,7 +46,7 @@ struct once {
     int have_peeked;
     struct job **kept; /* every test, in expansion order (JUnit only) */
     size_t nkept, kept_alloc;
-    size_t started, running, finished;
+    size_t running, finished;
     char *slowest_id;
     double slowest_ms;
     unsigned concurrency;
@@ -299,7 +298,6 @@ static void start_more(struct once *w)
         struct job *j = job_new(w, &t);
 
         w->running++;
-        w->started++;
         /* run_start() copies the row and id: <t> is the walk's. */
         run_start(&w->env, j->sc, j->target, t.row, j->id, on_run_done, j);
     }
@@ -443,7 +441,6 @@ int once_run(const struct suite *s, const struct once_opts *o)
 
     memset(&w, 0, sizeof(w));
     w.o = o;
-    w.s = s;
     w.cfg = suite_config(s);
     expand_iter_init(&w.tests, s, &o->filter);
     w.tests_left = 1;
