@@ -17,13 +17,56 @@ void resp_view_init(struct resp_view *v, const struct http_resp *r,
     v->jq = jq;
     v->json = jv_invalid();
     v->parsed = 0;
+    v->pre = NULL;
+    v->npre = v->pre_alloc = 0;
 }
 
 void resp_view_release(struct resp_view *v)
 {
+    size_t i;
+
     jv_free(v->json);
     v->json = jv_invalid();
     v->parsed = 0;
+    for (i = 0; i < v->npre; i++)
+        jv_free(v->pre[i].out);
+    free(v->pre);
+    v->pre = NULL;
+    v->npre = v->pre_alloc = 0;
+}
+
+void resp_view_preset(struct resp_view *v, size_t idx, pw_status rc, jv out,
+                      const struct pw_err *err)
+{
+    struct resp_preset *p;
+
+    XGROW(v->pre, v->npre + 1, v->pre_alloc);
+    p = &v->pre[v->npre++];
+    p->idx = idx;
+    p->rc = rc;
+    p->out = out;
+    memset(&p->err, 0, sizeof(p->err));
+    if (rc != PW_OK && err)
+        p->err = *err;
+}
+
+/* Evaluate expression <idx> on <doc> (consumed), or take its result from
+ * the presets. */
+static pw_status view_eval(struct resp_view *v, size_t idx, jv doc, jv *out,
+                           struct pw_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < v->npre; i++) {
+        if (v->pre[i].idx != idx)
+            continue;
+        jv_free(doc);
+        *out = jv_copy(v->pre[i].out);
+        if (v->pre[i].rc != PW_OK && err)
+            *err = v->pre[i].err;
+        return v->pre[i].rc;
+    }
+    return jqset_eval(v->jq, idx, doc, out, err);
 }
 
 /* jq 1.6's parser keeps one stack entry per open array and two per open
@@ -49,6 +92,11 @@ static jv body_json(struct resp_view *v)
         v->parsed = 1;
     }
     return jv_copy(v->json);
+}
+
+jv resp_view_json(struct resp_view *v)
+{
+    return body_json(v);
 }
 
 /* Why <doc> (consumed), an invalid parse result, is not usable: a body
@@ -485,7 +533,7 @@ static jv subject(const struct check *ck, struct resp_view *v,
             *bad = 1;
             return jv_invalid();
         }
-        if (jqset_eval(v->jq, ck->jq, doc, &out, &err) != PW_OK) {
+        if (view_eval(v, ck->jq, doc, &out, &err) != PW_OK) {
             sbuf_addf(msg, "jq %s: %s", ck->text, err.msg);
             /* Past a limit, or a child that died: the check could not be
              * evaluated, which says nothing about the target. */
@@ -656,7 +704,7 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
             show_not_json(msg, doc);
             return 0;
         }
-        if (jqset_eval(v->jq, cp->jq, doc, &x, &err) != PW_OK) {
+        if (view_eval(v, cp->jq, doc, &x, &err) != PW_OK) {
             sbuf_addf(msg, "capture %s: %s", cp->name, err.msg);
             return 0;
         }

@@ -30,17 +30,38 @@
 #define EXPECT_RE_MATCH_LIMIT     10000000
 #define EXPECT_RE_DEPTH_LIMIT     1000000
 
+/* A jq result computed before judging (a program run in a child). */
+struct resp_preset {
+    size_t idx; /* the jqset expression */
+    pw_status rc;
+    jv out;
+    struct pw_err err;
+};
+
 struct resp_view {
     const struct http_resp *resp;
     struct jqset *jq;
     jv json; /* parsed body, once <parsed> */
     int parsed;
+    struct resp_preset *pre; /* owned */
+    size_t npre, pre_alloc;
 };
 
 /* Start / end a view of <r>; nothing is parsed until needed. */
 void resp_view_init(struct resp_view *v, const struct http_resp *r,
                     struct jqset *jq);
 void resp_view_release(struct resp_view *v);
+
+/* The body parsed as JSON (a new reference; the caller frees it), parsed
+ * at most once per view; invalid, with the reason, when it is not JSON. */
+jv resp_view_json(struct resp_view *v);
+
+/* Give the result of jq expression <idx> on this body, computed elsewhere
+ * (jqset_job_finish()): checks and captures on <idx> use it instead of
+ * evaluating.  <out> is consumed; <err> is copied when <rc> is not
+ * PW_OK. */
+void resp_view_preset(struct resp_view *v, size_t idx, pw_status rc, jv out,
+                      const struct pw_err *err);
 
 /* Renders operand templates; <secret> is set when a secret was read. */
 struct expect_env {

@@ -1024,46 +1024,88 @@ static void child_eval(jq_state *jq, jv input, int fd)
     _exit(0);
 }
 
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec t;
+struct jqset_job {
+    pid_t pid;   /* 0 once reaped */
+    int fd;      /* the read end of the child's report; -1 at its end */
+    int too_big; /* the report passed JQSET_OUTPUT_MAX */
+    struct sbuf report;
+    struct pw_err start_err; /* why the child could not start, or PW_OK */
+};
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)(t.tv_sec - t0->tv_sec) * 1000 +
-           (t.tv_nsec - t0->tv_nsec) / 1000000;
+/* A job that never started, carrying why. */
+static struct jqset_job *job_failed(const char *what, int e)
+{
+    struct jqset_job *j = xcalloc(1, sizeof(*j));
+
+    j->fd = -1;
+    sbuf_init(&j->report, 0);
+    pw_err_set(&j->start_err, PW_ERR_IO, "cannot run jq program: %s: %s", what,
+               strerror(e));
+    return j;
 }
 
-/* Read the child's report from <fd> into <b> until end of file.  Returns
- * PW_OK, PW_ERR_TIMEOUT past the time limit or PW_ERR_TOOBIG past the
- * output cap. */
-static pw_status read_report(int fd, struct sbuf *b)
+/* Fork a child that evaluates <input> (consumed) with <jq> under the
+ * limits of jqset.h and reports on a pipe. */
+static struct jqset_job *job_start(jq_state *jq, jv input)
 {
-    struct timespec t0;
+    struct jqset_job *j;
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        jv_free(input);
+        return job_failed("pipe", errno);
+    }
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+
+        close(fds[0]);
+        close(fds[1]);
+        jv_free(input);
+        return job_failed("fork", e);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        /* The child writes with blocking semantics. */
+        fcntl(fds[1], F_SETFL, 0);
+        child_eval(jq, input, fds[1]);
+    }
+    jv_free(input);
+    close(fds[1]);
+    j = xcalloc(1, sizeof(*j));
+    j->pid = pid;
+    j->fd = fds[0];
+    sbuf_init(&j->report, 0);
+    return j;
+}
+
+int jqset_job_read(struct jqset_job *j)
+{
     char buf[65536];
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        long left = JQSET_TIME_LIMIT_MS - ms_since(&t0);
-        ssize_t n;
-        int r;
+    while (j->fd >= 0) {
+        ssize_t n = read(j->fd, buf, sizeof(buf));
 
-        if (left <= 0)
-            return PW_ERR_TIMEOUT;
-        r = poll(&pfd, 1, (int)left);
-        if (r < 0 && errno == EINTR)
-            continue; /* a signal for the runner: it acts on it after */
-        if (r == 0)
-            return PW_ERR_TIMEOUT;
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return PW_OK;
-        if (b->len + (size_t)n > JQSET_OUTPUT_MAX + 1)
-            return PW_ERR_TOOBIG;
-        sbuf_add(b, buf, (size_t)n);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n > 0 && j->report.len + (size_t)n <= JQSET_OUTPUT_MAX + 1) {
+            sbuf_add(&j->report, buf, (size_t)n);
+            continue;
+        }
+        if (n > 0)
+            j->too_big = 1;
+        close(j->fd);
+        j->fd = -1;
     }
+    return 1;
+}
+
+int jqset_job_fd(const struct jqset_job *j)
+{
+    return j->fd;
 }
 
 static pid_t reap(pid_t pid, int *status)
@@ -1076,47 +1118,33 @@ static pid_t reap(pid_t pid, int *status)
     return r;
 }
 
-/* Evaluate <input> (consumed) with <jq> in a forked child under the
- * limits of jqset.h; the result as jqset_eval() gives it. */
-static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
+pw_status jqset_job_finish(struct jqset_job *j, int timed_out, jv *out,
+                           struct pw_err *err)
 {
-    struct sbuf b = SBUF_INIT;
-    int fds[2], status = 0;
-    pw_status rc;
-    pid_t pid;
+    const struct sbuf *b = &j->report;
+    pw_status rc = PW_OK;
+    int status = 0;
 
     *out = jv_invalid();
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        jv_free(input);
-        return pw_err_set(err, PW_ERR_IO, "cannot run jq program: %s",
-                          strerror(errno));
+    if (j->start_err.code != PW_OK) {
+        rc = pw_err_set(err, j->start_err.code, "%s", j->start_err.msg);
+        goto done;
     }
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-
-        close(fds[0]);
-        close(fds[1]);
-        jv_free(input);
-        return pw_err_set(err, PW_ERR_IO, "cannot run jq program: %s",
-                          strerror(e));
+    /* A child that finished just now has said all it had to say. */
+    if (j->fd >= 0 && jqset_job_read(j) && !j->too_big)
+        timed_out = 0;
+    if (j->fd >= 0 || j->too_big)
+        kill(j->pid, SIGKILL);
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
     }
-    if (pid == 0) {
-        close(fds[0]);
-        child_eval(jq, input, fds[1]);
+    if (reap(j->pid, &status) < 0) {
+        rc = pw_err_set(err, PW_ERR_IO, "jq program: waitpid: %s",
+                        strerror(errno));
+        goto done;
     }
-    jv_free(input);
-    close(fds[1]);
-    rc = read_report(fds[0], &b);
-    close(fds[0]);
-    if (rc != PW_OK)
-        kill(pid, SIGKILL);
-    if (reap(pid, &status) < 0) {
-        sbuf_release(&b);
-        return pw_err_set(err, PW_ERR_IO, "jq program: waitpid: %s",
-                          strerror(errno));
-    }
-    if (rc == PW_ERR_TIMEOUT ||
+    if ((timed_out && !WIFEXITED(status)) ||
         (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)) {
         rc = JQSET_TIME_LIMIT_MS % 1000
                  ? pw_err_set(err, PW_ERR_TIMEOUT,
@@ -1125,9 +1153,10 @@ static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
                  : pw_err_set(err, PW_ERR_TIMEOUT,
                               "jq program ran longer than %ds",
                               JQSET_TIME_LIMIT_MS / 1000);
-    } else if (rc == PW_ERR_TOOBIG) {
-        pw_err_set(err, rc, "jq program output is larger than %lu MiB",
-                   JQSET_OUTPUT_MAX >> 20);
+    } else if (j->too_big) {
+        rc = pw_err_set(err, PW_ERR_TOOBIG,
+                        "jq program output is larger than %lu MiB",
+                        JQSET_OUTPUT_MAX >> 20);
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NOMEM) {
         rc = pw_err_set(err, PW_ERR_TOOBIG,
                         "jq program ran out of memory (%lu MiB)",
@@ -1135,23 +1164,79 @@ static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
     } else if (WIFSIGNALED(status)) {
         rc = pw_err_set(err, PW_ERR_IO, "jq program crashed (signal %d)",
                         WTERMSIG(status));
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || b.len == 0) {
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || b->len == 0) {
         rc = pw_err_set(err, PW_ERR_IO, "jq program failed (exit status %d)",
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    } else if (b.buf[0] == MSG_VALUE) {
-        *out = jv_parse_sized(b.buf + 1, (int)(b.len - 1));
+    } else if (b->buf[0] == MSG_VALUE) {
+        *out = jv_parse_sized(b->buf + 1, (int)(b->len - 1));
         if (!jv_is_valid(*out)) {
             jv_free(*out);
             *out = jv_invalid();
             rc = pw_err_set(err, PW_ERR_INVALID,
                             "jq program output cannot be read back");
         }
-    } else if (b.buf[0] == MSG_ERROR) {
-        rc = pw_err_set(err, PW_ERR_INVALID, "%.*s", (int)(b.len - 1),
-                        b.buf + 1);
+    } else if (b->buf[0] == MSG_ERROR) {
+        rc = pw_err_set(err, PW_ERR_INVALID, "%.*s", (int)(b->len - 1),
+                        b->buf + 1);
     }
-    sbuf_release(&b);
+done:
+    sbuf_release(&j->report);
+    free(j);
     return rc;
+}
+
+/* The blocking form: wait for the job with poll(), at most the time
+ * limit. */
+static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
+{
+    struct jqset_job *j = job_start(jq, input);
+    struct timespec t0, t;
+    int timed_out = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!jqset_job_read(j)) {
+        struct pollfd pfd = { j->fd, POLLIN, 0 };
+        long left;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        left = JQSET_TIME_LIMIT_MS - ((long)(t.tv_sec - t0.tv_sec) * 1000 +
+                                      (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            timed_out = 1;
+            break;
+        }
+    }
+    return jqset_job_finish(j, timed_out, out, err);
+}
+
+/* The chunk program and its input for expression <idx>, or NULL (input
+ * consumed, error set) when it did not compile. */
+static jq_state *prepare(struct jqset *s, size_t idx, jv *input,
+                         struct pw_err *err)
+{
+    if (idx >= s->n || !s->items[idx].ok || s->chunks == NULL ||
+        s->chunks[s->chunk_of[idx]].jq == NULL) {
+        jv_free(*input);
+        *input = jv_invalid();
+        pw_err_set(err, PW_ERR_INVALID, "jq program did not compile");
+        return NULL;
+    }
+    *input = JV_ARRAY(jv_number((double)s->slot[idx]), *input);
+    return s->chunks[s->chunk_of[idx]].jq;
+}
+
+struct jqset_job *jqset_job_start(struct jqset *s, size_t idx, jv input)
+{
+    struct pw_err err;
+    jq_state *jq = prepare(s, idx, &input, &err);
+    struct jqset_job *j;
+
+    if (jq == NULL) {
+        j = job_failed("compile", EINVAL);
+        j->start_err = err;
+        return j;
+    }
+    return job_start(jq, input);
 }
 
 pw_status jqset_eval(struct jqset *s, size_t idx, jv input, jv *out,
@@ -1159,16 +1244,12 @@ pw_status jqset_eval(struct jqset *s, size_t idx, jv input, jv *out,
 {
     jv result;
 
-    jq_state *jq;
+    jq_state *jq = prepare(s, idx, &input, err);
 
-    if (idx >= s->n || !s->items[idx].ok || s->chunks == NULL ||
-        s->chunks[s->chunk_of[idx]].jq == NULL) {
-        jv_free(input);
+    if (jq == NULL) {
         *out = jv_invalid();
-        return pw_err_set(err, PW_ERR_INVALID, "jq program did not compile");
+        return PW_ERR_INVALID;
     }
-    jq = s->chunks[s->chunk_of[idx]].jq;
-    input = JV_ARRAY(jv_number((double)s->slot[idx]), input);
     if (!s->items[idx].in_process)
         return eval_apart(jq, input, out, err);
     jq_start(jq, input, 0);

@@ -32,7 +32,10 @@
  * that overruns is killed and reaped, and the evaluation fails with
  * "jq program ran longer than 1s", "jq program ran out of memory (256
  * MiB)" or "jq program crashed (signal N)": nothing hangs and the runner
- * survives.  The caller blocks for at most the time limit.  An in-process
+ * survives.  jqset_eval() blocks for at most the time limit; a caller on
+ * an event loop uses the jqset_job_* functions instead and never blocks
+ * (the run engine does, so one slow check holds up no other run).  An
+ * in-process
  * expression still costs time polynomial in the body (bounded by the
  * response cap); only the forked ones have a clock.
  *
@@ -83,6 +86,21 @@ pw_status jqset_compile(struct jqset *s, struct diag *d);
  * Only after jqset_compile(), and only for expressions that compiled. */
 pw_status jqset_eval(struct jqset *s, size_t idx, jv input, jv *out,
                      struct pw_err *err);
+
+/* The same evaluation as jqset_eval() for an expression that runs in a
+ * child, without waiting: for a caller on an event loop.  Start it with
+ * jqset_job_start() (<input> consumed); watch jqset_job_fd() for reading
+ * and call jqset_job_read() when it is readable, until it returns 1; then,
+ * or when JQSET_TIME_LIMIT_MS has passed (<timed_out> set), collect the
+ * result with jqset_job_finish(), which kills and reaps the child if need
+ * be and frees the job.  A job that could not start has fd -1 and
+ * finishes at once with the reason.  Never blocks. */
+struct jqset_job;
+struct jqset_job *jqset_job_start(struct jqset *s, size_t idx, jv input);
+int jqset_job_fd(const struct jqset_job *j);
+int jqset_job_read(struct jqset_job *j);
+pw_status jqset_job_finish(struct jqset_job *j, int timed_out, jv *out,
+                           struct pw_err *err);
 
 /* Whether expression <idx> runs in-process (1) or apart (0); see above.
  * Only after jqset_compile(). */

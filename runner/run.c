@@ -55,7 +55,13 @@ struct run {
     unsigned hops;            /* redirects followed in this attempt */
     int hop_made;             /* a hop's answer says a record may exist */
     double hops_ms;           /* their time, for the duration check */
-    char *target_host;        /* host of the target's base URL */
+    struct http_resp resp;    /* the response being judged (shallow) */
+    struct resp_view view;    /* its view, while judging */
+    enum run_status verdict;  /* before the checks: a refused redirect */
+    struct apart *apart;      /* jq programs running in children */
+    size_t napart, apart_left;
+    struct event *apart_timer;
+    char *target_host; /* host of the target's base URL */
     char *step_name;
 
     char *cleanup_note; /* why a cleanup could not be registered */
@@ -971,6 +977,7 @@ static void drop_captures(struct run *r, size_t keep)
 }
 
 static void send_hop(void *arg);
+static void retry_step(void *arg);
 
 /* The attempt is over: the next one starts from the step's own request. */
 static void forget_hops(struct run *r)
@@ -981,73 +988,22 @@ static void forget_hops(struct run *r)
     r->hop_made = 0;
 }
 
-static void on_step_response(struct http_client *c, const struct http_resp *raw,
-                             void *arg)
+/* The step's attempt is judged: register its cleanup, then retry, stop
+ * or go on.  <caps_before> is how many captures there were before it. */
+static void after_judging(struct run *r, enum run_status verdict, int transport,
+                          size_t caps_before)
 {
-    struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);
-    struct expect_env env = { run_lookup, r, &r->secrets };
-    struct http_resp resp = *raw; /* shallow, with the hops' time added */
-    struct resp_view view;
-    enum run_status verdict = RUN_PASS;
-    int transport = 0, hop = 0;
-    size_t caps_before = r->ncaps;
 
-    (void)c;
-    resp.total_ms += r->hops_ms;
-    record_step(r, raw);
-    sbuf_reset(&r->message);
-    if (resp.too_big) {
-        verdict = RUN_FAIL;
-        if (resp.too_big == HTTP_TOO_BIG_BODY)
-            sbuf_addf(&r->message, "response too large: over %zu bytes of body",
-                      resp.body.cap);
-        else
-            sbuf_addf(&r->message,
-                      "response too large: over %d headers or %u bytes "
-                      "of headers",
-                      HTTP_MAX_HEADERS, HTTP_HEADER_CAP * 4);
-    } else if (resp.result != CURLE_OK) {
-        transport = 1;
-        verdict = tls_failure(resp.result) ? RUN_FAIL : RUN_ERROR;
-        if (resp.result == CURLE_OPERATION_TIMEDOUT)
-            sbuf_addf(&r->message, "timed out after %lums", r->req.timeout_ms);
-        else
-            sbuf_addf(&r->message, "%s: %s",
-                      tls_failure(resp.result) ? "TLS" : "transport",
-                      resp.error[0] ? resp.error
-                                    : curl_easy_strerror(resp.result));
-    } else {
-        hop = prepare_hop(r, st, &resp);
-        if (hop > 0) {
-            throttle_acquire(r->env.throttle, r->target, send_hop, r);
-            return;
-        }
-        if (hop < 0)
-            verdict = RUN_FAIL;
-        resp_view_init(&view, &resp, r->env.jq);
-        if (verdict == RUN_PASS) {
-            int judged = expect_check(&st->expect, &view, &env, &r->message);
-
-            if (judged <= 0)
-                verdict = judged < 0 ? RUN_ERROR : RUN_FAIL;
-        }
-        /* Taken whatever the verdict: the cleanup of a record made by a
-         * failed attempt needs them as much. */
-        if (!take_captures(r, st, &view,
-                           verdict == RUN_PASS ? &r->message : NULL))
-            verdict = RUN_FAIL;
-        resp_view_release(&view);
-    }
     /* Each attempt that may have made a record gets its own cleanup. */
-    if (st->cleanup && (may_have_made(&resp) || r->hop_made))
+    if (st->cleanup && (may_have_made(&r->resp) || r->hop_made))
         register_cleanup(r, st);
     if (verdict != RUN_PASS) {
         /* A retry starts from the step's own request, without this
          * attempt's captures. */
         drop_captures(r, caps_before);
         forget_hops(r);
-        if (should_retry(r, st, &resp, transport)) {
+        if (should_retry(r, st, &r->resp, transport)) {
             loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
                        retry_step, r);
             return;
@@ -1058,6 +1014,220 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     forget_hops(r);
     r->step++;
     begin_step(r);
+}
+
+/* Judge the response in r->view with every jq result at hand. */
+static void judge(struct run *r)
+{
+    const struct step *st = scenario_step(r->sc, r->step);
+    struct expect_env env = { run_lookup, r, &r->secrets };
+    enum run_status verdict = r->verdict;
+    size_t caps_before = r->ncaps;
+
+    if (verdict == RUN_PASS) {
+        int judged = expect_check(&st->expect, &r->view, &env, &r->message);
+
+        if (judged <= 0)
+            verdict = judged < 0 ? RUN_ERROR : RUN_FAIL;
+    }
+    /* Taken whatever the verdict: the cleanup of a record made by a failed
+     * attempt needs them as much. */
+    if (!take_captures(r, st, &r->view,
+                       verdict == RUN_PASS ? &r->message : NULL))
+        verdict = RUN_FAIL;
+    resp_view_release(&r->view);
+    after_judging(r, verdict, 0, caps_before);
+}
+
+/* ---- jq programs that run in a child ----
+ *
+ * A program outside jqset's bounded class runs in a child process with a
+ * time limit.  Its result is waited for on the loop, never by blocking
+ * it, so one slow check does not hold up the other runs. */
+
+struct apart {
+    struct run *r;
+    size_t idx;
+    struct jqset_job *job; /* NULL once finished */
+    struct event *ev;
+};
+
+static void apart_finish(struct apart *a, int timed_out)
+{
+    struct pw_err err;
+    jv out;
+    pw_status rc;
+
+    if (a->job == NULL)
+        return;
+    rc = jqset_job_finish(a->job, timed_out, &out, &err);
+    a->job = NULL;
+    if (a->ev) {
+        event_free(a->ev);
+        a->ev = NULL;
+    }
+    resp_view_preset(&a->r->view, a->idx, rc, out, &err);
+    a->r->apart_left--;
+}
+
+static void apart_done(struct run *r)
+{
+    free(r->apart);
+    r->apart = NULL;
+    r->napart = 0;
+    if (r->apart_timer) {
+        event_free(r->apart_timer);
+        r->apart_timer = NULL;
+    }
+    judge(r);
+}
+
+static void on_apart_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct apart *a = arg;
+    struct run *r = a->r;
+
+    (void)fd;
+    (void)what;
+    if (!jqset_job_read(a->job))
+        return;
+    apart_finish(a, 0);
+    if (r->apart_left == 0)
+        apart_done(r);
+}
+
+static void on_apart_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct run *r = arg;
+    size_t i;
+
+    (void)fd;
+    (void)what;
+    for (i = 0; i < r->napart; i++)
+        apart_finish(&r->apart[i], 1);
+    apart_done(r);
+}
+
+static int listed_idx(const struct run *r, size_t idx)
+{
+    size_t i;
+
+    for (i = 0; i < r->napart; i++)
+        if (r->apart[i].idx == idx)
+            return 1;
+    return 0;
+}
+
+static void add_apart(struct run *r, size_t idx, size_t *alloc)
+{
+    if (jqset_in_process(r->env.jq, idx) || listed_idx(r, idx))
+        return;
+    XGROW(r->apart, r->napart + 1, *alloc);
+    memset(&r->apart[r->napart], 0, sizeof(r->apart[0]));
+    r->apart[r->napart].r = r;
+    r->apart[r->napart].idx = idx;
+    r->napart++;
+}
+
+/* Start in children the jq programs of <st> that run apart (the checks'
+ * only when <checks>).  Returns 1 when the run must wait for them. */
+static int start_apart(struct run *r, const struct step *st, int checks)
+{
+    struct timeval tv = { JQSET_TIME_LIMIT_MS / 1000,
+                          (JQSET_TIME_LIMIT_MS % 1000) * 1000 };
+    size_t i, alloc = 0;
+    jv doc;
+
+    for (i = 0; checks && i < st->expect.nchecks; i++)
+        if (st->expect.checks[i].subject == SUBJ_JQ)
+            add_apart(r, st->expect.checks[i].jq, &alloc);
+    for (i = 0; i < st->ncaptures; i++)
+        if (st->captures[i].kind == CAP_JQ)
+            add_apart(r, st->captures[i].jq, &alloc);
+    doc = r->napart ? resp_view_json(&r->view) : jv_invalid();
+    if (!jv_is_valid(doc)) {
+        /* Nothing to start, or a body that is no JSON: judging says so. */
+        jv_free(doc);
+        free(r->apart);
+        r->apart = NULL;
+        r->napart = 0;
+        return 0;
+    }
+    r->apart_left = r->napart;
+    for (i = 0; i < r->napart; i++) {
+        struct apart *a = &r->apart[i];
+
+        a->job = jqset_job_start(r->env.jq, a->idx, jv_copy(doc));
+        if (jqset_job_fd(a->job) < 0) {
+            apart_finish(a, 0); /* could not start: the reason is kept */
+            continue;
+        }
+        a->ev = event_new(loop_base(r->env.loop), jqset_job_fd(a->job),
+                          EV_READ | EV_PERSIST, on_apart_readable, a);
+        event_add(a->ev, NULL);
+    }
+    jv_free(doc);
+    if (r->apart_left == 0) {
+        free(r->apart);
+        r->apart = NULL;
+        r->napart = 0;
+        return 0;
+    }
+    r->apart_timer = evtimer_new(loop_base(r->env.loop), on_apart_timeout, r);
+    evtimer_add(r->apart_timer, &tv);
+    return 1;
+}
+
+static void on_step_response(struct http_client *c, const struct http_resp *raw,
+                             void *arg)
+{
+    struct run *r = arg;
+    const struct step *st = scenario_step(r->sc, r->step);
+    int hop;
+
+    (void)c;
+    /* Shallow, with the hops' time added; <raw> stays valid until the
+     * run's next request. */
+    r->resp = *raw;
+    r->resp.total_ms += r->hops_ms;
+    record_step(r, raw);
+    sbuf_reset(&r->message);
+    r->verdict = RUN_PASS;
+    if (r->resp.too_big) {
+        if (r->resp.too_big == HTTP_TOO_BIG_BODY)
+            sbuf_addf(&r->message, "response too large: over %zu bytes of body",
+                      r->resp.body.cap);
+        else
+            sbuf_addf(&r->message,
+                      "response too large: over %d headers or %u bytes "
+                      "of headers",
+                      HTTP_MAX_HEADERS, HTTP_HEADER_CAP * 4);
+        after_judging(r, RUN_FAIL, 0, r->ncaps);
+        return;
+    }
+    if (r->resp.result != CURLE_OK) {
+        int tls = tls_failure(r->resp.result);
+
+        if (r->resp.result == CURLE_OPERATION_TIMEDOUT)
+            sbuf_addf(&r->message, "timed out after %lums", r->req.timeout_ms);
+        else
+            sbuf_addf(&r->message, "%s: %s", tls ? "TLS" : "transport",
+                      r->resp.error[0] ? r->resp.error
+                                       : curl_easy_strerror(r->resp.result));
+        after_judging(r, tls ? RUN_FAIL : RUN_ERROR, 1, r->ncaps);
+        return;
+    }
+    hop = prepare_hop(r, st, &r->resp);
+    if (hop > 0) {
+        throttle_acquire(r->env.throttle, r->target, send_hop, r);
+        return;
+    }
+    if (hop < 0)
+        r->verdict = RUN_FAIL;
+    resp_view_init(&r->view, &r->resp, r->env.jq);
+    if (start_apart(r, st, r->verdict == RUN_PASS))
+        return;
+    judge(r);
 }
 
 /* Send the step's request, or its current redirect hop. */

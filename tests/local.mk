@@ -95,6 +95,8 @@ TEST_INPUTS = \
 	tests/data/promises/big_url.yaml \
 	tests/data/promises/cleanup_moved.yaml \
 	tests/data/promises/cut.yaml \
+	tests/data/promises/jq_neighbour.yaml \
+	tests/data/promises/jq_runaways.yaml \
 	tests/data/promises/leak_check_fail.yaml \
 	tests/data/promises/leak_loud.yaml \
 	tests/data/promises/leak_retry.yaml \
