@@ -210,10 +210,14 @@ static void show_jv(struct sbuf *m, jv x)
     x = jv_dump_string(x, 0);
     {
         const char *s = jv_string_value(x);
-        size_t n = strlen(s);
+        size_t n = strlen(s), cut = n > SHOW_MAX ? SHOW_MAX : n;
 
-        sbuf_add_printable(m, s, n > SHOW_MAX ? SHOW_MAX : n);
-        if (n > SHOW_MAX)
+        /* Never in the middle of a UTF-8 sequence: the replacement
+         * character would hide a cut-short secret from redaction. */
+        while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+            cut--;
+        sbuf_add_printable(m, s, cut);
+        if (cut < n)
             sbuf_adds(m, "...");
     }
     jv_free(x);

@@ -120,8 +120,10 @@ static const char *const refused_names[] = { "input",
  * Left out on purpose: everything that loops on its own (range, limit,
  * while, until, repeat, recurse(f)), or is quadratic in the input (join,
  * contains, inside, index, indices, walk, with_entries, from_entries,
- * map_values, transpose, sub, gsub), or can abort on hostile values
- * (implode, base32/64 decoding, the date functions). */
+ * map_values, transpose, sub, gsub), or emits a value per node that is
+ * as long as the nesting is deep (path, paths, leaf_paths, tostream: size
+ * times depth), or can abort on hostile values (implode, base32/64
+ * decoding, the date functions). */
 enum { B_GEN = 1, B_COLLECT = 2 };
 static const struct {
     const char *name;
@@ -137,14 +139,11 @@ static const struct {
     { "has", 0 },
     { "in", 0 },
     { "map", B_COLLECT },
-    { "path", 0 },
     { "del", B_COLLECT },
     { "to_entries", 0 },
     { "select", 0 },
     { "empty", 0 },
     { "error", B_COLLECT },
-    { "paths", B_GEN },
-    { "leaf_paths", B_GEN },
     { "any", B_COLLECT },
     { "all", B_COLLECT },
     { "flatten", 0 },
@@ -192,7 +191,6 @@ static const struct {
     { "tojson", 0 },
     { "fromjson", 0 },
     { "getpath", 0 },
-    { "tostream", B_GEN },
     { "recurse", B_GEN },
     { "first", B_COLLECT },
     { "last", B_COLLECT },
@@ -232,9 +230,10 @@ struct scan {
     struct scan_frame stack[SCAN_DEPTH];
     size_t depth;
     int gens, reemits, combines, stars;
-    int pluses; /* '+' between two non-literals: each may double */
-    int slow;   /* something outside the bounded class */
-    int prev;   /* kind of the previous token */
+    int pluses;  /* '+' between two non-literals: each may double */
+    int encodes; /* tojson and tostring, which may double a string */
+    int slow;    /* something outside the bounded class */
+    int prev;    /* kind of the previous token */
     double prev_num;
     int call_next;  /* the previous token names a call */
     int call_flags; /* its B_ flags */
@@ -522,6 +521,12 @@ static pw_status scan_program(const char *expr, struct scan *sc,
                 continue;
             }
             flags = bounded_flags(start, n);
+            /* Each tojson/tostring of a string escapes its quotes again:
+             * chained, the text doubles at every stage. */
+            if ((n == 6 && strncmp(start, "tojson", 6) == 0) ||
+                (n == 8 && strncmp(start, "tostring", 8) == 0))
+                if (++sc->encodes > 2)
+                    sc->slow = 1;
             if (flags < 0) {
                 sc->slow = 1;
             } else {

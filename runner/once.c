@@ -51,6 +51,7 @@ struct once {
     double slowest_ms;
     unsigned concurrency;
     size_t passed, failed, errored;
+    size_t passed_unclean; /* passed, but a cleanup failed */
     unsigned cleanups_failed;
     unsigned long requests;
     int interrupted;   /* SIGINT/SIGTERM: start nothing new */
@@ -243,6 +244,8 @@ static void on_run_done(const struct run_result *r, void *arg)
         w->failed++;
     else
         w->errored++;
+    if (r->status == RUN_PASS && j->message)
+        w->passed_unclean++;
     if (w->output_failed) {
         /* Nothing more reaches a reader. */
     } else if (w->o->json) {
@@ -336,10 +339,22 @@ static void xml_escape(FILE *f, const char *s)
             fputs("&amp;", f);
         else if (*p == '"')
             fputs("&quot;", f);
-        else
+        else if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbf &&
+                 ((unsigned char)p[2] == 0xbe || (unsigned char)p[2] == 0xbf)) {
+            /* U+FFFE and U+FFFF are valid UTF-8 but not XML. */
+            fputs("\xef\xbf\xbd", f);
+            p += 2;
+        } else
             fputc(*p, f);
     }
     sbuf_release(&clean);
+}
+
+/* A passed test that carries a message: a cleanup failed or could not be
+ * registered. */
+static int cleanup_problem(const struct job *j)
+{
+    return j->finished && j->status == RUN_PASS && j->message != NULL;
 }
 
 /* Counts of the group of kept tests [<from>, <to>) for its testsuite. */
@@ -352,7 +367,8 @@ static void write_suite(FILE *f, struct job *const *jobs, size_t from,
     for (k = from; k < to; k++) {
         skips += !jobs[k]->finished;
         fails += jobs[k]->finished && jobs[k]->status == RUN_FAIL;
-        errs += jobs[k]->finished && jobs[k]->status == RUN_ERROR;
+        errs += jobs[k]->finished &&
+                (jobs[k]->status == RUN_ERROR || cleanup_problem(jobs[k]));
         t += jobs[k]->duration_ms / 1000.0;
     }
     fprintf(f, "  <testsuite name=\"");
@@ -372,6 +388,14 @@ static void write_suite(FILE *f, struct job *const *jobs, size_t from,
         if (!j->finished) {
             fprintf(f, ">\n      <skipped message=\"not run: "
                        "interrupted\"/>\n    </testcase>\n");
+            continue;
+        }
+        if (cleanup_problem(j)) {
+            /* The journey passed, but the target may keep a record: the
+             * gate is incomplete, as the exit status says. */
+            fprintf(f, ">\n      <error message=\"");
+            xml_escape(f, j->message);
+            fprintf(f, "\" type=\"cleanup\"/>\n    </testcase>\n");
             continue;
         }
         if (j->status == RUN_PASS) {
@@ -406,7 +430,7 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
     fprintf(f,
             "<testsuites name=\"prodwatch\" tests=\"%zu\" failures=\"%zu\" "
             "errors=\"%zu\" time=\"%.3f\">\n",
-            w->nkept, w->failed, w->errored, wall_s);
+            w->nkept, w->failed, w->errored + w->passed_unclean, wall_s);
     /* One testsuite per scenario, in suite order: the expansion yields a
      * scenario's tests together, and <kept> is in expansion order. */
     for (from = 0, i = 1; i <= w->nkept; i++) {

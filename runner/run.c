@@ -61,7 +61,9 @@ struct run {
     struct apart *apart;      /* jq programs running in children */
     size_t napart, apart_left;
     struct event *apart_timer;
-    char *target_host; /* host of the target's base URL */
+    struct event *deadline_ev; /* the scenario's timeout, while steps run */
+    loop_timer_fn *waiting;    /* the step call the throttle will make */
+    char *target_host;         /* host of the target's base URL */
     char *step_name;
 
     char *cleanup_note; /* why a cleanup could not be registered */
@@ -436,6 +438,8 @@ static void run_free(struct run *r)
 {
     size_t i;
 
+    if (r->deadline_ev)
+        event_free(r->deadline_ev);
     http_client_free(r->http);
     journal_entry_release(&r->cur);
     journal_entry_release(&r->hop);
@@ -584,6 +588,10 @@ static void next_cleanup(struct run *r)
 /* The steps are over: record the outcome, then clean up. */
 static void finish_steps(struct run *r, enum run_status status)
 {
+    if (r->deadline_ev) {
+        event_free(r->deadline_ev);
+        r->deadline_ev = NULL;
+    }
     r->status = status;
     r->duration_ms = (mono_s() - r->t0) * 1000.0;
     if (status != RUN_PASS && r->step_name)
@@ -672,13 +680,21 @@ static int should_retry(const struct run *r, const struct step *st,
 
 static void send_step(void *arg);
 
+/* Wait for the throttle before a step's request (or hop); the wait can be
+ * withdrawn when the run's time is up. */
+static void wait_for_slot(struct run *r, loop_timer_fn *fn)
+{
+    r->waiting = fn;
+    throttle_acquire(r->env.throttle, r->target, fn, r);
+}
+
 static void retry_step(void *arg)
 {
     struct run *r = arg;
 
     r->attempt++;
     sbuf_reset(&r->message);
-    throttle_acquire(r->env.throttle, r->target, send_step, r);
+    wait_for_slot(r, send_step);
 }
 
 static int tls_failure(CURLcode rc)
@@ -1219,7 +1235,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     }
     hop = prepare_hop(r, st, &r->resp);
     if (hop > 0) {
-        throttle_acquire(r->env.throttle, r->target, send_hop, r);
+        wait_for_slot(r, send_hop);
         return;
     }
     if (hop < 0)
@@ -1238,6 +1254,8 @@ static void send_current(struct run *r)
     unsigned long timeout = (unsigned long)st->req.timeout_ms;
     int want_cert = 0;
     size_t i;
+
+    r->waiting = NULL;
 
     if (left_ms < 1) {
         sbuf_reset(&r->message);
@@ -1298,7 +1316,30 @@ static void begin_step(struct run *r)
         return;
     }
     r->attempt = 1;
-    throttle_acquire(r->env.throttle, r->target, send_step, r);
+    wait_for_slot(r, send_step);
+}
+
+/* The scenario's timeout passed while a step waited for the throttle:
+ * withdraw the wait and end the steps.  (A request in flight has its own
+ * timeout, cut to the time left.) */
+static void on_run_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct run *r = arg;
+    const struct step *st = scenario_step(r->sc, r->step);
+
+    (void)fd;
+    (void)what;
+    if (r->waiting == NULL ||
+        !throttle_cancel(r->env.throttle, r->target, r->waiting, r))
+        return;
+    r->waiting = NULL;
+    sbuf_reset(&r->message);
+    sbuf_addf(&r->message, "the run timed out after %llums",
+              (unsigned long long)scenario_timeout_ms(r->sc));
+    /* An earlier hop may have made a record. */
+    if (st->cleanup && r->hop_made)
+        register_cleanup(r, st);
+    finish_steps(r, RUN_ERROR);
 }
 
 static void start_first_step(void *arg)
@@ -1353,6 +1394,14 @@ void run_start(const struct run_env *env, const struct scenario *sc,
     r->deadline = r->t0 + (double)scenario_timeout_ms(sc) / 1000.0;
     r->vars = xcalloc(scenario_var_count(sc) + 1, sizeof(*r->vars));
     r->http = http_client_new(env->loop);
+    {
+        uint64_t ms = scenario_timeout_ms(sc);
+        struct timeval tv = { (time_t)(ms / 1000),
+                              (suseconds_t)(ms % 1000 * 1000) };
+
+        r->deadline_ev = evtimer_new(loop_base(env->loop), on_run_deadline, r);
+        evtimer_add(r->deadline_ev, &tv);
+    }
     sbuf_init(&r->message, 0);
     r->done = done;
     r->arg = arg;

@@ -125,6 +125,81 @@ static void add_markup_forms(struct redact *r, const char *v, size_t len)
     sbuf_release(&js);
 }
 
+/* As JSON encoders write it inside a string: control characters as \t,
+ * \n, \r, \b, \f (jq and most encoders); with '/' as "\/" (PHP);
+ * with everything past ASCII as \uXXXX (Python's default); and both. */
+static void add_json_forms(struct redact *r, const char *v, size_t len)
+{
+    int variant;
+
+    for (variant = 0; variant < 4; variant++) {
+        struct sbuf b = SBUF_INIT;
+        size_t i = 0;
+
+        while (i < len) {
+            unsigned char c = (unsigned char)v[i];
+
+            if (c >= 0xc0 && (variant & 2)) {
+                /* One UTF-8 sequence as \uXXXX (a surrogate pair past
+                 * U+FFFF); a sequence cut short goes byte by byte. */
+                unsigned extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+                unsigned cp = extra == 3   ? c & 7u
+                              : extra == 2 ? c & 15u
+                                           : c & 31u;
+                unsigned k;
+
+                if (i + extra < len) {
+                    for (k = 1; k <= extra; k++)
+                        cp = cp << 6 | ((unsigned char)v[i + k] & 63u);
+                    if (cp > 0xffff) {
+                        cp -= 0x10000;
+                        sbuf_addf(&b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
+                                  0xdc00 + (cp & 0x3ff));
+                    } else {
+                        sbuf_addf(&b, "\\u%04x", cp);
+                    }
+                    i += extra + 1;
+                    continue;
+                }
+            }
+            switch (c) {
+            case '"':
+                sbuf_adds(&b, "\\\"");
+                break;
+            case '\\':
+                sbuf_adds(&b, "\\\\");
+                break;
+            case '/':
+                sbuf_adds(&b, variant & 1 ? "\\/" : "/");
+                break;
+            case '\t':
+                sbuf_adds(&b, "\\t");
+                break;
+            case '\n':
+                sbuf_adds(&b, "\\n");
+                break;
+            case '\r':
+                sbuf_adds(&b, "\\r");
+                break;
+            case '\b':
+                sbuf_adds(&b, "\\b");
+                break;
+            case '\f':
+                sbuf_adds(&b, "\\f");
+                break;
+            default:
+                if (c < 0x20)
+                    sbuf_addf(&b, "\\u%04x", c);
+                else
+                    sbuf_addc(&b, (char)c);
+            }
+            i++;
+        }
+        add_form(r, b.buf, b.len);
+        sbuf_release(&b);
+    }
+}
+
 /* The base64 characters that depend on <v> alone when it starts at byte
  * <align> of a longer string: what any encoding of a string holding <v>
  * at that alignment contains. */
@@ -179,6 +254,7 @@ void redact_add(struct redact *r, const char *value, size_t len)
     add_url_forms(r, value, len);
     add_markup_forms(r, value, len);
     add_base64_forms(r, value, len);
+    add_json_forms(r, value, len);
     /* JSON-escaped, and escaped again: a server's JSON quoted in one of
      * our messages. */
     sbuf_add_json_str(&b, value, len);
@@ -195,69 +271,125 @@ void redact_add(struct redact *r, const char *value, size_t len)
     sbuf_release(&twice);
 }
 
-/* Whether <p> starts with the mark of a value cut short ("..." or
- * "\"..."), which messages and jq's errors put after a truncated value. */
-static int cut_mark(const char *p, size_t left)
+/* Matching uses memmem() per form, whose cost is linear in the text, so
+ * a large body checked against long secrets stays cheap whatever its
+ * content. */
+
+struct hit {
+    size_t at, len; /* len 0: none */
+};
+
+/* The earliest whole form of <sets> in <text>[<from>, <len>), the longest
+ * at a tie. */
+static struct hit first_form(const struct redact *const *sets, size_t n,
+                             const char *text, size_t len, size_t from)
 {
-    return (left >= 3 && memcmp(p, "...", 3) == 0) ||
-           (left >= 4 && memcmp(p, "\"...", 4) == 0);
+    struct hit h = { 0, 0 };
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; sets[i] && k < sets[i]->nforms; k++) {
+            const char *f = sets[i]->forms[k];
+            size_t fl = strlen(f);
+            const char *m = memmem(text + from, len - from, f, fl);
+            size_t at;
+
+            if (m == NULL)
+                continue;
+            at = (size_t)(m - text);
+            if (h.len == 0 || at < h.at || (at == h.at && fl > h.len)) {
+                h.at = at;
+                h.len = fl;
+            }
+        }
+    }
+    return h;
 }
 
-/* Length of the form of <sets> found at <p>, or 0.  A beginning of a
- * form, at least TRUNCATED_MIN bytes long, that ends at a cut mark counts
- * too: a value shown cut short must not show the start of a secret. */
-static size_t match_at(const struct redact *const *sets, size_t n,
-                       const char *p, size_t left)
+/* The longest beginning of a form, at least TRUNCATED_MIN bytes, that
+ * ends exactly at <end> and starts at or after <from>. */
+static size_t prefix_before(const struct redact *const *sets, size_t n,
+                            const char *text, size_t from, size_t end)
 {
     size_t i, k, best = 0;
 
     for (i = 0; i < n; i++) {
-        if (sets[i] == NULL)
-            continue;
-        for (k = 0; k < sets[i]->nforms; k++) {
+        for (k = 0; sets[i] && k < sets[i]->nforms; k++) {
             const char *f = sets[i]->forms[k];
-            size_t fl = strlen(f), m = 0;
+            size_t l = strlen(f);
 
-            if (p[0] != f[0])
-                continue;
-            if (fl <= left && memcmp(p, f, fl) == 0)
-                return fl;
-            while (m < fl && m < left && p[m] == f[m])
-                m++;
-            if (m >= TRUNCATED_MIN && m > best && cut_mark(p + m, left - m))
-                best = m;
+            if (l > end - from)
+                l = end - from;
+            for (; l >= TRUNCATED_MIN && l > best; l--)
+                if (memcmp(text + end - l, f, l) == 0) {
+                    best = l;
+                    break;
+                }
         }
     }
     return best;
 }
 
+/* The earliest beginning of a form cut short in <text>[<from>, <len>):
+ * right before "..." or "\"...", the marks failure messages and jq's
+ * errors put after a value they shortened. */
+static struct hit first_cut(const struct redact *const *sets, size_t n,
+                            const char *text, size_t len, size_t from)
+{
+    struct hit h = { 0, 0 };
+    size_t at = from;
+    const char *m;
+
+    while (at < len && (m = memmem(text + at, len - at, "...", 3)) != NULL) {
+        size_t end = (size_t)(m - text), l;
+
+        if (end > from && text[end - 1] == '"') {
+            l = prefix_before(sets, n, text, from, end - 1);
+            if (l) {
+                h.at = end - 1 - l;
+                h.len = l;
+                return h;
+            }
+        }
+        l = prefix_before(sets, n, text, from, end);
+        if (l) {
+            h.at = end - l;
+            h.len = l;
+            return h;
+        }
+        at = end + 1;
+    }
+    return h;
+}
+
 int redact_found(const struct redact *const *sets, size_t n, const char *text,
                  size_t len)
 {
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        if (match_at(sets, n, text + i, len - i))
-            return 1;
-    return 0;
+    return first_form(sets, n, text, len, 0).len != 0 ||
+           first_cut(sets, n, text, len, 0).len != 0;
 }
 
 void redact_apply(const struct redact *const *sets, size_t n, struct sbuf *b)
 {
     struct sbuf out;
-    size_t i = 0, m;
+    size_t at = 0;
 
     if (!redact_found(sets, n, b->buf, b->len))
         return;
     sbuf_init(&out, 0);
-    while (i < b->len) {
-        m = match_at(sets, n, b->buf + i, b->len - i);
-        if (m) {
-            sbuf_adds(&out, REDACTED);
-            i += m;
-        } else {
-            sbuf_addc(&out, b->buf[i++]);
+    while (at < b->len) {
+        struct hit f = first_form(sets, n, b->buf, b->len, at);
+        struct hit c = first_cut(sets, n, b->buf, b->len, at);
+
+        if (c.len && (f.len == 0 || c.at < f.at))
+            f = c;
+        if (f.len == 0) {
+            sbuf_add(&out, b->buf + at, b->len - at);
+            break;
         }
+        sbuf_add(&out, b->buf + at, f.at - at);
+        sbuf_adds(&out, REDACTED);
+        at = f.at + f.len;
     }
     memset(b->buf, 0, b->len);
     sbuf_reset(b);

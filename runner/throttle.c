@@ -211,6 +211,26 @@ void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
     }
 }
 
+int throttle_cancel(struct throttle *t, size_t i, loop_timer_fn *fn, void *arg)
+{
+    struct bucket *b = &t->targets[i];
+    struct waiter **pp, *prev = NULL;
+
+    for (pp = &b->head; *pp; prev = *pp, pp = &(*pp)->next) {
+        struct waiter *w = *pp;
+
+        if (w->fn != fn || w->arg != arg)
+            continue;
+        *pp = w->next;
+        if (b->tail == w)
+            b->tail = prev;
+        t->waiting--;
+        free(w);
+        return 1;
+    }
+    return 0;
+}
+
 size_t throttle_waiting(const struct throttle *t)
 {
     return t->waiting;

@@ -38,6 +38,11 @@ void throttle_set_rate(struct throttle *t, double rate);
 void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
                       void *arg);
 
+/* Withdraw the request to target <i> that asked for <fn>(<arg>) and is
+ * still waiting.  Returns 1 when it was found (it will never be called),
+ * 0 otherwise. */
+int throttle_cancel(struct throttle *t, size_t i, loop_timer_fn *fn, void *arg);
+
 /* Requests waiting for their slot. */
 size_t throttle_waiting(const struct throttle *t);
 

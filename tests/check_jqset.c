@@ -295,6 +295,10 @@ START_TEST(test_jqset_isolated_programs_same_results)
         { ".s | (.+.) | (.+.) | (.+.) | (.+.) | length", "{\"s\": \"ab\"}",
           "32", 0 },
         { ".a + 1 + 2 + 3 + 4", "{\"a\": 1}", "11", 1 },
+        /* a path per node, each as long as the nesting is deep */
+        { "[paths] | length", "[[1, 2], 3]", "4", 0 },
+        { ".a | tojson | tojson | length", "{\"a\": \"q\"}", "7", 1 },
+        { ".a | tojson | tojson | tojson | length", "{\"a\": \"q\"}", "15", 0 },
     };
     struct jqset *s = jqset_new();
     struct diag *d = diag_new();

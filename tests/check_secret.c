@@ -50,6 +50,14 @@ START_TEST(test_secret_every_encoding)
     /* base64 of "probe:" + secret, inside a header */
     assert_hidden(SECRET, "Basic cHJvYmU6WnE5LXMzY3IzdCB2YWx1ZSsvPSYieA==",
                   "Basic cHJvYmU6[secret]A==");
+    /* as JSON encoders write it: control characters, '\/', \uXXXX */
+    assert_hidden("line1-abcd\tline2-efgh",
+                  "{\"t\":\"line1-abcd\\tline2-efgh\"}",
+                  "{\"t\":\"[secret]\"}");
+    assert_hidden("AKIAab/cdEFgh+ij/KLmn", "got \"AKIAab\\/cdEFgh+ij\\/KLmn\"",
+                  "got \"[secret]\"");
+    assert_hidden("p\xc3\xa4ssw\xc3\xb6rd-\xc3\xa9-9876",
+                  "p\\u00e4ssw\\u00f6rd-\\u00e9-9876", "[secret]");
     /* text without the secret is left alone */
     assert_hidden(SECRET, "nothing to hide...", "nothing to hide...");
 }
@@ -63,6 +71,29 @@ START_TEST(test_secret_cut_short)
                   "string (\"[secret]...) and number (1)");
     /* a short common start without the mark stays */
     assert_hidden(SECRET, "Zq9- is a prefix", "Zq9- is a prefix");
+}
+END_TEST
+
+/* A large body against a long secret costs linear time. */
+START_TEST(test_secret_large_text_is_cheap)
+{
+    size_t n = 1u << 20, k = 8192;
+    char *secret = malloc(k + 1), *text = malloc(n + 1);
+    struct redact r = REDACT_INIT;
+    const struct redact *sets[1] = { &r };
+
+    memset(secret, 'a', k - 1);
+    secret[k - 1] = 'b';
+    secret[k] = '\0';
+    memset(text, 'a', n);
+    text[n] = '\0';
+    redact_add(&r, secret, k);
+    ck_assert(!redact_found(sets, 1, text, n));
+    text[n - 1] = 'b';
+    ck_assert(redact_found(sets, 1, text, n));
+    redact_release(&r);
+    free(secret);
+    free(text);
 }
 END_TEST
 
@@ -115,6 +146,7 @@ static Suite *secret_suite(void)
     tcase_add_test(tc, test_secret_every_encoding);
     tcase_add_test(tc, test_secret_cut_short);
     tcase_add_test(tc, test_secret_short_values);
+    tcase_add_test(tc, test_secret_large_text_is_cheap);
     tcase_add_test(tc, test_secret_cache_reads_once);
     suite_add_tcase(s, tc);
     return s;

@@ -5,6 +5,7 @@ Every request is logged (arrival time, method, path, headers, body) and the
 log is served at /_log.  Paths:
   /ok                      200 {"status":"ok"}
   /big?n=N                 200 {"blob": N times "x"}
+  /weird                   200, a value with U+FFFF and U+FFFE
   /cut                     a status line, then the connection closes
   /echo                    200, the request's headers as JSON
   /redirect?to=URL&code=N  a redirect (302 by default) to URL
@@ -81,6 +82,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200 if gone is not None else 404, {})
         if url.path == "/big":
             return self.answer(200, {"blob": "x" * int(q["n"][0])})
+        if url.path == "/weird":
+            return self.answer(200, {"v": "a\uffffb\ufffe"})
         if url.path == "/ok":
             return self.answer(200, {"status": "ok"})
         if url.path == "/cut":

@@ -118,7 +118,9 @@ TEST_INPUTS = \
 	tests/data/promises/see_other.yaml \
 	tests/data/promises/stream_big.yaml \
 	tests/data/promises/stream_small.yaml \
+	tests/data/promises/timeout_wait.yaml \
 	tests/data/promises/tls_twice.yaml \
+	tests/data/promises/weird.yaml \
 	tests/data/promises/window5.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
 	tests/no_secrets.test $(TEST_INPUTS)
