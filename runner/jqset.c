@@ -1010,6 +1010,9 @@ static void child_eval(jq_state *jq, jv input, int fd)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
     limit_child();
+    /* The runner's loop keeps its priority over a check that spins. */
+    if (nice(10) < 0)
+        errno = 0;
     jq_set_nomem_handler(jq, on_child_nomem, NULL);
     jq_start(jq, input, 0);
     result = jq_next(jq);
@@ -1111,6 +1114,33 @@ int jqset_job_read(struct jqset_job *j)
 int jqset_job_fd(const struct jqset_job *j)
 {
     return j->fd;
+}
+
+long jqset_job_cpu_ms(const struct jqset_job *j)
+{
+    char path[64], buf[1024], *p;
+    unsigned long utime, stime;
+    long ticks = sysconf(_SC_CLK_TCK);
+    FILE *f;
+    size_t n;
+
+    if (j->pid <= 0 || ticks <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)j->pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15, counted after the command name in parentheses,
+     * which may itself hold spaces. */
+    p = strrchr(buf, ')');
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2)
+        return -1;
+    return (long)((utime + stime) * 1000 / (unsigned long)ticks);
 }
 
 static pid_t reap(pid_t pid, int *status)

@@ -34,7 +34,9 @@
  * MiB)" or "jq program crashed (signal N)": nothing hangs and the runner
  * survives.  jqset_eval() blocks for at most the time limit; a caller on
  * an event loop uses the jqset_job_* functions instead and never blocks
- * (the run engine does, so one slow check holds up no other run).  An
+ * (the run engine does, so one slow check holds up no other run), and can
+ * judge a child by the CPU time it used (jqset_job_cpu_ms()) so that a busy
+ * machine does not fail a check.  Children run at a lower priority.  An
  * in-process
  * expression still costs time polynomial in the body (bounded by the
  * response cap); only the forked ones have a clock.
@@ -53,6 +55,9 @@
 /* Limits of an evaluation that runs apart (see above). */
 #define JQSET_TIME_LIMIT_MS 1000
 #define JQSET_MEM_LIMIT     (256UL * 1024 * 1024)
+/* A child that used less CPU than JQSET_TIME_LIMIT_MS because the machine
+ * was busy is waited for up to this much wall time (jqset_job_cpu_ms()). */
+#define JQSET_WALL_LIMIT_MS 10000
 #define JQSET_OUTPUT_MAX    (16UL * 1024 * 1024) /* first output, as JSON */
 
 struct jqset;
@@ -99,6 +104,9 @@ struct jqset_job;
 struct jqset_job *jqset_job_start(struct jqset *s, size_t idx, jv input);
 int jqset_job_fd(const struct jqset_job *j);
 int jqset_job_read(struct jqset_job *j);
+/* CPU milliseconds the job's child has used so far, or -1 when unknown
+ * (the child is gone, or /proc cannot tell). */
+long jqset_job_cpu_ms(const struct jqset_job *j);
 pw_status jqset_job_finish(struct jqset_job *j, int timed_out, jv *out,
                            struct pw_err *err);
 

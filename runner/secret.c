@@ -247,6 +247,7 @@ static void add_base64_forms(struct redact *r, const char *v, size_t len)
 void redact_add(struct redact *r, const char *value, size_t len)
 {
     struct sbuf b = SBUF_INIT, twice = SBUF_INIT;
+    int level;
 
     if (len == 0)
         return;
@@ -255,18 +256,31 @@ void redact_add(struct redact *r, const char *value, size_t len)
     add_markup_forms(r, value, len);
     add_base64_forms(r, value, len);
     add_json_forms(r, value, len);
-    /* JSON-escaped, and escaped again: a server's JSON quoted in one of
-     * our messages. */
-    sbuf_add_json_str(&b, value, len);
-    if (b.len >= 2) {
-        add_form(r, b.buf + 1, b.len - 2); /* without the quotes */
-        sbuf_add_json_str(&twice, b.buf + 1, b.len - 2);
-        if (twice.len >= 2)
-            add_form(r, twice.buf + 1, twice.len - 2);
+    /* JSON-escaped up to three times: a server's JSON, put in a string by
+     * a check (tojson), quoted in one of our messages. */
+    sbuf_add(&b, value, len);
+    for (level = 0; level < 3; level++) {
+        sbuf_reset(&twice);
+        sbuf_add_json_str(&twice, b.buf, b.len);
+        if (twice.len < 2)
+            break;
+        sbuf_reset(&b);
+        sbuf_add(&b, twice.buf + 1, twice.len - 2); /* without the quotes */
+        add_form(r, b.buf, b.len);
     }
     sbuf_reset(&b);
     sbuf_add_printable(&b, value, len);
     add_form(r, b.buf, b.len);
+    /* In one letter case: ascii_downcase, header values, DNS names. */
+    for (level = 0; level < 2; level++) {
+        size_t i;
+
+        sbuf_reset(&b);
+        for (i = 0; i < len; i++)
+            sbuf_addc(&b, (char)(level ? toupper((unsigned char)value[i])
+                                       : tolower((unsigned char)value[i])));
+        add_form(r, b.buf, b.len);
+    }
     sbuf_release(&b);
     sbuf_release(&twice);
 }

@@ -58,6 +58,12 @@ START_TEST(test_secret_every_encoding)
                   "got \"[secret]\"");
     assert_hidden("p\xc3\xa4ssw\xc3\xb6rd-\xc3\xa9-9876",
                   "p\\u00e4ssw\\u00f6rd-\\u00e9-9876", "[secret]");
+    /* tojson twice, then quoted in a message; in one letter case */
+    assert_hidden(SECRET,
+                  "got \"\\\"\\\\\\\"Zq9-s3cr3t value+/=&\\\\\\\\\\\\\\\"x"
+                  "\\\\\\\"\\\"\"",
+                  "got \"\\\"\\\\\\\"[secret]\\\\\\\"\\\"\"");
+    assert_hidden(SECRET, "zq9-s3cr3t value+/=&\"x", "[secret]");
     /* text without the secret is left alone */
     assert_hidden(SECRET, "nothing to hide...", "nothing to hide...");
 }

@@ -95,6 +95,7 @@ TEST_INPUTS = \
 	tests/data/promises/big_url.yaml \
 	tests/data/promises/cleanup_moved.yaml \
 	tests/data/promises/cut.yaml \
+	tests/data/promises/jq_busy.yaml \
 	tests/data/promises/jq_neighbour.yaml \
 	tests/data/promises/jq_runaways.yaml \
 	tests/data/promises/leak_check_fail.yaml \
@@ -118,6 +119,7 @@ TEST_INPUTS = \
 	tests/data/promises/see_other.yaml \
 	tests/data/promises/stream_big.yaml \
 	tests/data/promises/stream_small.yaml \
+	tests/data/promises/timeout_after_jq.yaml \
 	tests/data/promises/timeout_wait.yaml \
 	tests/data/promises/tls_twice.yaml \
 	tests/data/promises/weird.yaml \
