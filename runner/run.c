@@ -1281,6 +1281,20 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     judge(r);
 }
 
+/* The scenario's time is up before the step's next request. */
+static void timed_out(struct run *r)
+{
+    const struct step *st = scenario_step(r->sc, r->step);
+
+    sbuf_reset(&r->message);
+    sbuf_addf(&r->message, "the run timed out after %llums",
+              (unsigned long long)scenario_timeout_ms(r->sc));
+    /* Out of time between hops: an earlier hop may have made a record. */
+    if (st->cleanup && r->hop_made)
+        register_cleanup(r, st);
+    finish_steps(r, RUN_ERROR);
+}
+
 /* Send the step's request, or its current redirect hop. */
 static void send_current(struct run *r)
 {
@@ -1293,13 +1307,7 @@ static void send_current(struct run *r)
     r->waiting = NULL;
 
     if (left_ms < 1) {
-        sbuf_reset(&r->message);
-        sbuf_addf(&r->message, "the run timed out after %llums",
-                  (unsigned long long)scenario_timeout_ms(r->sc));
-        /* Out of time between hops: an earlier hop may have made one. */
-        if (st->cleanup && r->hop_made)
-            register_cleanup(r, st);
-        finish_steps(r, RUN_ERROR);
+        timed_out(r);
         return;
     }
     if ((double)timeout > left_ms)
@@ -1360,7 +1368,6 @@ static void begin_step(struct run *r)
 static void on_run_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct run *r = arg;
-    const struct step *st = scenario_step(r->sc, r->step);
 
     (void)fd;
     (void)what;
@@ -1368,13 +1375,7 @@ static void on_run_deadline(evutil_socket_t fd, short what, void *arg)
         !throttle_cancel(r->env.throttle, r->target, r->waiting, r))
         return;
     r->waiting = NULL;
-    sbuf_reset(&r->message);
-    sbuf_addf(&r->message, "the run timed out after %llums",
-              (unsigned long long)scenario_timeout_ms(r->sc));
-    /* An earlier hop may have made a record. */
-    if (st->cleanup && r->hop_made)
-        register_cleanup(r, st);
-    finish_steps(r, RUN_ERROR);
+    timed_out(r);
 }
 
 static void start_first_step(void *arg)
