@@ -120,6 +120,7 @@ TEST_INPUTS = \
 	tests/data/promises/stream_big.yaml \
 	tests/data/promises/stream_small.yaml \
 	tests/data/promises/timeout_after_jq.yaml \
+	tests/data/promises/timeout_record.yaml \
 	tests/data/promises/timeout_wait.yaml \
 	tests/data/promises/tls_twice.yaml \
 	tests/data/promises/weird.yaml \
