@@ -8,6 +8,8 @@ LIBPRODWATCH_SOURCES = \
 	runner/diag.c runner/diag.h \
 	runner/ydoc.c runner/ydoc.h \
 	runner/units.c runner/units.h \
+	runner/clock.c runner/clock.h \
+	runner/log.c runner/log.h \
 	runner/template.c runner/template.h \
 	runner/jqset.c runner/jqset.h \
 	runner/load.c runner/load.h \
@@ -24,6 +26,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/throttle.c runner/throttle.h \
 	runner/window.c runner/window.h \
 	runner/secret.c runner/secret.h \
+	runner/result.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h

@@ -22,6 +22,7 @@
 #include "jqset.h"
 #include "journal.h"
 #include "loop.h"
+#include "result.h"
 #include "scenario.h"
 #include "secret.h"
 #include "throttle.h"
@@ -36,34 +37,6 @@ struct run_env {
     const struct config *cfg;
 };
 
-enum run_status { RUN_PASS, RUN_FAIL, RUN_ERROR };
-
-/* What one step's last attempt measured (curl's timing breakdown, each
- * from the start of the request). */
-struct step_record {
-    const char *name;
-    unsigned attempts;
-    long status; /* HTTP status; 0 when none came back */
-    double dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms;
-};
-
-struct run_result {
-    enum run_status status;
-    const char *test_id; /* borrowed from the run */
-    const struct scenario *sc;
-    const char *target;
-    const char *step;         /* the step that failed, or NULL */
-    const char *message;      /* one line; NULL when all went well (a
-                                 passed run may carry a cleanup problem) */
-    double duration_ms;       /* steps only, cleanups excluded */
-    unsigned requests;        /* HTTP requests sent, retries and cleanups
-                                 included */
-    unsigned cleanups_failed; /* left in the journal */
-    time_t started;
-    const struct step_record *steps; /* the steps that were attempted */
-    size_t nsteps;
-};
-
 /* Called once when the run is over; <r> is valid during the call only.
  * The run frees itself after the callback returns. */
 typedef void run_done_fn(const struct run_result *r, void *arg);
@@ -75,8 +48,5 @@ typedef void run_done_fn(const struct run_result *r, void *arg);
 void run_start(const struct run_env *env, const struct scenario *sc,
                size_t target, const char *const *row, const char *test_id,
                run_done_fn *done, void *arg);
-
-/* "pass", "fail" or "error". */
-const char *run_status_name(enum run_status s);
 
 #endif /* PW_RUN_H */
