@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "control.h"
 #include "expand.h"
 #include "once.h"
 #include "sbuf.h"
@@ -31,6 +32,12 @@ static void usage(FILE *out)
             "          [--format text|json] print each test, one a line\n"
             "  once    [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
             "          [--junit FILE] [--json]  run each selected test once\n"
+            "  status  [-c FILE] [--target T] [--scenario NAME]\n"
+            "          [--status pass|fail|error] [--json]  each test's state\n"
+            "  pause   [-c FILE] [--target T]  stop probing (fleet-wide)\n"
+            "  resume  [-c FILE] [--target T]  start probing again\n"
+            "  silence --target T --for DURATION [-c FILE]  no pages for a "
+            "while\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE  configuration file (default: "
@@ -59,12 +66,12 @@ static void opts_release(struct opts *o)
     free(o->tags);
 }
 
-static const char *config_path(const struct opts *o)
+const char *cli_config_path(const char *given)
 {
     const char *env = getenv("PRODWATCH_CONFIG");
 
-    if (o->config)
-        return o->config;
+    if (given)
+        return given;
     if (env && *env)
         return env;
     return CLI_DEFAULT_CONFIG;
@@ -194,7 +201,7 @@ static int cmd_check(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o, 0);
 
     if (rc < 0) {
-        s = load_or_report(config_path(&o));
+        s = load_or_report(cli_config_path(o.config));
         rc = CLI_EXIT_USAGE;
     } else {
         s = NULL;
@@ -203,7 +210,7 @@ static int cmd_check(int argc, char **argv)
         /* Counted, not enumerated: a suite near the cap checks at once. */
         tests = suite_test_count(s);
         printf("%s: ok: %zu scenario%s, %zu target%s, %llu test%s\n",
-               config_path(&o), suite_scenario_count(s),
+               cli_config_path(o.config), suite_scenario_count(s),
                suite_scenario_count(s) == 1 ? "" : "s",
                suite_config(s)->ntargets,
                suite_config(s)->ntargets == 1 ? "" : "s",
@@ -252,7 +259,7 @@ static int print_test(const struct scenario *sc, const char *target,
  * on failure. */
 static struct suite *load_selected(const struct opts *o, const char *cmd)
 {
-    struct suite *s = load_or_report(config_path(o));
+    struct suite *s = load_or_report(cli_config_path(o->config));
     size_t i;
 
     if (s == NULL)
@@ -345,6 +352,10 @@ int cli_main(int argc, char **argv)
         { "check", cmd_check },
         { "expand", cmd_expand },
         { "once", cmd_once },
+        { "status", control_status_main },
+        { "pause", control_pause_main },
+        { "resume", control_resume_main },
+        { "silence", control_silence_main },
     };
     size_t i;
 

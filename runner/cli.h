@@ -13,6 +13,10 @@
 
 #define CLI_DEFAULT_CONFIG "/etc/prodwatch/prodwatch.yaml"
 
+/* The configuration file to use: <given> (-c) when not NULL, else
+ * $PRODWATCH_CONFIG when set, else CLI_DEFAULT_CONFIG. */
+const char *cli_config_path(const char *given);
+
 /* Run the command line <argv> and return the process exit code. */
 int cli_main(int argc, char **argv);
 

@@ -11,6 +11,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/clock.c runner/clock.h \
 	runner/log.c runner/log.h \
 	runner/keys.c runner/keys.h \
+	runner/redisaddr.c runner/redisaddr.h \
 	runner/template.c runner/template.h \
 	runner/jqset.c runner/jqset.h \
 	runner/load.c runner/load.h \
@@ -30,6 +31,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/result.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
+	runner/control.c runner/control.h \
 	runner/cli.c runner/cli.h
 runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
 

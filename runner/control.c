@@ -1,0 +1,599 @@
+/* control.c -- status, pause, resume, silence: Redis keys for the fleet. */
+#include <getopt.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "config.h"
+#include "control.h"
+#include "keys.h"
+#include "redisaddr.h"
+#include "sbuf.h"
+#include "units.h"
+#include "xalloc.h"
+
+struct copts {
+    const char *config;
+    const char **targets, **scenarios; /* argc long, NULL-ended */
+    size_t ntargets, nscenarios;
+    const char *status; /* pass, fail, error or NULL */
+    const char *for_;   /* silence --for */
+    int json;
+};
+
+enum { C_TARGET = 1, C_SCENARIO = 2, C_STATUS = 4, C_JSON = 8, C_FOR = 16 };
+
+static void copts_release(struct copts *o)
+{
+    free(o->targets);
+    free(o->scenarios);
+}
+
+/* Returns -1 to go on, else an exit code. */
+static int parse(int argc, char **argv, struct copts *o, int allowed)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "target", required_argument, NULL, 't' },
+        { "scenario", required_argument, NULL, 's' },
+        { "status", required_argument, NULL, 'S' },
+        { "json", no_argument, NULL, 'J' },
+        { "for", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const struct {
+        int ch, bit;
+    } bits[] = { { 't', C_TARGET }, { 's', C_SCENARIO }, { 'S', C_STATUS },
+                 { 'J', C_JSON },   { 'f', C_FOR } };
+    int ch;
+    size_t i;
+
+    memset(o, 0, sizeof(*o));
+    o->targets = xcalloc((size_t)argc + 1, sizeof(char *));
+    o->scenarios = xcalloc((size_t)argc + 1, sizeof(char *));
+    optind = 1;
+    opterr = 0;
+    for (ch = getopt_long(argc, argv, ":c:h", longopts, NULL); ch != -1;
+         ch = getopt_long(argc, argv, ":c:h", longopts, NULL)) {
+        for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+            if (bits[i].ch == ch && !(allowed & bits[i].bit)) {
+                fprintf(stderr, "prodwatch %s: unknown option '%s'\n",
+                        argv[0], argv[optind - 1]);
+                return CLI_EXIT_USAGE;
+            }
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 't':
+            o->targets[o->ntargets++] = optarg;
+            break;
+        case 's':
+            o->scenarios[o->nscenarios++] = optarg;
+            break;
+        case 'S':
+            if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "fail") != 0 &&
+                strcmp(optarg, "error") != 0) {
+                fprintf(stderr,
+                        "prodwatch %s: --status must be pass, fail or "
+                        "error\n",
+                        argv[0]);
+                return CLI_EXIT_USAGE;
+            }
+            o->status = optarg;
+            break;
+        case 'J':
+            o->json = 1;
+            break;
+        case 'f':
+            o->for_ = optarg;
+            break;
+        case 'h':
+            printf("usage: prodwatch %s [-c FILE]%s%s%s%s%s\n", argv[0],
+                   allowed & C_TARGET ? " [--target T]" : "",
+                   allowed & C_FOR ? " --for DURATION" : "",
+                   allowed & C_SCENARIO ? " [--scenario S]" : "",
+                   allowed & C_STATUS ? " [--status pass|fail|error]" : "",
+                   allowed & C_JSON ? " [--json]" : "");
+            return CLI_EXIT_OK;
+        case ':':
+            fprintf(stderr, "prodwatch %s: option '%s' needs a value\n",
+                    argv[0], argv[optind - 1]);
+            return CLI_EXIT_USAGE;
+        default:
+            fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
+                    argv[optind - 1]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "prodwatch %s: unexpected argument '%s'\n", argv[0],
+                argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The configuration, with every problem printed; NULL on failure. */
+static struct config *load_config(const char *cmd, const struct copts *o)
+{
+    struct diag *d = diag_new();
+    struct config *cfg = config_load(cli_config_path(o->config), d);
+    size_t i;
+
+    if (cfg == NULL) {
+        diag_print(d, stderr);
+        fprintf(stderr, "prodwatch %s: invalid configuration\n", cmd);
+    }
+    diag_free(d);
+    for (i = 0; cfg && i < o->ntargets; i++)
+        if (config_target(cfg, o->targets[i]) == NULL) {
+            fprintf(stderr, "prodwatch %s: no target named '%s'\n", cmd,
+                    o->targets[i]);
+            config_free(cfg);
+            cfg = NULL;
+        }
+    return cfg;
+}
+
+/* A reply that is an error (or none at all), reported; 0 when fine. */
+static int failed(const char *cmd, redisContext *c, redisReply *r)
+{
+    if (r == NULL) {
+        fprintf(stderr, "prodwatch %s: redis: %s\n", cmd,
+                c->errstr[0] ? c->errstr : "no reply");
+        return 1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "prodwatch %s: redis: %s\n", cmd, r->str);
+        freeReplyObject(r);
+        return 1;
+    }
+    return 0;
+}
+
+/* Run one command given as an argument vector; 0 on success. */
+static int command(const char *cmd, redisContext *c, int argc,
+                   const char **argv)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+
+    if (failed(cmd, c, r))
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+static char *control_key(const struct config *cfg, const char *what,
+                         const char *target)
+{
+    struct sbuf b = SBUF_INIT;
+
+    keys_name(&b, cfg->key_prefix, "control", NULL);
+    sbuf_addc(&b, ':');
+    sbuf_adds(&b, what);
+    if (target) {
+        sbuf_addc(&b, ':');
+        keys_escape(&b, target, strlen(target));
+    }
+    return sbuf_take(&b, NULL);
+}
+
+/* What a control key holds: who set it and when, for `status`. */
+static char *control_value(const char *what)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *user = getenv("USER");
+
+    sbuf_addf(&b, "{\"%s\":%lld,\"by\":", what, (long long)clock_now());
+    sbuf_add_json_str(&b, user ? user : "", user ? strlen(user) : 0);
+    sbuf_addc(&b, '}');
+    return sbuf_take(&b, NULL);
+}
+
+static int set_pause(int argc, char **argv, int paused)
+{
+    struct copts o;
+    struct config *cfg = NULL;
+    redisContext *c = NULL;
+    int rc = parse(argc, argv, &o, C_TARGET);
+    size_t i;
+
+    if (rc < 0)
+        cfg = load_config(argv[0], &o);
+    if (rc < 0 && cfg == NULL)
+        rc = CLI_EXIT_USAGE;
+    if (cfg)
+        c = redisaddr_connect(cfg->redis, argv[0]);
+    if (cfg && c == NULL)
+        rc = CLI_EXIT_FAIL;
+    for (i = 0; c && rc < 0 && i < (o.ntargets ? o.ntargets : 1); i++) {
+        char *key = control_key(cfg, "pause", o.ntargets ? o.targets[i] : NULL);
+        char *val = control_value("paused");
+        const char *set[] = { "SET", key, val };
+        const char *del[] = { "DEL", key };
+
+        if (paused ? command(argv[0], c, 3, set) : command(argv[0], c, 2, del))
+            rc = CLI_EXIT_FAIL;
+        free(key);
+        free(val);
+    }
+    if (rc < 0) {
+        if (o.ntargets == 0)
+            printf("probing %s on every target\n",
+                   paused ? "paused" : "resumed");
+        for (i = 0; i < o.ntargets; i++)
+            printf("probing %s on target %s\n", paused ? "paused" : "resumed",
+                   o.targets[i]);
+        rc = CLI_EXIT_OK;
+    }
+    if (c)
+        redisFree(c);
+    config_free(cfg);
+    copts_release(&o);
+    return rc;
+}
+
+int control_pause_main(int argc, char **argv)
+{
+    return set_pause(argc, argv, 1);
+}
+
+int control_resume_main(int argc, char **argv)
+{
+    return set_pause(argc, argv, 0);
+}
+
+int control_silence_main(int argc, char **argv)
+{
+    struct copts o;
+    struct config *cfg = NULL;
+    redisContext *c = NULL;
+    struct pw_err err;
+    uint64_t ms = 0;
+    int rc = parse(argc, argv, &o, C_TARGET | C_FOR);
+    size_t i;
+
+    if (rc < 0 && (o.ntargets == 0 || o.for_ == NULL)) {
+        fprintf(stderr, "prodwatch silence: --target and --for are "
+                        "required\n");
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc < 0 && units_duration(o.for_, &ms, &err) != PW_OK) {
+        fprintf(stderr, "prodwatch silence: --for: %s\n", err.msg);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc < 0)
+        cfg = load_config(argv[0], &o);
+    if (rc < 0 && cfg == NULL)
+        rc = CLI_EXIT_USAGE;
+    if (cfg)
+        c = redisaddr_connect(cfg->redis, argv[0]);
+    if (cfg && c == NULL)
+        rc = CLI_EXIT_FAIL;
+    for (i = 0; c && rc < 0 && i < o.ntargets; i++) {
+        char *key = control_key(cfg, "silence", o.targets[i]);
+        char *val = control_value("since");
+        char px[32];
+        const char *set[] = { "SET", key, val, "PX", px };
+        const char *del[] = { "DEL", key };
+
+        snprintf(px, sizeof(px), "%llu", (unsigned long long)ms);
+        if (ms ? command(argv[0], c, 5, set) : command(argv[0], c, 2, del))
+            rc = CLI_EXIT_FAIL;
+        free(key);
+        free(val);
+    }
+    for (i = 0; rc < 0 && i < o.ntargets; i++) {
+        if (ms)
+            printf("target %s silenced for %s\n", o.targets[i], o.for_);
+        else
+            printf("target %s no longer silenced\n", o.targets[i]);
+    }
+    if (rc < 0)
+        rc = CLI_EXIT_OK;
+    if (c)
+        redisFree(c);
+    config_free(cfg);
+    copts_release(&o);
+    return rc;
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+#define NFIELDS 8
+static const char *const fields[NFIELDS] = {
+    "status",  "since",  "last_run",             "duration_ms",
+    "message", "target", "consecutive_failures", "scenario"
+};
+enum { F_STATUS, F_SINCE, F_LAST, F_DUR, F_MSG, F_TARGET, F_FAILS, F_SCEN };
+
+struct row {
+    char *id;
+    char *f[NFIELDS]; /* NULL when absent */
+};
+
+static int matches(const char *v, const char *const *names, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return 1;
+    for (i = 0; v && i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_age(struct sbuf *b, const char *unix_s, time_t now)
+{
+    long long t = unix_s ? atoll(unix_s) : 0, d;
+
+    if (t <= 0) {
+        sbuf_adds(b, "-");
+        return;
+    }
+    d = (long long)now - t;
+    if (d < 0)
+        d = 0;
+    if (d < 120)
+        sbuf_addf(b, "%llds ago", d);
+    else if (d < 7200)
+        sbuf_addf(b, "%lldm ago", d / 60);
+    else if (d < 172800)
+        sbuf_addf(b, "%lldh ago", d / 3600);
+    else
+        sbuf_addf(b, "%lldd ago", d / 86400);
+}
+
+/* A number as JSON writes it: what the store writes in numeric fields,
+ * checked, since anyone may write to Redis. */
+static int is_number(const char *v)
+{
+    char *end;
+
+    if (*v == '\0' || *v == '+' || *v == '.' || strchr(v, 'x') ||
+        strchr(v, 'X') || strpbrk(v, "iInN"))
+        return 0;
+    strtod(v, &end);
+    return *end == '\0';
+}
+
+static void print_json(const struct row *rows, size_t n)
+{
+    struct sbuf b = SBUF_INIT;
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        sbuf_adds(&b, "{\"test\":");
+        sbuf_add_json_str(&b, rows[i].id, strlen(rows[i].id));
+        for (k = 0; k < NFIELDS; k++) {
+            const char *v = rows[i].f[k];
+
+            if (v == NULL)
+                continue;
+            sbuf_addf(&b, ",\"%s\":", fields[k]);
+            if ((k == F_SINCE || k == F_LAST || k == F_FAILS || k == F_DUR) &&
+                is_number(v))
+                sbuf_adds(&b, v);
+            else
+                sbuf_add_json_str(&b, v, strlen(v));
+        }
+        sbuf_adds(&b, "}\n");
+        fputs(b.buf, stdout);
+        sbuf_reset(&b);
+    }
+    sbuf_release(&b);
+}
+
+static void print_table(const struct row *rows, size_t n)
+{
+    struct sbuf line = SBUF_INIT;
+    time_t now = clock_now();
+    size_t i, w = 4;
+
+    for (i = 0; i < n; i++)
+        if (strlen(rows[i].id) > w)
+            w = strlen(rows[i].id);
+    printf("%-*s  %-6s %-10s %-10s %9s %5s  %s\n", (int)w, "TEST", "STATUS",
+           "SINCE", "LAST RUN", "DURATION", "FAILS", "MESSAGE");
+    for (i = 0; i < n; i++) {
+        const struct row *r = &rows[i];
+        struct sbuf since = SBUF_INIT, last = SBUF_INIT;
+
+        add_age(&since, r->f[F_SINCE], now);
+        add_age(&last, r->f[F_LAST], now);
+        sbuf_reset(&line);
+        if (r->f[F_MSG])
+            sbuf_add_printable(&line, r->f[F_MSG], strlen(r->f[F_MSG]));
+        printf("%-*s  %-6s %-10s %-10s %7.0fms %5s  %s\n", (int)w, r->id,
+               r->f[F_STATUS] ? r->f[F_STATUS] : "-", since.buf, last.buf,
+               r->f[F_DUR] ? atof(r->f[F_DUR]) : 0.0,
+               r->f[F_FAILS] ? r->f[F_FAILS] : "0", line.buf ? line.buf : "");
+        sbuf_release(&since);
+        sbuf_release(&last);
+    }
+    sbuf_release(&line);
+}
+
+/* The paused and silenced controls, one line each, above the table. */
+static int print_controls(redisContext *c, const struct config *cfg)
+{
+    struct sbuf pat = SBUF_INIT;
+    redisReply *r;
+    char *all = control_key(cfg, "pause", NULL);
+    size_t i;
+    int rc = 0;
+
+    keys_name(&pat, cfg->key_prefix, "control", NULL);
+    sbuf_adds(&pat, ":*");
+    r = redisCommand(c, "EXISTS %s", all);
+    if (failed("status", c, r))
+        rc = -1;
+    else {
+        if (r->integer)
+            printf("paused: every target\n");
+        freeReplyObject(r);
+    }
+    for (i = 0; rc == 0 && i < cfg->ntargets; i++) {
+        char *pk = control_key(cfg, "pause", cfg->targets[i].name);
+        char *sk = control_key(cfg, "silence", cfg->targets[i].name);
+
+        r = redisCommand(c, "EXISTS %s", pk);
+        if (failed("status", c, r))
+            rc = -1;
+        else {
+            if (r->integer)
+                printf("paused: target %s\n", cfg->targets[i].name);
+            freeReplyObject(r);
+        }
+        r = rc ? NULL : redisCommand(c, "PTTL %s", sk);
+        if (rc == 0 && failed("status", c, r))
+            rc = -1;
+        else if (r) {
+            if (r->integer > 0)
+                printf("silenced: target %s for %llds more\n",
+                       cfg->targets[i].name,
+                       (long long)(r->integer + 999) / 1000);
+            freeReplyObject(r);
+        }
+        free(pk);
+        free(sk);
+    }
+    free(all);
+    sbuf_release(&pat);
+    return rc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct row *)a)->id, ((const struct row *)b)->id);
+}
+
+/* Read every test's hash: the ids from {p}:tests, then one pipelined
+ * HMGET each.  Returns the number of rows kept, or -1. */
+static long read_rows(redisContext *c, const struct config *cfg,
+                      const struct copts *o, struct row **out)
+{
+    struct sbuf key = SBUF_INIT;
+    redisReply *ids, *r;
+    struct row *rows;
+    size_t i, k, n = 0;
+    long kept = -1;
+
+    keys_name(&key, cfg->key_prefix, "tests", NULL);
+    ids = redisCommand(c, "ZRANGE %s 0 -1", key.buf);
+    if (failed("status", c, ids)) {
+        sbuf_release(&key);
+        return -1;
+    }
+    rows = xcalloc(ids->elements + 1, sizeof(*rows));
+    for (i = 0; i < ids->elements; i++) {
+        const char *argv[2 + NFIELDS];
+
+        sbuf_reset(&key);
+        keys_name(&key, cfg->key_prefix, "test", ids->element[i]->str);
+        argv[0] = "HMGET";
+        argv[1] = key.buf;
+        for (k = 0; k < NFIELDS; k++)
+            argv[2 + k] = fields[k];
+        redisAppendCommandArgv(c, 2 + NFIELDS, argv, NULL);
+    }
+    for (i = 0; i < ids->elements; i++) {
+        if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+            failed("status", c, NULL);
+            goto out;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != NFIELDS ||
+            r->element[F_STATUS]->type != REDIS_REPLY_STRING) {
+            /* Expired since it was listed: the test is gone. */
+            freeReplyObject(r);
+            continue;
+        }
+        rows[n].id = xstrdup(ids->element[i]->str);
+        for (k = 0; k < NFIELDS; k++)
+            if (r->element[k]->type == REDIS_REPLY_STRING)
+                rows[n].f[k] = xstrdup(r->element[k]->str);
+        freeReplyObject(r);
+        if (matches(rows[n].f[F_TARGET], o->targets, o->ntargets) &&
+            matches(rows[n].f[F_SCEN], o->scenarios, o->nscenarios) &&
+            (o->status == NULL || strcmp(rows[n].f[F_STATUS], o->status) == 0))
+            n++;
+        else {
+            free(rows[n].id);
+            for (k = 0; k < NFIELDS; k++)
+                free(rows[n].f[k]);
+            memset(&rows[n], 0, sizeof(rows[n]));
+        }
+    }
+    qsort(rows, n, sizeof(*rows), by_id);
+    kept = (long)n;
+out:
+    if (kept < 0) {
+        for (i = 0; i < n; i++) {
+            free(rows[i].id);
+            for (k = 0; k < NFIELDS; k++)
+                free(rows[i].f[k]);
+        }
+        free(rows);
+        rows = NULL;
+    }
+    *out = rows;
+    freeReplyObject(ids);
+    sbuf_release(&key);
+    return kept;
+}
+
+int control_status_main(int argc, char **argv)
+{
+    struct copts o;
+    struct config *cfg = NULL;
+    redisContext *c = NULL;
+    struct row *rows = NULL;
+    long n = -1, i;
+    size_t k;
+    int rc = parse(argc, argv, &o, C_TARGET | C_SCENARIO | C_STATUS | C_JSON);
+
+    if (rc < 0)
+        cfg = load_config(argv[0], &o);
+    if (rc < 0 && cfg == NULL)
+        rc = CLI_EXIT_USAGE;
+    if (cfg)
+        c = redisaddr_connect(cfg->redis, argv[0]);
+    if (cfg && c == NULL)
+        rc = CLI_EXIT_FAIL;
+    if (c && rc < 0 && !o.json && print_controls(c, cfg) < 0)
+        rc = CLI_EXIT_FAIL;
+    if (c && rc < 0)
+        n = read_rows(c, cfg, &o, &rows);
+    if (rc < 0 && n < 0)
+        rc = CLI_EXIT_FAIL;
+    if (rc < 0) {
+        if (o.json)
+            print_json(rows, (size_t)n);
+        else if (n == 0)
+            printf(o.ntargets || o.nscenarios || o.status
+                       ? "no test matches the selection\n"
+                       : "no results yet\n");
+        else
+            print_table(rows, (size_t)n);
+        rc = CLI_EXIT_OK;
+    }
+    for (i = 0; i < n; i++) {
+        free(rows[i].id);
+        for (k = 0; k < NFIELDS; k++)
+            free(rows[i].f[k]);
+    }
+    free(rows);
+    if (c)
+        redisFree(c);
+    config_free(cfg);
+    copts_release(&o);
+    return rc;
+}
