@@ -8,7 +8,8 @@
  *   POST   /admin/faults  {"path": "/api/orders", "mode": "status",
  *                          "status": 500, "delay_ms": 0, "times": 1}
  *   DELETE /admin/faults  clear every fault
- *   GET    /admin/stats   {"users": N, "orders": N, "requests": N}
+ *   GET    /admin/stats   {"users": N, "orders": N, "requests": N,
+ *                          "max_1s": N}
  *   POST   /admin/reset   forget every record
  *
  * Fault modes: status (answer <status>), slow (wait <delay_ms>, then
@@ -48,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #define MAX_RECORDS 100000
 #define MAX_FAULTS  16
@@ -93,6 +95,15 @@ static long next_id = 1;
 static struct fault faults[MAX_FAULTS];
 static size_t nfaults;
 static unsigned long nrequests;
+
+/* The busiest second seen at this target: the most probe requests (admin
+ * ones excluded) whose arrival times fit in one window of one second,
+ * wherever it starts -- what a rate promise is judged by.  Arrival times
+ * of the last second are kept in a ring. */
+#define RATE_RING 65536
+static double arrivals[RATE_RING];
+static size_t arr_head, arr_len;
+static unsigned long max_1s;
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -473,6 +484,34 @@ static void reset_data(void)
     for (i = 0; i < norders; i++)
         free_order(&orders[i]);
     nusers = norders = 0;
+    arr_len = 0;
+    max_1s = 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void count_arrival(void)
+{
+    double now = mono_now();
+
+    while (arr_len && arrivals[arr_head] <= now - 1.0) {
+        arr_head = (arr_head + 1) % RATE_RING;
+        arr_len--;
+    }
+    if (arr_len == RATE_RING) { /* more than the ring per second: keep max */
+        arr_head = (arr_head + 1) % RATE_RING;
+        arr_len--;
+    }
+    arrivals[(arr_head + arr_len) % RATE_RING] = now;
+    arr_len++;
+    if (arr_len > max_1s)
+        max_1s = arr_len;
 }
 
 static void route_admin(struct evhttp_request *req, const char *path,
@@ -483,7 +522,8 @@ static void route_admin(struct evhttp_request *req, const char *path,
                    JV_OBJECT(jv_string("users"), jv_number((double)nusers),
                              jv_string("orders"), jv_number((double)norders),
                              jv_string("requests"),
-                             jv_number((double)nrequests)));
+                             jv_number((double)nrequests), jv_string("max_1s"),
+                             jv_number((double)max_1s)));
     } else if (strcmp(path, "/admin/reset") == 0 && cmd == EVHTTP_REQ_POST) {
         reset_data();
         reply_json(req, 200, JV_OBJECT(jv_string("ok"), jv_true()));
@@ -710,6 +750,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     (void)arg;
     nrequests++;
+    if (path == NULL || strncmp(path, "/admin/", 7) != 0)
+        count_arrival();
     if (path && strncmp(path, "/fault/", 7) == 0) {
         static struct fault fixed;
 
