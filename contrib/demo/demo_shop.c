@@ -9,7 +9,8 @@
  *                          "status": 500, "delay_ms": 0, "times": 1}
  *   DELETE /admin/faults  clear every fault
  *   GET    /admin/stats   {"users": N, "orders": N, "requests": N,
- *                          "max_1s": N}
+ *                          "probes": N, "max_1s": N}
+ *                          (probes: requests other than /admin ones)
  *   POST   /admin/reset   forget every record
  *
  * Fault modes: status (answer <status>), slow (wait <delay_ms>, then
@@ -103,7 +104,7 @@ static unsigned long nrequests;
 #define RATE_RING 65536
 static double arrivals[RATE_RING];
 static size_t arr_head, arr_len;
-static unsigned long max_1s;
+static unsigned long max_1s, nprobes;
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -485,7 +486,7 @@ static void reset_data(void)
         free_order(&orders[i]);
     nusers = norders = 0;
     arr_len = 0;
-    max_1s = 0;
+    max_1s = nprobes = 0;
 }
 
 static double mono_now(void)
@@ -508,6 +509,7 @@ static void count_arrival(void)
         arr_head = (arr_head + 1) % RATE_RING;
         arr_len--;
     }
+    nprobes++;
     arrivals[(arr_head + arr_len) % RATE_RING] = now;
     arr_len++;
     if (arr_len > max_1s)
@@ -522,7 +524,8 @@ static void route_admin(struct evhttp_request *req, const char *path,
                    JV_OBJECT(jv_string("users"), jv_number((double)nusers),
                              jv_string("orders"), jv_number((double)norders),
                              jv_string("requests"),
-                             jv_number((double)nrequests), jv_string("max_1s"),
+                             jv_number((double)nrequests), jv_string("probes"),
+                             jv_number((double)nprobes), jv_string("max_1s"),
                              jv_number((double)max_1s)));
     } else if (strcmp(path, "/admin/reset") == 0 && cmd == EVHTTP_REQ_POST) {
         reset_data();
