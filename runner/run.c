@@ -107,6 +107,14 @@ struct run {
     unsigned cleanups_failed;
     run_done_fn *done;
     void *arg;
+    run_cleaned_fn *cleaned; /* set instead of <done> by run_clean() */
+    double wait_t0; /* when the current wait (throttle, journal) began */
+    double waited;  /* seconds the steps spent waiting for either */
+    int have_resp;  /* r->resp is this step's latest response */
+    char *excerpt;  /* of the failing response's body */
+    int cancelled;  /* run_cancel(): stop at the next chance */
+    int steps_over; /* only cleanups are left */
+    enum clean_outcome clean;
 };
 
 const char *run_status_name(enum run_status s)
@@ -116,10 +124,21 @@ const char *run_status_name(enum run_status s)
 
 static double mono_s(void)
 {
-    struct timespec ts;
+    return clock_mono();
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* The throttle's index for the run's target. */
+static size_t slot(const struct run *r)
+{
+    return r->env.slots ? r->env.slots[r->target] : r->target;
+}
+
+/* A wait that must not count in the run's duration is over. */
+static void end_wait(struct run *r)
+{
+    if (r->wait_t0 > 0)
+        r->waited += mono_s() - r->wait_t0;
+    r->wait_t0 = 0;
 }
 
 /* ---- Template lookups ---- */
@@ -150,7 +169,7 @@ static pw_status target_var(struct run *r, const char *name, struct sbuf *out)
 
 static void now_text(char *buf, size_t size)
 {
-    time_t t = time(NULL);
+    time_t t = clock_now();
     struct tm tm;
 
     gmtime_r(&t, &tm);
@@ -509,6 +528,7 @@ static void run_free(struct run *r)
         free((char *)r->records[i].name);
     free(r->records);
     free(r->cleanup_note);
+    free(r->excerpt);
     free(r->step_name);
     free(r->fail_step);
     sbuf_release(&r->message);
@@ -555,8 +575,23 @@ static void report(struct run *r)
         free((char *)r->records[i].name);
         r->records[i].name = name;
     }
+    if (r->cleaned) {
+        r->cleaned(r->clean, r->message.len ? r->message.buf : NULL, r->arg);
+        run_free(r);
+        return;
+    }
     memset(&res, 0, sizeof(res));
     res.status = r->status;
+    res.run_id = r->run_id;
+    if (r->excerpt) {
+        struct sbuf x = SBUF_INIT;
+
+        sbuf_adds(&x, r->excerpt);
+        redact_run(r, &x);
+        free(r->excerpt);
+        r->excerpt = sbuf_take(&x, NULL);
+    }
+    res.excerpt = r->excerpt;
     res.test_id = r->test_id;
     res.sc = r->sc;
     res.target = r->tg->name;
@@ -591,6 +626,7 @@ static void on_cleanup_response(struct http_client *c,
         journal_done(r->env.journal, pc->id);
     } else {
         r->cleanups_failed++;
+        r->clean = CLEAN_FAILED;
         if (r->status == RUN_PASS) {
             /* The journeys passed but production keeps garbage: say so. */
             sbuf_reset(&r->message);
@@ -625,7 +661,7 @@ static void next_cleanup(struct run *r)
         return;
     }
     r->cleanup_at--;
-    throttle_acquire(r->env.throttle, r->target, send_cleanup, r);
+    throttle_acquire(r->env.throttle, slot(r), send_cleanup, r);
 }
 
 /* The steps are over: record the outcome, then clean up. */
@@ -636,7 +672,17 @@ static void finish_steps(struct run *r, enum run_status status)
         r->deadline_ev = NULL;
     }
     r->status = status;
-    r->duration_ms = (mono_s() - r->t0) * 1000.0;
+    r->steps_over = 1;
+    end_wait(r);
+    r->duration_ms = (mono_s() - r->t0 - r->waited) * 1000.0;
+    if (status != RUN_PASS && r->have_resp && r->resp.result == CURLE_OK &&
+        r->resp.body.len) {
+        struct sbuf x = SBUF_INIT;
+
+        sbuf_add_printable(&x, r->resp.body.buf,
+                           r->resp.body.len < 200 ? r->resp.body.len : 200);
+        r->excerpt = sbuf_take(&x, NULL);
+    }
     if (status != RUN_PASS && r->step_name)
         r->fail_step = xstrdup(r->step_name);
     if (r->cleanup_note) {
@@ -651,10 +697,19 @@ static void finish_steps(struct run *r, enum run_status status)
     next_cleanup(r);
 }
 
+/* Stop the steps of a cancelled run; its cleanups still run. */
+static void cancel_now(struct run *r)
+{
+    sbuf_reset(&r->message);
+    sbuf_adds(&r->message, "cancelled: stopping");
+    finish_steps(r, RUN_ERROR);
+}
+
 /* ---- Steps ---- */
 
 static void begin_step(struct run *r);
 static void finish_steps(struct run *r, enum run_status status);
+static void cancel_now(struct run *r);
 static int should_retry(const struct run *r, const struct step *st,
                         const struct http_resp *resp, int transport);
 static void drop_captures(struct run *r, size_t keep);
@@ -666,6 +721,7 @@ static void on_intent_added(uint64_t id, int durable, void *arg)
     loop_timer_fn *then = r->registered;
 
     r->registered = NULL;
+    end_wait(r);
     r->cleanups[r->ncleanups - 1].id = durable ? id : 0;
     if (!durable) {
         /* The record cannot be found again after a crash: make no more,
@@ -674,6 +730,10 @@ static void on_intent_added(uint64_t id, int durable, void *arg)
         sbuf_adds(&r->message,
                   "cleanup journal unavailable; no further request sent");
         finish_steps(r, RUN_ERROR);
+        return;
+    }
+    if (r->cancelled) {
+        cancel_now(r);
         return;
     }
     then(r);
@@ -722,6 +782,7 @@ static void add_intent(struct run *r, loop_timer_fn *then)
     in.ncaps = r->ncaps;
     in.registered = clock_wall();
     r->registered = then;
+    r->wait_t0 = mono_s();
     journal_add(r->env.journal, &in, on_intent_added, r);
     free(vars);
     free(caps);
@@ -801,13 +862,14 @@ static void send_step(void *arg);
 static void wait_for_slot(struct run *r, loop_timer_fn *fn)
 {
     r->waiting = fn;
+    r->wait_t0 = mono_s();
     /* The time may have run out while nothing was waiting (checks in
      * children): say so now rather than after a slot. */
-    if (mono_s() >= r->deadline) {
+    if (r->cancelled || mono_s() >= r->deadline) {
         fn(r);
         return;
     }
-    throttle_acquire(r->env.throttle, r->target, fn, r);
+    throttle_acquire(r->env.throttle, slot(r), fn, r);
 }
 
 static void retry_step(void *arg)
@@ -1368,6 +1430,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     /* Shallow, with the hops' time added; <raw> stays valid until the
      * run's next request. */
     r->resp = *raw;
+    r->have_resp = 1;
     r->resp.total_ms += r->hops_ms;
     record_step(r, raw);
     sbuf_reset(&r->message);
@@ -1439,6 +1502,12 @@ static void send_current(struct run *r)
     size_t i;
 
     r->waiting = NULL;
+    end_wait(r);
+    r->have_resp = 0;
+    if (r->cancelled) {
+        cancel_now(r);
+        return;
+    }
 
     if (left_ms < 1) {
         timed_out(r);
@@ -1506,7 +1575,7 @@ static void on_run_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (r->waiting == NULL ||
-        !throttle_cancel(r->env.throttle, r->target, r->waiting, r))
+        !throttle_cancel(r->env.throttle, slot(r), r->waiting, r))
         return;
     r->waiting = NULL;
     timed_out(r);
@@ -1517,6 +1586,10 @@ static void start_first_step(void *arg)
     struct run *r = arg;
     size_t i;
 
+    if (r->cancelled) {
+        cancel_now(r);
+        return;
+    }
     for (i = 0; i < scenario_var_count(r->sc); i++) {
         const struct kv *var = scenario_var(r->sc, i);
         struct sbuf v = SBUF_INIT;
@@ -1533,9 +1606,24 @@ static void start_first_step(void *arg)
     begin_step(r);
 }
 
-void run_start(const struct run_env *env, const struct scenario *sc,
-               size_t target, const char *const *row, const char *test_id,
-               run_done_fn *done, void *arg)
+void run_cancel(struct run *r)
+{
+    if (r->steps_over || r->cancelled)
+        return;
+    r->cancelled = 1;
+    if (r->waiting &&
+        throttle_cancel(r->env.throttle, slot(r), r->waiting, r)) {
+        r->waiting = NULL;
+        end_wait(r);
+        cancel_now(r);
+    }
+    /* Otherwise a request or the journal's answer is awaited, or the
+     * first step has not begun: the run stops before its next request. */
+}
+
+struct run *run_start(const struct run_env *env, const struct scenario *sc,
+                      size_t target, const char *const *row,
+                      const char *test_id, run_done_fn *done, void *arg)
 {
     struct run *r = xcalloc(1, sizeof(*r));
     unsigned char rnd[16];
@@ -1556,7 +1644,7 @@ void run_start(const struct run_env *env, const struct scenario *sc,
             rnd[i] = (unsigned char)rand();
     for (i = 0; i < sizeof(rnd); i++)
         snprintf(r->run_id + 2 * i, 3, "%02x", rnd[i]);
-    r->started = time(NULL);
+    r->started = clock_now();
     gmtime_r(&r->started, &tm);
     strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
              &tm);
@@ -1576,4 +1664,144 @@ void run_start(const struct run_env *env, const struct scenario *sc,
     r->done = done;
     r->arg = arg;
     loop_after(env->loop, 0, start_first_step, r);
+    return r;
+}
+
+/* ---- Cleanup from an intent ---- */
+
+/* The scenario var <i> of an intent, or NULL when the intent left it
+ * out (a secret went into it). */
+static const char *intent_var(const struct journal_intent *in,
+                              const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < in->nvars; i++)
+        if (strcmp(in->vars[i].name, name) == 0)
+            return in->vars[i].value;
+    return NULL;
+}
+
+static void clean_unrenderable(void *arg)
+{
+    struct run *r = arg;
+
+    r->clean = CLEAN_UNRENDERABLE;
+    report(r);
+}
+
+/* Rebuild in <r> what the run of <in> knew when it registered the
+ * intent; returns 0 with the reason in the run's message otherwise. */
+static int clean_prepare(struct run *r, const struct suite *s,
+                         const struct journal_intent *in)
+{
+    const struct config *cfg = suite_config(s);
+    const struct step *st;
+    struct pending_cleanup *pc;
+    struct sbuf name = SBUF_INIT;
+    size_t i;
+
+    r->sc = suite_find_scenario(s, in->scenario);
+    if (r->sc == NULL) {
+        sbuf_addf(&r->message, "scenario '%s' is gone", in->scenario);
+        return 0;
+    }
+    for (i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].name, in->target) == 0)
+            break;
+    if (i == cfg->ntargets) {
+        sbuf_addf(&r->message, "target '%s' is gone", in->target);
+        return 0;
+    }
+    r->target = i;
+    r->tg = &cfg->targets[i];
+    if (in->step >= scenario_step_count(r->sc) ||
+        scenario_step(r->sc, in->step)->cleanup == NULL ||
+        in->nrow != (in->nrow ? matrix_param_count(scenario_matrix(r->sc))
+                              : 0)) {
+        sbuf_addf(&r->message, "scenario '%s' changed: step %u or its "
+                  "cleanup is gone", in->scenario, in->step);
+        return 0;
+    }
+    r->nrow = in->nrow;
+    r->row = xcalloc(r->nrow ? r->nrow : 1, sizeof(char *));
+    for (i = 0; i < r->nrow; i++)
+        r->row[i] = xstrdup(in->row[i]);
+    for (i = 0; i < in->ncaps; i++) {
+        XGROW(r->caps, r->ncaps + 1, r->caps_alloc);
+        r->caps[r->ncaps].name = xstrdup(in->caps[i].name);
+        r->caps[r->ncaps].value = xstrdup(in->caps[i].value);
+        r->ncaps++;
+    }
+    /* In order, as the run rendered them: a var left out (a secret went
+     * into it) is rendered again from its template, seeing the ones
+     * before it. */
+    r->vars = xcalloc(scenario_var_count(r->sc) + 1, sizeof(*r->vars));
+    for (i = 0; i < scenario_var_count(r->sc); i++) {
+        const struct kv *var = scenario_var(r->sc, i);
+        const char *kept = intent_var(in, var->name);
+        struct sbuf v = SBUF_INIT;
+
+        if (kept) {
+            sbuf_adds(&v, kept);
+        } else if (!render(r, var->value, var->name, &v)) {
+            sbuf_release(&v);
+            return 0;
+        }
+        r->vars[r->nvars].name = xstrdup(var->name);
+        r->vars[r->nvars].value = sbuf_take(&v, NULL);
+        r->nvars++;
+    }
+    r->step = in->step;
+    st = scenario_step(r->sc, r->step);
+    if (!render(r, st->name, "name", &name)) {
+        sbuf_release(&name);
+        return 0;
+    }
+    r->step_name = sbuf_take(&name, NULL);
+    XGROW(r->cleanups, 1, r->cleanups_alloc);
+    pc = &r->cleanups[r->ncleanups];
+    memset(pc, 0, sizeof(*pc));
+    if (!render_request(r, st->cleanup, &pc->e)) {
+        rendered_release(&pc->e);
+        return 0;
+    }
+    r->ncleanups = 1;
+    pc->e.step = xstrdup(r->step_name);
+    pc->e.status = st->cleanup_expect.status;
+    pc->e.nstatus = st->cleanup_expect.nstatus;
+    pc->e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+    return 1;
+}
+
+void run_clean(const struct run_env *env, const struct suite *s,
+               const struct journal_intent *in, uint64_t journal_id,
+               run_cleaned_fn *cleaned, void *arg)
+{
+    struct run *r = xcalloc(1, sizeof(*r));
+    struct tm tm;
+    time_t reg = (time_t)in->registered;
+
+    r->env = *env;
+    r->test_id = xstrdup(in->test_id);
+    snprintf(r->run_id, sizeof(r->run_id), "%s", in->run_id);
+    /* The run's start is not kept; the intent's registration is the
+     * nearest time known. */
+    r->started = reg;
+    gmtime_r(&reg, &tm);
+    strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+    r->http = http_client_new(env->loop);
+    sbuf_init(&r->message, 0);
+    r->status = RUN_PASS;
+    r->clean = CLEAN_OK;
+    r->cleaned = cleaned;
+    r->arg = arg;
+    if (!clean_prepare(r, s, in)) {
+        loop_after(env->loop, 0, clean_unrenderable, r);
+        return;
+    }
+    r->cleanups[0].id = journal_id;
+    r->cleanup_at = 1;
+    next_cleanup(r);
 }
