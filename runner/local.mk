@@ -29,6 +29,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/secret.c runner/secret.h \
 	runner/result.h \
 	runner/run.c runner/run.h \
+	runner/engine.c runner/engine.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h
 runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
