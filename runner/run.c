@@ -788,6 +788,16 @@ static void add_intent(struct run *r, loop_timer_fn *then)
     free(caps);
 }
 
+/* What a rendered cleanup of step <st> is sent and judged with. */
+static void cleanup_terms(const struct run *r, const struct step *st,
+                          struct rendered *e)
+{
+    e->step = xstrdup(r->step_name);
+    e->status = st->cleanup_expect.status;
+    e->nstatus = st->cleanup_expect.nstatus;
+    e->timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+}
+
 /* Register the cleanup of step <st> for the record its latest attempt may
  * have made: render it with the captures taken so far (the run keeps that
  * copy to send at its end) and give the journal its intent.  Returns 1
@@ -826,10 +836,7 @@ static int register_cleanup(struct run *r, const struct step *st,
     sbuf_reset(&r->message);
     sbuf_add(&r->message, saved.buf, saved.len);
     sbuf_release(&saved);
-    e.step = xstrdup(r->step_name);
-    e.status = st->cleanup_expect.status;
-    e.nstatus = st->cleanup_expect.nstatus;
-    e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+    cleanup_terms(r, st, &e);
     XGROW(r->cleanups, r->ncleanups + 1, r->cleanups_alloc);
     pc = &r->cleanups[r->ncleanups++];
     pc->id = 0;
@@ -1767,10 +1774,7 @@ static int clean_prepare(struct run *r, const struct suite *s,
         return 0;
     }
     r->ncleanups = 1;
-    pc->e.step = xstrdup(r->step_name);
-    pc->e.status = st->cleanup_expect.status;
-    pc->e.nstatus = st->cleanup_expect.nstatus;
-    pc->e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+    cleanup_terms(r, st, &pc->e);
     return 1;
 }
 
