@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "clock.h"
 #include "jqset.h"
 #include "sbuf.h"
 #include "xalloc.h"
@@ -1225,17 +1226,14 @@ done:
 static pw_status eval_apart(jq_state *jq, jv input, jv *out, struct pw_err *err)
 {
     struct jqset_job *j = job_start(jq, input);
-    struct timespec t0, t;
+    uint64_t t0 = clock_mono_ms();
     int timed_out = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!jqset_job_read(j)) {
         struct pollfd pfd = { j->fd, POLLIN, 0 };
         long left;
 
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        left = JQSET_TIME_LIMIT_MS - ((long)(t.tv_sec - t0.tv_sec) * 1000 +
-                                      (t.tv_nsec - t0.tv_nsec) / 1000000);
+        left = JQSET_TIME_LIMIT_MS - (long)(clock_mono_ms() - t0);
         if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
             timed_out = 1;
             break;

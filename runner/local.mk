@@ -30,6 +30,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/secret.c runner/secret.h \
 	runner/result.h \
 	runner/run.c runner/run.h \
+	runner/engine.c runner/engine.h \
 	runner/once.c runner/once.h \
 	runner/control.c runner/control.h \
 	runner/cli.c runner/cli.h

@@ -8,13 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "journal.h"
-#include "loop.h"
+#include "clock.h"
+#include "engine.h"
 #include "once.h"
-#include "run.h"
 #include "sbuf.h"
-#include "throttle.h"
-#include "window.h"
 #include "xalloc.h"
 
 struct once;
@@ -36,20 +33,26 @@ struct job {
     int finished;
 };
 
+/* The printers and the tally of `once`: one result sink. */
+struct once_sink {
+    struct result_sink base;
+    struct once *w;
+};
+
 struct once {
     const struct once_opts *o;
     const struct config *cfg;
-    struct run_env env;
+    struct engine *engine;
     struct expand_iter tests;
     int tests_left;            /* the expansion may yield more */
     struct expand_test peeked; /* taken from <tests>, not started yet */
     int have_peeked;
     struct job **kept; /* every test, in expansion order (JUnit only) */
     size_t nkept, kept_alloc;
-    size_t running, finished;
+    struct job **open; /* started, no result yet */
+    size_t running, open_alloc, finished;
     char *slowest_id;
     double slowest_ms;
-    unsigned concurrency;
     size_t passed, failed, errored;
     size_t passed_unclean; /* passed, but a cleanup failed */
     unsigned cleanups_failed;
@@ -57,7 +60,6 @@ struct once {
     int interrupted;   /* SIGINT/SIGTERM: start nothing new */
     int output_failed; /* stdout refused a write: start nothing new */
     struct event *sigint, *sigterm;
-    struct event *window_timer; /* re-reads the throttle windows */
 };
 
 static size_t target_index(const struct config *cfg, const char *name)
@@ -138,7 +140,7 @@ static void print_json_line(const struct job *j, const struct config *cfg)
         sbuf_add_json_str(&b, j->message, strlen(j->message));
     }
     sbuf_addf(&b, ",\"steps\":%s", j->steps_json);
-    sbuf_addf(&b, ",\"ts\":%lld}", (long long)time(NULL));
+    sbuf_addf(&b, ",\"ts\":%lld}", (long long)clock_now());
     printf("%s\n", b.buf);
     sbuf_release(&b);
 }
@@ -150,49 +152,16 @@ static void check_output(struct once *w)
     if (w->output_failed || (fflush(stdout) == 0 && !ferror(stdout)))
         return;
     w->output_failed = 1;
+    engine_stop(w->engine, ENGINE_NO_GRACE, NULL, NULL);
     fprintf(stderr,
             "prodwatch once: cannot write to standard output: %s; "
             "finishing %zu run%s in flight and their cleanups\n",
             strerror(errno), w->running, w->running == 1 ? "" : "s");
 }
 
-static void start_more(struct once *w);
-
 static int stopping(const struct once *w)
 {
     return w->interrupted || w->output_failed;
-}
-
-/* Apply the throttle window open now: its rate and concurrency replace
- * the overall ones while it lasts. */
-static void apply_window(struct once *w)
-{
-    const struct window *win =
-        window_active(w->cfg->windows, w->cfg->nwindows, time(NULL));
-    double rate = w->cfg->rate;
-
-    w->concurrency = w->cfg->concurrency ? w->cfg->concurrency : 1;
-    if (win) {
-        /* A window that sets no rate keeps the overall one: it never
-         * means "unlimited". */
-        if (win->rate > 0)
-            rate = win->rate;
-        if (win->concurrency)
-            w->concurrency = win->concurrency;
-    }
-    throttle_set_rate(w->env.throttle, rate);
-}
-
-static void on_window_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct once *w = arg;
-    struct timeval tv = { (time_t)window_recheck_s(time(NULL)), 0 };
-
-    (void)fd;
-    (void)what;
-    apply_window(w);
-    start_more(w);
-    evtimer_add(w->window_timer, &tv);
 }
 
 static char *steps_json(const struct run_result *r)
@@ -217,10 +186,29 @@ static char *steps_json(const struct run_result *r)
     return sbuf_take(&b, NULL);
 }
 
-static void on_run_done(const struct run_result *r, void *arg)
+/* The job of test <id> among those started. */
+static struct job *take_open(struct once *w, const char *id)
 {
-    struct job *j = arg;
-    struct once *w = j->w;
+    size_t i;
+    struct job *j;
+
+    for (i = 0; i < w->running; i++)
+        if (strcmp(w->open[i]->id, id) == 0)
+            break;
+    if (i == w->running)
+        return NULL;
+    j = w->open[i];
+    w->open[i] = w->open[--w->running];
+    return j;
+}
+
+static void on_result(struct result_sink *sink, const struct run_result *r)
+{
+    struct once *w = ((struct once_sink *)sink)->w;
+    struct job *j = take_open(w, r->test_id);
+
+    if (j == NULL)
+        return;
 
     j->status = r->status;
     j->duration_ms = r->duration_ms;
@@ -229,7 +217,6 @@ static void on_run_done(const struct run_result *r, void *arg)
     if (w->o->json)
         j->steps_json = steps_json(r);
     j->finished = 1;
-    w->running--;
     w->finished++;
     if (w->slowest_id == NULL || j->duration_ms > w->slowest_ms) {
         free(w->slowest_id);
@@ -265,10 +252,15 @@ static void on_run_done(const struct run_result *r, void *arg)
     check_output(w);
     if (!w->o->junit)
         job_free(j);
-    start_more(w);
-    if (w->running == 0)
-        loop_stop(w->env.loop);
 }
+
+static void sink_free(struct result_sink *sink)
+{
+    free(sink);
+}
+
+static const struct sink_ops once_sink_ops = { "once", on_result, NULL,
+                                               sink_free };
 
 /* The first signal lets the runs in flight finish -- their cleanups
  * included, so production keeps nothing -- and starts no more; a second
@@ -289,21 +281,35 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
             "their cleanups; signal again to stop now\n",
             sig == SIGINT ? "interrupted" : "terminated", w->running,
             w->running == 1 ? "" : "s");
-    if (w->running == 0)
-        loop_stop(w->env.loop);
+    engine_stop(w->engine, ENGINE_NO_GRACE, NULL, NULL);
 }
 
-static void start_more(struct once *w)
+/* The engine's feed: the expansion, one test at a time. */
+static int feed_next(void *arg, struct engine_test *t)
 {
-    struct expand_test t;
+    struct once *w = arg;
+    struct expand_test et;
+    struct job *j;
 
-    while (!stopping(w) && w->running < w->concurrency && next_test(w, &t)) {
-        struct job *j = job_new(w, &t);
+    if (stopping(w) || !next_test(w, &et))
+        return 0;
+    j = job_new(w, &et);
+    XGROW(w->open, w->running + 1, w->open_alloc);
+    w->open[w->running++] = j;
+    /* The engine copies the row and id at once: <et> is the walk's. */
+    t->sc = j->sc;
+    t->target = j->target;
+    t->row = et.row;
+    t->id = j->id;
+    return 1;
+}
 
-        w->running++;
-        /* run_start() copies the row and id: <t> is the walk's. */
-        run_start(&w->env, j->sc, j->target, t.row, j->id, on_run_done, j);
-    }
+/* Nothing in flight and nothing left to start: the gate is over. */
+static void on_idle(void *arg)
+{
+    struct once *w = arg;
+
+    engine_stop(w->engine, ENGINE_NO_GRACE, NULL, NULL);
 }
 
 /* After an interrupt: the tests never started, counted, and kept as
@@ -450,15 +456,14 @@ static int write_junit(const struct once *w, const char *path, double wall_s)
 
 static double mono_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_mono();
 }
 
-int once_run(const struct suite *s, const struct once_opts *o)
+int once_run(struct suite *s, const struct once_opts *o)
 {
     struct once w;
+    struct once_sink *sink;
+    struct engine_feed feed;
     double t0, wall;
     size_t i, not_run = 0;
     int code, junit_ok = 1;
@@ -482,34 +487,27 @@ int once_run(const struct suite *s, const struct once_opts *o)
     /* A reader that goes away must not kill the process before the runs
      * in flight have cleaned up; write errors are checked instead. */
     signal(SIGPIPE, SIG_IGN);
-    w.env.loop = loop_new();
-    w.env.jq = suite_jq(s);
-    w.env.cfg = w.cfg;
-    w.env.journal = journal_memory_new();
-    w.env.secrets = secrets_new(w.cfg->secrets_dir);
-    w.env.throttle = throttle_new(w.env.loop, w.cfg->ntargets, w.cfg->rate);
-    for (i = 0; i < w.cfg->ntargets; i++)
-        throttle_set_target_rate(w.env.throttle, i, w.cfg->targets[i].rate);
-    apply_window(&w);
-    if (w.cfg->nwindows) {
-        struct timeval tv = { (time_t)window_recheck_s(time(NULL)), 0 };
-
-        w.window_timer =
-            evtimer_new(loop_base(w.env.loop), on_window_timer, &w);
-        evtimer_add(w.window_timer, &tv);
-    }
-    w.sigint = evsignal_new(loop_base(w.env.loop), SIGINT, on_signal, &w);
-    w.sigterm = evsignal_new(loop_base(w.env.loop), SIGTERM, on_signal, &w);
+    w.engine = engine_new(s);
+    sink = xcalloc(1, sizeof(*sink));
+    sink->base.ops = &once_sink_ops;
+    sink->w = &w;
+    engine_add_sink(w.engine, &sink->base);
+    feed.next = feed_next;
+    feed.arg = &w;
+    engine_set_feed(w.engine, &feed);
+    engine_set_idle(w.engine, on_idle, &w);
+    w.sigint = evsignal_new(loop_base(engine_loop(w.engine)), SIGINT,
+                            on_signal, &w);
+    w.sigterm = evsignal_new(loop_base(engine_loop(w.engine)), SIGTERM,
+                             on_signal, &w);
     evsignal_add(w.sigint, NULL);
     evsignal_add(w.sigterm, NULL);
     t0 = mono_s();
-    start_more(&w);
-    loop_run(w.env.loop);
+    engine_kick(w.engine);
+    engine_run(w.engine);
     wall = mono_s() - t0;
     event_free(w.sigint);
     event_free(w.sigterm);
-    if (w.window_timer)
-        event_free(w.window_timer);
     if (stopping(&w)) {
         not_run = rest_not_run(&w);
         fprintf(stderr, "prodwatch once: %zu test%s not run\n", not_run,
@@ -544,9 +542,7 @@ int once_run(const struct suite *s, const struct once_opts *o)
     free(w.kept);
     free(w.slowest_id);
     expand_iter_release(&w.tests);
-    throttle_free(w.env.throttle);
-    journal_free(w.env.journal);
-    secrets_free(w.env.secrets);
-    loop_free(w.env.loop);
+    free(w.open);
+    engine_free(w.engine);
     return code;
 }

@@ -24,6 +24,6 @@ struct once_opts {
 
 /* Run the tests of <s> selected by <o>; returns the exit code.  A JUnit
  * file that cannot be written is reported and counts as incomplete. */
-int once_run(const struct suite *s, const struct once_opts *o);
+int once_run(struct suite *s, const struct once_opts *o);
 
 #endif /* PW_ONCE_H */

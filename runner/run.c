@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "expect.h"
 #include "http.h"
 #include "run.h"
@@ -21,9 +22,26 @@ struct named {
     char *value;
 };
 
+/* One rendered request.  Strings owned, except <status>. */
+struct rendered {
+    char *step; /* of a cleanup: the step whose record it removes */
+    char *method;
+    char *url;
+    char **headers; /* "Name: value" */
+    size_t nheaders;
+    char *body; /* NULL: none */
+    size_t body_len;
+    /* A cleanup's accepted statuses, borrowed from the scenario, which
+     * outlives the run; none: 2xx. */
+    const struct status_range *status;
+    size_t nstatus;
+    char *user, *password;
+    unsigned long timeout_ms;
+};
+
 struct pending_cleanup {
-    uint64_t id;            /* journal id */
-    struct journal_entry e; /* our copy, to send */
+    uint64_t id;       /* journal id; 0 when the journal did not keep it */
+    struct rendered e; /* our copy, to send */
 };
 
 struct run {
@@ -50,8 +68,8 @@ struct run {
     unsigned attempt;
     struct http_client *http;
     struct http_req req;      /* the request being sent */
-    struct journal_entry cur; /* the step's rendered request */
-    struct journal_entry hop; /* the redirect being followed, when hops */
+    struct rendered cur; /* the step's rendered request */
+    struct rendered hop; /* the redirect being followed, when hops */
     unsigned hops;            /* redirects followed in this attempt */
     int hop_made;             /* a hop's answer says a record may exist */
     double hops_ms;           /* their time, for the duration check */
@@ -71,6 +89,12 @@ struct run {
     struct pending_cleanup *cleanups;
     size_t ncleanups, cleanups_alloc;
     size_t cleanup_at; /* cleanups left to run (stack depth) */
+    loop_timer_fn *registered; /* what follows the journal's answer */
+
+    /* The judged attempt, kept while its intent is registered. */
+    enum run_status judged;
+    int judged_transport;
+    size_t caps_before;
 
     struct step_record *records; /* one per step attempted */
     size_t nrecords;
@@ -83,6 +107,14 @@ struct run {
     unsigned cleanups_failed;
     run_done_fn *done;
     void *arg;
+    run_cleaned_fn *cleaned; /* set instead of <done> by run_clean() */
+    double wait_t0; /* when the current wait (throttle, journal) began */
+    double waited;  /* seconds the steps spent waiting for either */
+    int have_resp;  /* r->resp is this step's latest response */
+    char *excerpt;  /* of the failing response's body */
+    int cancelled;  /* run_cancel(): stop at the next chance */
+    int steps_over; /* only cleanups are left */
+    enum clean_outcome clean;
 };
 
 const char *run_status_name(enum run_status s)
@@ -92,10 +124,21 @@ const char *run_status_name(enum run_status s)
 
 static double mono_s(void)
 {
-    struct timespec ts;
+    return clock_mono();
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* The throttle's index for the run's target. */
+static size_t slot(const struct run *r)
+{
+    return r->env.slots ? r->env.slots[r->target] : r->target;
+}
+
+/* A wait that must not count in the run's duration is over. */
+static void end_wait(struct run *r)
+{
+    if (r->wait_t0 > 0)
+        r->waited += mono_s() - r->wait_t0;
+    r->wait_t0 = 0;
 }
 
 /* ---- Template lookups ---- */
@@ -126,7 +169,7 @@ static pw_status target_var(struct run *r, const char *name, struct sbuf *out)
 
 static void now_text(char *buf, size_t size)
 {
-    time_t t = time(NULL);
+    time_t t = clock_now();
     struct tm tm;
 
     gmtime_r(&t, &tm);
@@ -220,6 +263,24 @@ static int render(struct run *r, const struct tmpl *t, const char *what,
 
 /* ---- Requests ---- */
 
+static void rendered_release(struct rendered *e)
+{
+    size_t i;
+
+    free(e->step);
+    free(e->method);
+    free(e->url);
+    for (i = 0; i < e->nheaders; i++)
+        free(e->headers[i]);
+    free(e->headers);
+    free(e->body);
+    free(e->user);
+    if (e->password)
+        memset(e->password, 0, strlen(e->password));
+    free(e->password);
+    memset(e, 0, sizeof(*e));
+}
+
 static void url_escape(struct sbuf *out, const char *s)
 {
     for (; *s; s++) {
@@ -273,7 +334,7 @@ static int render_json(struct run *r, const struct tval *v, struct sbuf *out)
 }
 
 /* Take <h> (a "Name: value" line) into <e>'s headers. */
-static void add_header(struct journal_entry *e, char *h)
+static void add_header(struct rendered *e, char *h)
 {
     e->headers = xrealloc(e->headers, (e->nheaders + 1) * sizeof(char *));
     e->headers[e->nheaders++] = h;
@@ -286,7 +347,7 @@ static int header_is(const char *h, const char *name)
     return strncasecmp(h, name, n) == 0 && h[n] == ':';
 }
 
-static int has_header(const struct journal_entry *e, const char *name)
+static int has_header(const struct rendered *e, const char *name)
 {
     size_t i;
 
@@ -299,13 +360,13 @@ static int has_header(const struct journal_entry *e, const char *name)
 /* Render request <rq> into <e> (released first).  On failure the reason
  * is in the run's message. */
 static int render_request(struct run *r, const struct request *rq,
-                          struct journal_entry *e)
+                          struct rendered *e)
 {
     struct sbuf url = SBUF_INIT, body = SBUF_INIT, v = SBUF_INIT;
     const char *ctype = NULL;
     size_t i;
 
-    journal_entry_release(e);
+    rendered_release(e);
     e->method = xstrdup(rq->method);
     if (!render(r, rq->url, "url", &url))
         goto fail;
@@ -413,7 +474,7 @@ fail:
 
 /* Point the run's http_req at the rendered request <e> (borrowed), with the
  * target's TLS settings and the probe's test id. */
-static void set_req(struct run *r, const struct journal_entry *e,
+static void set_req(struct run *r, const struct rendered *e,
                     unsigned long timeout_ms)
 {
     memset(&r->req, 0, sizeof(r->req));
@@ -442,8 +503,8 @@ static void run_free(struct run *r)
     if (r->deadline_ev)
         event_free(r->deadline_ev);
     http_client_free(r->http);
-    journal_entry_release(&r->cur);
-    journal_entry_release(&r->hop);
+    rendered_release(&r->cur);
+    rendered_release(&r->hop);
     free(r->target_host);
     redact_release(&r->taint);
     for (i = 0; i < r->nrow; i++)
@@ -461,12 +522,13 @@ static void run_free(struct run *r)
     }
     free(r->caps);
     for (i = 0; i < r->ncleanups; i++)
-        journal_entry_release(&r->cleanups[i].e);
+        rendered_release(&r->cleanups[i].e);
     free(r->cleanups);
     for (i = 0; i < r->nrecords; i++)
         free((char *)r->records[i].name);
     free(r->records);
     free(r->cleanup_note);
+    free(r->excerpt);
     free(r->step_name);
     free(r->fail_step);
     sbuf_release(&r->message);
@@ -513,8 +575,23 @@ static void report(struct run *r)
         free((char *)r->records[i].name);
         r->records[i].name = name;
     }
+    if (r->cleaned) {
+        r->cleaned(r->clean, r->message.len ? r->message.buf : NULL, r->arg);
+        run_free(r);
+        return;
+    }
     memset(&res, 0, sizeof(res));
     res.status = r->status;
+    res.run_id = r->run_id;
+    if (r->excerpt) {
+        struct sbuf x = SBUF_INIT;
+
+        sbuf_adds(&x, r->excerpt);
+        redact_run(r, &x);
+        free(r->excerpt);
+        r->excerpt = sbuf_take(&x, NULL);
+    }
+    res.excerpt = r->excerpt;
     res.test_id = r->test_id;
     res.sc = r->sc;
     res.target = r->tg->name;
@@ -549,6 +626,7 @@ static void on_cleanup_response(struct http_client *c,
         journal_done(r->env.journal, pc->id);
     } else {
         r->cleanups_failed++;
+        r->clean = CLEAN_FAILED;
         if (r->status == RUN_PASS) {
             /* The journeys passed but production keeps garbage: say so. */
             sbuf_reset(&r->message);
@@ -569,7 +647,7 @@ static void on_cleanup_response(struct http_client *c,
 static void send_cleanup(void *arg)
 {
     struct run *r = arg;
-    struct journal_entry *e = &r->cleanups[r->cleanup_at].e;
+    struct rendered *e = &r->cleanups[r->cleanup_at].e;
 
     set_req(r, e, e->timeout_ms);
     r->requests++;
@@ -583,7 +661,7 @@ static void next_cleanup(struct run *r)
         return;
     }
     r->cleanup_at--;
-    throttle_acquire(r->env.throttle, r->target, send_cleanup, r);
+    throttle_acquire(r->env.throttle, slot(r), send_cleanup, r);
 }
 
 /* The steps are over: record the outcome, then clean up. */
@@ -594,7 +672,17 @@ static void finish_steps(struct run *r, enum run_status status)
         r->deadline_ev = NULL;
     }
     r->status = status;
-    r->duration_ms = (mono_s() - r->t0) * 1000.0;
+    r->steps_over = 1;
+    end_wait(r);
+    r->duration_ms = (mono_s() - r->t0 - r->waited) * 1000.0;
+    if (status != RUN_PASS && r->have_resp && r->resp.result == CURLE_OK &&
+        r->resp.body.len) {
+        struct sbuf x = SBUF_INIT;
+
+        sbuf_add_printable(&x, r->resp.body.buf,
+                           r->resp.body.len < 200 ? r->resp.body.len : 200);
+        r->excerpt = sbuf_take(&x, NULL);
+    }
     if (status != RUN_PASS && r->step_name)
         r->fail_step = xstrdup(r->step_name);
     if (r->cleanup_note) {
@@ -609,17 +697,118 @@ static void finish_steps(struct run *r, enum run_status status)
     next_cleanup(r);
 }
 
+/* Stop the steps of a cancelled run; its cleanups still run. */
+static void cancel_now(struct run *r)
+{
+    sbuf_reset(&r->message);
+    sbuf_adds(&r->message, "cancelled: stopping");
+    finish_steps(r, RUN_ERROR);
+}
+
 /* ---- Steps ---- */
 
 static void begin_step(struct run *r);
+static void finish_steps(struct run *r, enum run_status status);
+static void cancel_now(struct run *r);
+static int should_retry(const struct run *r, const struct step *st,
+                        const struct http_resp *resp, int transport);
+static void drop_captures(struct run *r, size_t keep);
+static void forget_hops(struct run *r);
+
+static void on_intent_added(uint64_t id, int durable, void *arg)
+{
+    struct run *r = arg;
+    loop_timer_fn *then = r->registered;
+
+    r->registered = NULL;
+    end_wait(r);
+    r->cleanups[r->ncleanups - 1].id = durable ? id : 0;
+    if (!durable) {
+        /* The record cannot be found again after a crash: make no more,
+         * but still remove the ones we know of. */
+        sbuf_reset(&r->message);
+        sbuf_adds(&r->message,
+                  "cleanup journal unavailable; no further request sent");
+        finish_steps(r, RUN_ERROR);
+        return;
+    }
+    if (r->cancelled) {
+        cancel_now(r);
+        return;
+    }
+    then(r);
+}
+
+/* Whether <v> holds anything a secret went into. */
+static int tainted(const struct run *r, const char *v)
+{
+    const struct redact *sets[2];
+
+    sets[0] = secrets_redact(r->env.secrets);
+    sets[1] = &r->taint;
+    return redact_found(sets, 2, v, strlen(v));
+}
+
+/* Tell the journal how to render the cleanup of the current step again;
+ * <then>(r) follows its answer. */
+static void add_intent(struct run *r, loop_timer_fn *then)
+{
+    struct journal_intent in;
+    struct journal_named *vars, *caps;
+    size_t i;
+
+    vars = xcalloc(r->nvars + 1, sizeof(*vars));
+    caps = xcalloc(r->ncaps + 1, sizeof(*caps));
+    memset(&in, 0, sizeof(in));
+    in.run_id = r->run_id;
+    in.test_id = r->test_id;
+    in.scenario = scenario_name(r->sc);
+    in.target = r->tg->name;
+    in.step = (unsigned)r->step;
+    in.row = (const char *const *)r->row;
+    in.nrow = r->nrow;
+    for (i = 0; i < r->nvars; i++) {
+        if (tainted(r, r->vars[i].value))
+            continue;
+        vars[in.nvars].name = r->vars[i].name;
+        vars[in.nvars++].value = r->vars[i].value;
+    }
+    in.vars = vars;
+    for (i = 0; i < r->ncaps; i++) {
+        caps[i].name = r->caps[i].name;
+        caps[i].value = r->caps[i].value;
+    }
+    in.caps = caps;
+    in.ncaps = r->ncaps;
+    in.registered = clock_wall();
+    r->registered = then;
+    r->wait_t0 = mono_s();
+    journal_add(r->env.journal, &in, on_intent_added, r);
+    free(vars);
+    free(caps);
+}
+
+/* What a rendered cleanup of step <st> is sent and judged with. */
+static void cleanup_terms(const struct run *r, const struct step *st,
+                          struct rendered *e)
+{
+    e->step = xstrdup(r->step_name);
+    e->status = st->cleanup_expect.status;
+    e->nstatus = st->cleanup_expect.nstatus;
+    e->timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+}
 
 /* Register the cleanup of step <st> for the record its latest attempt may
- * have made, rendered with the captures taken so far.  A cleanup that
- * cannot be rendered is noted on the run: the record may stay. */
-static void register_cleanup(struct run *r, const struct step *st)
+ * have made: render it with the captures taken so far (the run keeps that
+ * copy to send at its end) and give the journal its intent.  Returns 1
+ * when <then>(r) will follow the journal's answer, 0 when the cleanup
+ * could not be rendered (noted on the run: the record may stay) and the
+ * caller goes on at once. */
+static int register_cleanup(struct run *r, const struct step *st,
+                            loop_timer_fn *then)
 {
     struct pending_cleanup *pc;
-    struct journal_entry e;
+    struct rendered e;
     struct sbuf saved = SBUF_INIT;
 
     memset(&e, 0, sizeof(e));
@@ -638,28 +827,22 @@ static void register_cleanup(struct run *r, const struct step *st)
                       r->step_name, r->message.buf);
             r->cleanup_note = sbuf_take(&note, NULL);
         }
-        journal_entry_release(&e);
+        rendered_release(&e);
         sbuf_reset(&r->message);
         sbuf_add(&r->message, saved.buf, saved.len);
         sbuf_release(&saved);
-        return;
+        return 0;
     }
     sbuf_reset(&r->message);
     sbuf_add(&r->message, saved.buf, saved.len);
     sbuf_release(&saved);
-    /* Borrowed for the copies, then given back before <e> is released. */
-    e.test_id = r->test_id;
-    e.step = r->step_name;
-    e.status = st->cleanup_expect.status;
-    e.nstatus = st->cleanup_expect.nstatus;
-    e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+    cleanup_terms(r, st, &e);
     XGROW(r->cleanups, r->ncleanups + 1, r->cleanups_alloc);
     pc = &r->cleanups[r->ncleanups++];
-    journal_entry_copy(&pc->e, &e);
-    pc->id = journal_add(r->env.journal, &e);
-    e.test_id = e.step = NULL;
-    e.status = NULL;
-    journal_entry_release(&e);
+    pc->id = 0;
+    pc->e = e;
+    add_intent(r, then);
+    return 1;
 }
 
 static int should_retry(const struct run *r, const struct step *st,
@@ -686,13 +869,14 @@ static void send_step(void *arg);
 static void wait_for_slot(struct run *r, loop_timer_fn *fn)
 {
     r->waiting = fn;
+    r->wait_t0 = mono_s();
     /* The time may have run out while nothing was waiting (checks in
      * children): say so now rather than after a slot. */
-    if (mono_s() >= r->deadline) {
+    if (r->cancelled || mono_s() >= r->deadline) {
         fn(r);
         return;
     }
-    throttle_acquire(r->env.throttle, r->target, fn, r);
+    throttle_acquire(r->env.throttle, slot(r), fn, r);
 }
 
 static void retry_step(void *arg)
@@ -849,10 +1033,10 @@ static int header_crosses(const struct run *r, const char *h)
 static int prepare_hop(struct run *r, const struct step *st,
                        const struct http_resp *resp)
 {
-    const struct journal_entry *from = r->hops ? &r->hop : &r->cur;
+    const struct rendered *from = r->hops ? &r->hop : &r->cur;
     const char *location = http_resp_header(resp, "Location");
     long code = resp->status;
-    struct journal_entry next;
+    struct rendered next;
     char *url, *host, *old_origin, *new_origin;
     int same_origin, downgrade, to_get;
     size_t i;
@@ -936,7 +1120,7 @@ static int prepare_hop(struct run *r, const struct step *st,
         next.user = xstrdup(from->user);
         next.password = xstrdup(from->password ? from->password : "");
     }
-    journal_entry_release(&r->hop);
+    rendered_release(&r->hop);
     r->hop = next;
     /* A POST answered "303 See Other" has usually made what it points to,
      * whatever the page it points to says. */
@@ -1005,10 +1189,34 @@ static void retry_step(void *arg);
 /* The attempt is over: the next one starts from the step's own request. */
 static void forget_hops(struct run *r)
 {
-    journal_entry_release(&r->hop);
+    rendered_release(&r->hop);
     r->hops = 0;
     r->hops_ms = 0;
     r->hop_made = 0;
+}
+
+/* The judged attempt's cleanup is registered: retry, stop or go on. */
+static void after_registered(void *arg)
+{
+    struct run *r = arg;
+    const struct step *st = scenario_step(r->sc, r->step);
+
+    if (r->judged != RUN_PASS) {
+        /* A retry starts from the step's own request, without this
+         * attempt's captures. */
+        drop_captures(r, r->caps_before);
+        forget_hops(r);
+        if (should_retry(r, st, &r->resp, r->judged_transport)) {
+            loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
+                       retry_step, r);
+            return;
+        }
+        finish_steps(r, r->judged);
+        return;
+    }
+    forget_hops(r);
+    r->step++;
+    begin_step(r);
 }
 
 /* The step's attempt is judged: register its cleanup, then retry, stop
@@ -1018,25 +1226,14 @@ static void after_judging(struct run *r, enum run_status verdict, int transport,
 {
     const struct step *st = scenario_step(r->sc, r->step);
 
+    r->judged = verdict;
+    r->judged_transport = transport;
+    r->caps_before = caps_before;
     /* Each attempt that may have made a record gets its own cleanup. */
-    if (st->cleanup && (may_have_made(&r->resp) || r->hop_made))
-        register_cleanup(r, st);
-    if (verdict != RUN_PASS) {
-        /* A retry starts from the step's own request, without this
-         * attempt's captures. */
-        drop_captures(r, caps_before);
-        forget_hops(r);
-        if (should_retry(r, st, &r->resp, transport)) {
-            loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
-                       retry_step, r);
-            return;
-        }
-        finish_steps(r, verdict);
+    if (st->cleanup && (may_have_made(&r->resp) || r->hop_made) &&
+        register_cleanup(r, st, after_registered))
         return;
-    }
-    forget_hops(r);
-    r->step++;
-    begin_step(r);
+    after_registered(r);
 }
 
 /* Judge the response in r->view with every jq result at hand. */
@@ -1240,6 +1437,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     /* Shallow, with the hops' time added; <raw> stays valid until the
      * run's next request. */
     r->resp = *raw;
+    r->have_resp = 1;
     r->resp.total_ms += r->hops_ms;
     record_step(r, raw);
     sbuf_reset(&r->message);
@@ -1281,6 +1479,11 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     judge(r);
 }
 
+static void end_timed_out(void *arg)
+{
+    finish_steps(arg, RUN_ERROR);
+}
+
 /* The scenario's time is up before the step's next request. */
 static void timed_out(struct run *r)
 {
@@ -1290,8 +1493,9 @@ static void timed_out(struct run *r)
     sbuf_addf(&r->message, "the run timed out after %llums",
               (unsigned long long)scenario_timeout_ms(r->sc));
     /* Out of time between hops: an earlier hop may have made a record. */
-    if (st->cleanup && r->hop_made)
-        register_cleanup(r, st);
+    if (st->cleanup && r->hop_made &&
+        register_cleanup(r, st, end_timed_out))
+        return;
     finish_steps(r, RUN_ERROR);
 }
 
@@ -1305,6 +1509,12 @@ static void send_current(struct run *r)
     size_t i;
 
     r->waiting = NULL;
+    end_wait(r);
+    r->have_resp = 0;
+    if (r->cancelled) {
+        cancel_now(r);
+        return;
+    }
 
     if (left_ms < 1) {
         timed_out(r);
@@ -1372,7 +1582,7 @@ static void on_run_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (r->waiting == NULL ||
-        !throttle_cancel(r->env.throttle, r->target, r->waiting, r))
+        !throttle_cancel(r->env.throttle, slot(r), r->waiting, r))
         return;
     r->waiting = NULL;
     timed_out(r);
@@ -1383,6 +1593,10 @@ static void start_first_step(void *arg)
     struct run *r = arg;
     size_t i;
 
+    if (r->cancelled) {
+        cancel_now(r);
+        return;
+    }
     for (i = 0; i < scenario_var_count(r->sc); i++) {
         const struct kv *var = scenario_var(r->sc, i);
         struct sbuf v = SBUF_INIT;
@@ -1399,9 +1613,24 @@ static void start_first_step(void *arg)
     begin_step(r);
 }
 
-void run_start(const struct run_env *env, const struct scenario *sc,
-               size_t target, const char *const *row, const char *test_id,
-               run_done_fn *done, void *arg)
+void run_cancel(struct run *r)
+{
+    if (r->steps_over || r->cancelled)
+        return;
+    r->cancelled = 1;
+    if (r->waiting &&
+        throttle_cancel(r->env.throttle, slot(r), r->waiting, r)) {
+        r->waiting = NULL;
+        end_wait(r);
+        cancel_now(r);
+    }
+    /* Otherwise a request or the journal's answer is awaited, or the
+     * first step has not begun: the run stops before its next request. */
+}
+
+struct run *run_start(const struct run_env *env, const struct scenario *sc,
+                      size_t target, const char *const *row,
+                      const char *test_id, run_done_fn *done, void *arg)
 {
     struct run *r = xcalloc(1, sizeof(*r));
     unsigned char rnd[16];
@@ -1422,7 +1651,7 @@ void run_start(const struct run_env *env, const struct scenario *sc,
             rnd[i] = (unsigned char)rand();
     for (i = 0; i < sizeof(rnd); i++)
         snprintf(r->run_id + 2 * i, 3, "%02x", rnd[i]);
-    r->started = time(NULL);
+    r->started = clock_now();
     gmtime_r(&r->started, &tm);
     strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
              &tm);
@@ -1442,4 +1671,141 @@ void run_start(const struct run_env *env, const struct scenario *sc,
     r->done = done;
     r->arg = arg;
     loop_after(env->loop, 0, start_first_step, r);
+    return r;
+}
+
+/* ---- Cleanup from an intent ---- */
+
+/* The scenario var <i> of an intent, or NULL when the intent left it
+ * out (a secret went into it). */
+static const char *intent_var(const struct journal_intent *in,
+                              const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < in->nvars; i++)
+        if (strcmp(in->vars[i].name, name) == 0)
+            return in->vars[i].value;
+    return NULL;
+}
+
+static void clean_unrenderable(void *arg)
+{
+    struct run *r = arg;
+
+    r->clean = CLEAN_UNRENDERABLE;
+    report(r);
+}
+
+/* Rebuild in <r> what the run of <in> knew when it registered the
+ * intent; returns 0 with the reason in the run's message otherwise. */
+static int clean_prepare(struct run *r, const struct suite *s,
+                         const struct journal_intent *in)
+{
+    const struct config *cfg = suite_config(s);
+    const struct step *st;
+    struct pending_cleanup *pc;
+    struct sbuf name = SBUF_INIT;
+    size_t i;
+
+    r->sc = suite_find_scenario(s, in->scenario);
+    if (r->sc == NULL) {
+        sbuf_addf(&r->message, "scenario '%s' is gone", in->scenario);
+        return 0;
+    }
+    for (i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].name, in->target) == 0)
+            break;
+    if (i == cfg->ntargets) {
+        sbuf_addf(&r->message, "target '%s' is gone", in->target);
+        return 0;
+    }
+    r->target = i;
+    r->tg = &cfg->targets[i];
+    if (in->step >= scenario_step_count(r->sc) ||
+        scenario_step(r->sc, in->step)->cleanup == NULL ||
+        in->nrow != (in->nrow ? matrix_param_count(scenario_matrix(r->sc))
+                              : 0)) {
+        sbuf_addf(&r->message, "scenario '%s' changed: step %u or its "
+                  "cleanup is gone", in->scenario, in->step);
+        return 0;
+    }
+    r->nrow = in->nrow;
+    r->row = xcalloc(r->nrow ? r->nrow : 1, sizeof(char *));
+    for (i = 0; i < r->nrow; i++)
+        r->row[i] = xstrdup(in->row[i]);
+    for (i = 0; i < in->ncaps; i++) {
+        XGROW(r->caps, r->ncaps + 1, r->caps_alloc);
+        r->caps[r->ncaps].name = xstrdup(in->caps[i].name);
+        r->caps[r->ncaps].value = xstrdup(in->caps[i].value);
+        r->ncaps++;
+    }
+    /* In order, as the run rendered them: a var left out (a secret went
+     * into it) is rendered again from its template, seeing the ones
+     * before it. */
+    r->vars = xcalloc(scenario_var_count(r->sc) + 1, sizeof(*r->vars));
+    for (i = 0; i < scenario_var_count(r->sc); i++) {
+        const struct kv *var = scenario_var(r->sc, i);
+        const char *kept = intent_var(in, var->name);
+        struct sbuf v = SBUF_INIT;
+
+        if (kept) {
+            sbuf_adds(&v, kept);
+        } else if (!render(r, var->value, var->name, &v)) {
+            sbuf_release(&v);
+            return 0;
+        }
+        r->vars[r->nvars].name = xstrdup(var->name);
+        r->vars[r->nvars].value = sbuf_take(&v, NULL);
+        r->nvars++;
+    }
+    r->step = in->step;
+    st = scenario_step(r->sc, r->step);
+    if (!render(r, st->name, "name", &name)) {
+        sbuf_release(&name);
+        return 0;
+    }
+    r->step_name = sbuf_take(&name, NULL);
+    XGROW(r->cleanups, 1, r->cleanups_alloc);
+    pc = &r->cleanups[r->ncleanups];
+    memset(pc, 0, sizeof(*pc));
+    if (!render_request(r, st->cleanup, &pc->e)) {
+        rendered_release(&pc->e);
+        return 0;
+    }
+    r->ncleanups = 1;
+    cleanup_terms(r, st, &pc->e);
+    return 1;
+}
+
+void run_clean(const struct run_env *env, const struct suite *s,
+               const struct journal_intent *in, uint64_t journal_id,
+               run_cleaned_fn *cleaned, void *arg)
+{
+    struct run *r = xcalloc(1, sizeof(*r));
+    struct tm tm;
+    time_t reg = (time_t)in->registered;
+
+    r->env = *env;
+    r->test_id = xstrdup(in->test_id);
+    snprintf(r->run_id, sizeof(r->run_id), "%s", in->run_id);
+    /* The run's start is not kept; the intent's registration is the
+     * nearest time known. */
+    r->started = reg;
+    gmtime_r(&reg, &tm);
+    strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
+             &tm);
+    r->http = http_client_new(env->loop);
+    sbuf_init(&r->message, 0);
+    r->status = RUN_PASS;
+    r->clean = CLEAN_OK;
+    r->cleaned = cleaned;
+    r->arg = arg;
+    if (!clean_prepare(r, s, in)) {
+        loop_after(env->loop, 0, clean_unrenderable, r);
+        return;
+    }
+    r->cleanups[0].id = journal_id;
+    r->cleanup_at = 1;
+    next_cleanup(r);
 }

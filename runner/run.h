@@ -25,6 +25,7 @@
 #include "result.h"
 #include "scenario.h"
 #include "secret.h"
+#include "suite.h"
 #include "throttle.h"
 
 /* What every run shares.  All borrowed; they must outlive the runs. */
@@ -35,7 +36,11 @@ struct run_env {
     struct journal *journal;
     struct secrets *secrets; /* values read once; redaction */
     const struct config *cfg;
+    /* The throttle's index of each of cfg's targets; NULL: the same. */
+    const size_t *slots;
 };
+
+struct run;
 
 /* Called once when the run is over; <r> is valid during the call only.
  * The run frees itself after the callback returns. */
@@ -44,9 +49,42 @@ typedef void run_done_fn(const struct run_result *r, void *arg);
 /* Start the test of scenario <sc> on target number <target> (an index
  * into env->cfg->targets) with matrix row <row> (copied; NULL without a
  * matrix) and id <test_id> (copied).  <done> is called from the loop,
- * never from inside this call. */
-void run_start(const struct run_env *env, const struct scenario *sc,
-               size_t target, const char *const *row, const char *test_id,
-               run_done_fn *done, void *arg);
+ * never from inside this call.  Returns the run, valid until <done> is
+ * called. */
+struct run *run_start(const struct run_env *env, const struct scenario *sc,
+                      size_t target, const char *const *row,
+                      const char *test_id, run_done_fn *done, void *arg);
+
+/* Stop run <r>'s steps: at once when it waits for the throttle,
+ * otherwise before its next request (a request in flight ends by its own
+ * timeout, cut to the scenario's).  Its cleanups still run, and it
+ * reports RUN_ERROR "cancelled: stopping".  No-op once its steps are
+ * over. */
+void run_cancel(struct run *r);
+
+enum clean_outcome {
+    CLEAN_OK,           /* sent, and answered as the cleanup expects */
+    CLEAN_FAILED,       /* sent, but it failed or was not accepted */
+    CLEAN_UNRENDERABLE, /* the scenario, target, step or a var is gone */
+};
+
+/* Called once when a cleanup from an intent is over; <message> (one
+ * line, redacted; NULL on CLEAN_OK) is valid during the call only. */
+typedef void run_cleaned_fn(enum clean_outcome outcome, const char *message,
+                            void *arg);
+
+/* Send the cleanup that intent <in> (borrowed during the call) stands
+ * for, as the run that registered it would have: the same template scope
+ * -- matrix values, target, the intent's vars (a var it left out is
+ * rendered again from its template: that is how one built from a secret
+ * comes back), its captures, run.id, test.id -- looked up in suite <s>
+ * (borrowed during the call; <env> must match it).  The request passes
+ * the throttle and is judged by the cleanup's expectation.  On success
+ * journal_done(<journal_id>) is called (0: none).  <cleaned> is called
+ * from the loop, never inside this call.  {{ run.started }} renders as
+ * the intent's registration time: the run's start is not kept. */
+void run_clean(const struct run_env *env, const struct suite *s,
+               const struct journal_intent *in, uint64_t journal_id,
+               run_cleaned_fn *cleaned, void *arg);
 
 #endif /* PW_RUN_H */

@@ -15,15 +15,29 @@ struct suite {
     struct scenario **scenarios;
     size_t n, alloc;
     struct jqset *jq;
+    struct secrets *secrets;
     uint64_t ntests;
+    unsigned refs;
 };
+
+struct suite *suite_ref(struct suite *s)
+{
+    s->refs++;
+    return s;
+}
+
+void suite_unref(struct suite *s)
+{
+    suite_free(s);
+}
 
 void suite_free(struct suite *s)
 {
     size_t i;
 
-    if (s == NULL)
+    if (s == NULL || --s->refs > 0)
         return;
+    secrets_free(s->secrets);
     for (i = 0; i < s->n; i++)
         scenario_free(s->scenarios[i]);
     free(s->scenarios);
@@ -173,6 +187,7 @@ struct suite *suite_load(const char *config_path, struct diag *d)
     struct suite *s = xcalloc(1, sizeof(*s));
     char **paths;
 
+    s->refs = 1;
     s->cfg = config_load(config_path, d);
     if (s->cfg == NULL) {
         suite_free(s);
@@ -210,6 +225,7 @@ struct suite *suite_load(const char *config_path, struct diag *d)
         suite_free(s);
         return NULL;
     }
+    s->secrets = secrets_new(s->cfg->secrets_dir);
     return s;
 }
 
@@ -229,6 +245,11 @@ uint64_t suite_test_count(const struct suite *s)
 struct jqset *suite_jq(const struct suite *s)
 {
     return s->jq;
+}
+
+struct secrets *suite_secrets(const struct suite *s)
+{
+    return s->secrets;
 }
 
 struct scenario *suite_scenario(const struct suite *s, size_t i)

@@ -5,7 +5,12 @@
  * stable), and the jq programs of all of them compiled together.  Scenario
  * names are unique within a suite, and a suite holds at most
  * limits.max_tests tests (counted, not enumerated, at load).  Immutable
- * after loading, except that covering arrays are built on first use.
+ * after loading, except that covering arrays are built on first use and
+ * secrets are read on first use (once per load: a reload reads them
+ * again).
+ *
+ * A suite is reference-counted so that runs started from it keep it
+ * while a reload replaces it for new runs; single-threaded like the rest.
  */
 #ifndef PW_SUITE_H
 #define PW_SUITE_H
@@ -17,6 +22,7 @@
 #include "diag.h"
 #include "jqset.h"
 #include "scenario.h"
+#include "secret.h"
 
 struct suite;
 
@@ -25,7 +31,12 @@ struct suite;
  * suite_free()) when there were no problems, NULL otherwise. */
 struct suite *suite_load(const char *config_path, struct diag *d);
 
-/* Release <s>.  NULL is a no-op. */
+/* Take one more reference on <s>; returns <s>. */
+struct suite *suite_ref(struct suite *s);
+
+/* Drop one reference; the last one releases <s>.  NULL is a no-op.
+ * suite_free() is the same call, for the owner of the first reference. */
+void suite_unref(struct suite *s);
 void suite_free(struct suite *s);
 
 /* Accessors; borrowed until suite_free(). */
@@ -35,6 +46,9 @@ struct scenario *suite_scenario(const struct suite *s, size_t i);
 /* The scenario named <name>, or NULL. */
 struct scenario *suite_find_scenario(const struct suite *s, const char *name);
 struct jqset *suite_jq(const struct suite *s);
+/* The suite's secrets (from config secrets_dir), read once per load and
+ * the redaction of every run started from it. */
+struct secrets *suite_secrets(const struct suite *s);
 /* The number of tests in the suite: the sum over scenarios of matrix rows
  * times targets, without any filter.  At most limits.max_tests. */
 uint64_t suite_test_count(const struct suite *s);

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -565,13 +566,13 @@ static pw_status eval_call(const struct texpr *e, tmpl_lookup_fn *lookup,
                            rnd[i]);
         return rc;
     case F_NOW:
-        now = time(NULL);
+        now = clock_now();
         gmtime_r(&now, &tm);
         return sbuf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02dZ",
                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                          tm.tm_hour, tm.tm_min, tm.tm_sec);
     case F_UNIX:
-        return sbuf_addf(out, "%lld", (long long)time(NULL));
+        return sbuf_addf(out, "%lld", (long long)clock_now());
     case F_RANDOM_INT:
         rc = eval(e->args[0], lookup, arg, &a, err);
         if (rc == PW_OK)

@@ -9,8 +9,10 @@
 #include <event2/event.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "throttle.h"
 #include "xalloc.h"
 
@@ -24,6 +26,7 @@ struct waiter {
 struct bucket {
     double interval; /* seconds between requests; 0: unlimited */
     double next;     /* earliest time of the next request */
+    int held;        /* nothing leaves while set */
     struct waiter *head, *tail;
 };
 
@@ -36,14 +39,12 @@ struct throttle {
     size_t waiting;
     unsigned long long seq;
     double armed_at; /* when the pending timer fires */
+    int all_held;
 };
 
 static double now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_mono();
 }
 
 /* A little slack on every interval, so that a request observed a few
@@ -156,7 +157,7 @@ static void pump(struct throttle *t)
             struct bucket *b = &t->targets[i];
             double at;
 
-            if (b->head == NULL)
+            if (b->head == NULL || b->held || t->all_held)
                 continue;
             at = ready_at(t, b);
             if (at <= now) {
@@ -234,4 +235,26 @@ int throttle_cancel(struct throttle *t, size_t i, loop_timer_fn *fn, void *arg)
 size_t throttle_waiting(const struct throttle *t)
 {
     return t->waiting;
+}
+
+size_t throttle_add_target(struct throttle *t, double rate)
+{
+    t->targets = xrealloc(t->targets, (t->ntargets + 1) * sizeof(*t->targets));
+    memset(&t->targets[t->ntargets], 0, sizeof(*t->targets));
+    t->targets[t->ntargets].interval = rate > 0 ? 1.0 / rate : 0;
+    return t->ntargets++;
+}
+
+void throttle_hold(struct throttle *t, size_t i, int held)
+{
+    t->targets[i].held = held;
+    if (!held && t->waiting)
+        arm(t, 0);
+}
+
+void throttle_hold_all(struct throttle *t, int held)
+{
+    t->all_held = held;
+    if (!held && t->waiting)
+        arm(t, 0);
 }

@@ -43,6 +43,16 @@ void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
  * 0 otherwise. */
 int throttle_cancel(struct throttle *t, size_t i, loop_timer_fn *fn, void *arg);
 
+/* Add a target with rate <rate> (0: unlimited); returns its index.  For
+ * a reload that brings a new target: the others keep their buckets. */
+size_t throttle_add_target(struct throttle *t, double rate);
+
+/* While <held>, no request to target <i> (or, for throttle_hold_all(),
+ * to any target) leaves; they wait in order and go when released, each
+ * still keeping the rates. */
+void throttle_hold(struct throttle *t, size_t i, int held);
+void throttle_hold_all(struct throttle *t, int held);
+
 /* Requests waiting for their slot. */
 size_t throttle_waiting(const struct throttle *t);
 

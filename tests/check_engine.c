@@ -1,0 +1,373 @@
+/* check_engine.c -- the engine against tests/hostile.py on loopback: a
+ * cleanup sent from an intent, and durations without queue time. */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "sbuf.h"
+#include "testutil.h"
+#include "xalloc.h"
+
+static pid_t server;
+static int port;
+
+/* Start hostile.py on a free loopback port; the port file tells which. */
+static void server_start(void)
+{
+    char pf[512];
+    const char *top = getenv("TOP_SRCDIR");
+    int i;
+
+    snprintf(pf, sizeof(pf), "%s/hostile.port", tu_tmpdir());
+    unlink(pf);
+    server = fork();
+    ck_assert_int_ge(server, 0);
+    if (server == 0) {
+        char script[512];
+
+        snprintf(script, sizeof(script), "%s/tests/hostile.py",
+                 top ? top : "..");
+        execlp("python3", "python3", script, pf, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 200 && port == 0; i++) {
+        FILE *f = fopen(pf, "r");
+
+        if (f) {
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port == 0)
+            usleep(50000);
+    }
+    ck_assert_int_gt(port, 0);
+}
+
+static void server_stop(void)
+{
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, NULL, 0);
+    }
+    server = 0;
+    port = 0;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    sbuf_add(arg, p, size * n);
+    return size * n;
+}
+
+/* A blocking request to the server, for the test's own bookkeeping. */
+static char *fetch(const char *method, const char *path)
+{
+    CURL *c = curl_easy_init();
+    struct sbuf b = SBUF_INIT;
+    char url[256];
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "POST") == 0)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    sbuf_addc(&b, '\0');
+    return sbuf_take(&b, NULL);
+}
+
+static struct suite *load(const char *scenario, const char *rate)
+{
+    struct sbuf cfg = SBUF_INIT;
+    struct diag *d = diag_new();
+    struct suite *s;
+    char *sc_path;
+
+    tu_mkdir("secrets");
+    tu_write("secrets/tok", "s3cret-Value\n");
+    sc_path = xstrdup(tu_write("e.scenario.yaml", scenario));
+    sbuf_addf(&cfg,
+              "scenarios: [ \"%s\" ]\n"
+              "secrets_dir: secrets\n"
+              "targets:\n"
+              "  h: { base_url: \"http://127.0.0.1:%d\", rate: %s }\n"
+              "throttle: { concurrency: 4 }\n",
+              sc_path, port, rate);
+    s = suite_load(tu_write("e.yaml", cfg.buf), d);
+    if (s == NULL) {
+        char *t = tu_diag_text(d);
+
+        ck_abort_msg("suite: %s", t);
+    }
+    diag_free(d);
+    free(sc_path);
+    sbuf_release(&cfg);
+    return s;
+}
+
+/* ---- A cleanup from an intent ---- */
+
+static const char cleanup_scenario[] =
+    "name: made\n"
+    "vars:\n"
+    "  auth: \"Bearer {{ secret.tok }}\"\n"
+    "  tag: \"{{ random_hex(4) }}\"\n"
+    "steps:\n"
+    "  - name: make\n"
+    "    request: { method: POST, url: \"{{ target.base_url }}/items\",\n"
+    "               json: { a: 1 } }\n"
+    "    capture: { id: { jq: .id } }\n"
+    "    cleanup:\n"
+    "      method: DELETE\n"
+    "      url: \"{{ target.base_url }}/items/{{ id }}\"\n"
+    "      headers: { X-Auth: \"{{ auth }}\", X-Tag: \"{{ tag }}\",\n"
+    "                 X-Run: \"{{ run.id }}/{{ test.id }}\" }\n";
+
+struct clean_state {
+    uint64_t id;
+    int added, cleaned;
+    enum clean_outcome outcome;
+    char *message;
+};
+
+static void on_added(uint64_t id, int durable, void *arg)
+{
+    struct clean_state *st = arg;
+
+    ck_assert_int_eq(durable, 1);
+    st->id = id;
+    st->added = 1;
+}
+
+static void on_cleaned(enum clean_outcome outcome, const char *message,
+                       void *arg)
+{
+    struct clean_state *st = arg;
+
+    st->outcome = outcome;
+    st->message = message ? xstrdup(message) : NULL;
+    st->cleaned = 1;
+}
+
+static void spin(struct engine *e, const int *flag)
+{
+    double until = clock_mono() + 10;
+
+    while (!*flag && clock_mono() < until)
+        event_base_loop(loop_base(engine_loop(e)), EVLOOP_ONCE);
+    ck_assert_msg(*flag, "no answer within 10s");
+}
+
+static void clean_once(struct engine *e, const struct journal_intent *in,
+                       struct clean_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    journal_add(engine_journal(e), in, on_added, st);
+    spin(e, &st->added);
+    engine_clean(e, in, st->id, on_cleaned, st);
+    spin(e, &st->cleaned);
+}
+
+START_TEST(test_clean_from_intent)
+{
+    struct suite *s;
+    struct engine *e;
+    struct journal_intent in;
+    struct journal_named vars[1] = { { "tag", "beef" } };
+    struct journal_named caps[1] = { { "id", "" } };
+    struct clean_state st;
+    char *made, *log, idbuf[32];
+
+    server_start();
+    s = load(cleanup_scenario, "500/s");
+    e = engine_new(s);
+    suite_free(s); /* the engine keeps its own reference */
+    made = fetch("POST", "/items");
+    ck_assert_int_eq(sscanf(made, "{\"id\": %31[0-9]", idbuf), 1);
+    caps[0].value = idbuf;
+    memset(&in, 0, sizeof(in));
+    in.run_id = "0123456789abcdef0123456789abcdef";
+    in.test_id = "made@h";
+    in.scenario = "made";
+    in.target = "h";
+    in.step = 0;
+    /* "auth" is left out, as a run leaves out a var a secret went into:
+     * it must be rendered again from its template. */
+    in.vars = vars;
+    in.nvars = 1;
+    in.caps = caps;
+    in.ncaps = 1;
+    in.registered = clock_wall();
+    clean_once(e, &in, &st);
+    ck_assert_msg(st.outcome == CLEAN_OK, "outcome %d: %s", st.outcome,
+                  st.message ? st.message : "");
+    ck_assert_uint_eq(journal_pending(engine_journal(e)), 0);
+    log = fetch("GET", "/_log");
+    ck_assert_ptr_nonnull(strstr(log, "\"X-Auth\": \"Bearer s3cret-Value\""));
+    ck_assert_ptr_nonnull(strstr(log, "\"X-Tag\": \"beef\""));
+    ck_assert_ptr_nonnull(
+        strstr(log, "\"X-Run\": \"0123456789abcdef0123456789abcdef/made@h\""));
+    free(log);
+    free(made);
+    free(fetch("GET", "/_count")); /* the record is gone: checked below */
+    log = fetch("GET", "/_count");
+    ck_assert_str_eq(log, "{\"items\": 0}");
+    free(log);
+
+    /* Again: the record is gone, so the cleanup fails, stays in the
+     * journal, and the message names no secret. */
+    clean_once(e, &in, &st);
+    ck_assert_int_eq(st.outcome, CLEAN_FAILED);
+    ck_assert_ptr_nonnull(st.message);
+    ck_assert_ptr_nonnull(strstr(st.message, "status 404"));
+    ck_assert_ptr_null(strstr(st.message, "s3cret"));
+    ck_assert_uint_eq(journal_pending(engine_journal(e)), 1);
+    free(st.message);
+
+    /* A step that has no cleanup cannot be rendered. */
+    in.step = 3;
+    clean_once(e, &in, &st);
+    ck_assert_int_eq(st.outcome, CLEAN_UNRENDERABLE);
+    free(st.message);
+    engine_free(e);
+    server_stop();
+}
+END_TEST
+
+/* ---- Durations without queue time ---- */
+
+static const char ok_scenario[] =
+    "name: ok\n"
+    "matrix: { n: [1, 2, 3, 4, 5] }\n"
+    "steps:\n"
+    "  - name: ok\n"
+    "    request: { url: \"{{ target.base_url }}/ok\" }\n";
+
+struct gate {
+    struct result_sink base;
+    struct engine *e;
+    const struct scenario *sc;
+    const char *row[1];
+    char id[32];
+    int fed;
+    double max_ms;
+    int results, passed, stopped;
+};
+
+static int gate_next(void *arg, struct engine_test *t)
+{
+    struct gate *g = arg;
+    static const char *values[] = { "1", "2", "3", "4", "5" };
+
+    if (g->fed == 5)
+        return 0;
+    g->row[0] = values[g->fed];
+    snprintf(g->id, sizeof(g->id), "ok[n=%s]@h", values[g->fed]);
+    g->fed++;
+    t->sc = g->sc;
+    t->target = 0;
+    t->row = g->row;
+    t->id = g->id;
+    return 1;
+}
+
+static void gate_result(struct result_sink *s, const struct run_result *r)
+{
+    struct gate *g = (struct gate *)s;
+
+    g->results++;
+    g->passed += r->status == RUN_PASS;
+    ck_assert_ptr_nonnull(r->run_id);
+    ck_assert_uint_eq(strlen(r->run_id), 32);
+    if (r->duration_ms > g->max_ms)
+        g->max_ms = r->duration_ms;
+}
+
+static void gate_stopped(void *arg)
+{
+    ((struct gate *)arg)->stopped = 1;
+}
+
+static void gate_idle(void *arg)
+{
+    struct gate *g = arg;
+
+    engine_stop(g->e, ENGINE_NO_GRACE, gate_stopped, g);
+}
+
+static void gate_free(struct result_sink *s)
+{
+    (void)s;
+}
+
+static const struct sink_ops gate_ops = { "gate", gate_result, NULL,
+                                          gate_free };
+
+START_TEST(test_duration_excludes_queue)
+{
+    struct suite *s;
+    struct gate g;
+    struct engine_feed feed;
+    struct engine_stats st;
+    double t0, wall;
+
+    server_start();
+    s = load(ok_scenario, "2/s");
+    memset(&g, 0, sizeof(g));
+    g.base.ops = &gate_ops;
+    g.e = engine_new(s);
+    g.sc = suite_find_scenario(s, "ok");
+    suite_free(s);
+    engine_add_sink(g.e, &g.base);
+    feed.next = gate_next;
+    feed.arg = &g;
+    engine_set_feed(g.e, &feed);
+    engine_set_idle(g.e, gate_idle, &g);
+    t0 = clock_mono();
+    engine_kick(g.e);
+    engine_run(g.e);
+    wall = clock_mono() - t0;
+    ck_assert_int_eq(g.stopped, 1);
+    ck_assert_int_eq(g.results, 5);
+    ck_assert_int_eq(g.passed, 5);
+    /* Four runs at once, one request each, 2/s: the last one waited
+     * about 1.5s for its slot -- and none of that is its duration. */
+    ck_assert_msg(wall >= 1.4, "wall %.2fs", wall);
+    ck_assert_msg(g.max_ms < 400, "a duration of %.0fms", g.max_ms);
+    engine_stats(g.e, &st);
+    ck_assert_uint_eq(st.runs_started, 5);
+    ck_assert_uint_eq(st.runs_finished, 5);
+    ck_assert_uint_eq(st.requests, 5);
+    ck_assert_uint_eq(st.runs_in_flight, 0);
+    engine_free(g.e);
+    server_stop();
+}
+END_TEST
+
+static Suite *engine_suite_(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("hostile");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_clean_from_intent);
+    tcase_add_test(tc, test_duration_excludes_queue);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pw_run_suite(engine_suite_());
+}
