@@ -198,14 +198,11 @@ void engine_free(struct engine *e)
         e->parked = p->next;
         parked_free(p);
     }
-    for (i = 0; i < e->nsinks; i++)
-        e->sinks[i]->ops->free(e->sinks[i]);
-    free(e->sinks);
+    engine_close(e);
     loop_timer_cancel(e->kick_timer);
     loop_timer_cancel(e->grace);
     event_free(e->window_timer);
     gen_unref(e->cur);
-    journal_free(e->journal);
     throttle_free(e->throttle);
     for (i = 0; i < e->nslots; i++)
         free(e->slot_names[i]);
@@ -213,6 +210,20 @@ void engine_free(struct engine *e)
     free(e->slot_held);
     loop_free(e->loop);
     free(e);
+}
+
+void engine_close(struct engine *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->nsinks; i++)
+        e->sinks[i]->ops->free(e->sinks[i]);
+    free(e->sinks);
+    e->sinks = NULL;
+    e->nsinks = e->sinks_alloc = 0;
+    journal_free(e->journal);
+    e->journal = NULL;
+    e->cur->env.journal = NULL;
 }
 
 struct loop *engine_loop(struct engine *e)

@@ -64,6 +64,12 @@ struct engine *engine_new(struct suite *s);
  * flight are abandoned: call it after the loop ended.  NULL: no-op. */
 void engine_free(struct engine *e);
 
+/* Free the sinks and the journal now, before engine_free(): a command
+ * whose sinks use something of its own on the engine's loop (a Redis
+ * connection) frees them, then that, then the engine.  After the loop
+ * ended only; engine_free() does it too.  Idempotent. */
+void engine_close(struct engine *e);
+
 /* The engine's loop, for the command's own events.  Borrowed. */
 struct loop *engine_loop(struct engine *e);
 
