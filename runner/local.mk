@@ -28,6 +28,8 @@ LIBPRODWATCH_SOURCES = \
 	runner/window.c runner/window.h \
 	runner/secret.c runner/secret.h \
 	runner/result.h \
+	runner/redis.c runner/redis.h \
+	runner/spool.c runner/spool.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h
