@@ -3,18 +3,38 @@
 #include <string.h>
 
 #include "journal.h"
+#include "loop.h"
 #include "xalloc.h"
 
-struct mem_entry {
+/* An intent with every string owned. */
+struct mem_intent {
     uint64_t id;
-    struct journal_entry e;
+    char *run_id, *test_id, *scenario, *target;
+    unsigned step;
+    char **row;
+    size_t nrow;
+    struct journal_named *vars, *caps;
+    size_t nvars, ncaps;
+    double registered;
+};
+
+/* An add() not answered yet. */
+struct mem_answer {
+    struct mem_journal *m;
+    struct loop_timer *timer;
+    uint64_t id;
+    journal_added_fn *added;
+    void *arg;
+    struct mem_answer *prev, *next;
 };
 
 struct mem_journal {
     struct journal base;
-    struct mem_entry *items;
+    struct loop *loop;
+    struct mem_intent *items;
     size_t n, alloc;
     uint64_t next_id;
+    struct mem_answer *answers;
 };
 
 static char *dup_or_null(const char *s)
@@ -22,61 +42,104 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
-void journal_entry_copy(struct journal_entry *dst,
-                        const struct journal_entry *src)
+static struct journal_named *copy_named(const struct journal_named *src,
+                                        size_t n)
+{
+    struct journal_named *dst = xcalloc(n ? n : 1, sizeof(*dst));
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        dst[i].name = xstrdup(src[i].name);
+        dst[i].value = xstrdup(src[i].value);
+    }
+    return dst;
+}
+
+static void free_named(struct journal_named *list, size_t n)
 {
     size_t i;
 
-    memset(dst, 0, sizeof(*dst));
-    dst->test_id = dup_or_null(src->test_id);
-    dst->step = dup_or_null(src->step);
-    dst->method = dup_or_null(src->method);
-    dst->url = dup_or_null(src->url);
-    dst->nheaders = src->nheaders;
-    dst->headers = xcalloc(src->nheaders ? src->nheaders : 1, sizeof(char *));
-    for (i = 0; i < src->nheaders; i++)
-        dst->headers[i] = xstrdup(src->headers[i]);
-    if (src->body)
-        dst->body = xstrndup(src->body, src->body_len);
-    dst->body_len = src->body_len;
-    dst->nstatus = src->nstatus;
-    dst->status =
-        xcalloc(src->nstatus ? src->nstatus : 1, sizeof(*dst->status));
-    if (src->nstatus)
-        memcpy(dst->status, src->status, src->nstatus * sizeof(*src->status));
-    dst->user = dup_or_null(src->user);
-    dst->password = dup_or_null(src->password);
-    dst->timeout_ms = src->timeout_ms;
+    for (i = 0; i < n; i++) {
+        free((char *)list[i].name);
+        free((char *)list[i].value);
+    }
+    free(list);
 }
 
-void journal_entry_release(struct journal_entry *e)
+static void intent_release(struct mem_intent *it)
 {
     size_t i;
 
-    free(e->test_id);
-    free(e->step);
-    free(e->method);
-    free(e->url);
-    for (i = 0; i < e->nheaders; i++)
-        free(e->headers[i]);
-    free(e->headers);
-    free(e->body);
-    free(e->status);
-    free(e->user);
-    if (e->password)
-        memset(e->password, 0, strlen(e->password));
-    free(e->password);
-    memset(e, 0, sizeof(*e));
+    free(it->run_id);
+    free(it->test_id);
+    free(it->scenario);
+    free(it->target);
+    for (i = 0; i < it->nrow; i++)
+        free(it->row[i]);
+    free(it->row);
+    free_named(it->vars, it->nvars);
+    free_named(it->caps, it->ncaps);
 }
 
-static uint64_t mem_add(struct journal *j, const struct journal_entry *e)
+static void unlink_answer(struct mem_answer *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        a->m->answers = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+}
+
+static void answer(void *arg)
+{
+    struct mem_answer *a = arg;
+    journal_added_fn *added = a->added;
+    uint64_t id = a->id;
+    void *added_arg = a->arg;
+
+    unlink_answer(a);
+    free(a);
+    added(id, 1, added_arg);
+}
+
+static void mem_add(struct journal *j, const struct journal_intent *in,
+                    journal_added_fn *added, void *arg)
 {
     struct mem_journal *m = (struct mem_journal *)j;
+    struct mem_intent *it;
+    struct mem_answer *a;
+    size_t i;
 
     XGROW(m->items, m->n + 1, m->alloc);
-    m->items[m->n].id = ++m->next_id;
-    journal_entry_copy(&m->items[m->n].e, e);
-    return m->items[m->n++].id;
+    it = &m->items[m->n++];
+    memset(it, 0, sizeof(*it));
+    it->id = ++m->next_id;
+    it->run_id = dup_or_null(in->run_id);
+    it->test_id = dup_or_null(in->test_id);
+    it->scenario = dup_or_null(in->scenario);
+    it->target = dup_or_null(in->target);
+    it->step = in->step;
+    it->nrow = in->nrow;
+    it->row = xcalloc(in->nrow ? in->nrow : 1, sizeof(char *));
+    for (i = 0; i < in->nrow; i++)
+        it->row[i] = xstrdup(in->row[i]);
+    it->vars = copy_named(in->vars, in->nvars);
+    it->nvars = in->nvars;
+    it->caps = copy_named(in->caps, in->ncaps);
+    it->ncaps = in->ncaps;
+    it->registered = in->registered;
+
+    a = xcalloc(1, sizeof(*a));
+    a->m = m;
+    a->id = it->id;
+    a->added = added;
+    a->arg = arg;
+    a->next = m->answers;
+    if (m->answers)
+        m->answers->prev = a;
+    m->answers = a;
+    a->timer = loop_after(m->loop, 0, answer, a);
 }
 
 static void mem_done(struct journal *j, uint64_t id)
@@ -87,7 +150,7 @@ static void mem_done(struct journal *j, uint64_t id)
     for (i = 0; i < m->n; i++) {
         if (m->items[i].id != id)
             continue;
-        journal_entry_release(&m->items[i].e);
+        intent_release(&m->items[i]);
         m->items[i] = m->items[--m->n];
         return;
     }
@@ -103,8 +166,15 @@ static void mem_free(struct journal *j)
     struct mem_journal *m = (struct mem_journal *)j;
     size_t i;
 
+    while (m->answers) {
+        struct mem_answer *a = m->answers;
+
+        loop_timer_cancel(a->timer);
+        unlink_answer(a);
+        free(a);
+    }
     for (i = 0; i < m->n; i++)
-        journal_entry_release(&m->items[i].e);
+        intent_release(&m->items[i]);
     free(m->items);
     free(m);
 }
@@ -112,10 +182,11 @@ static void mem_free(struct journal *j)
 static const struct journal_ops mem_ops = { mem_add, mem_done, mem_pending,
                                             mem_free };
 
-struct journal *journal_memory_new(void)
+struct journal *journal_memory_new(struct loop *l)
 {
     struct mem_journal *m = xcalloc(1, sizeof(*m));
 
     m->base.ops = &mem_ops;
+    m->loop = l;
     return &m->base;
 }

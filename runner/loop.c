@@ -29,13 +29,15 @@ struct loop {
     CURLSH *share;
     struct event *timer;
     unsigned active;
+    struct loop_timer *delays; /* pending loop_after() timers */
 };
 
-struct delay {
+struct loop_timer {
     struct loop *l;
     loop_timer_fn *fn;
     void *arg;
     struct event *ev;
+    struct loop_timer *prev, *next;
 };
 
 static void check_multi_info(struct loop *l)
@@ -165,10 +167,27 @@ struct loop *loop_new(void)
     return l;
 }
 
+static void unlink_delay(struct loop_timer *d)
+{
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        d->l->delays = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    event_free(d->ev);
+}
+
 void loop_free(struct loop *l)
 {
     if (l == NULL)
         return;
+    while (l->delays) {
+        struct loop_timer *d = l->delays;
+
+        unlink_delay(d);
+        free(d);
+    }
     curl_multi_cleanup(l->multi);
     curl_share_cleanup(l->share);
     event_free(l->timer);
@@ -200,18 +219,23 @@ int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg)
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
 {
-    struct delay *d = arg;
+    struct loop_timer *d = arg;
+    loop_timer_fn *fn = d->fn;
+    void *fn_arg = d->arg;
 
     (void)fd;
     (void)what;
-    event_free(d->ev);
-    d->fn(d->arg);
+    /* Gone from the list before the call, so the callback may free what
+     * the handle pointed to, or cancel other timers. */
+    unlink_delay(d);
     free(d);
+    fn(fn_arg);
 }
 
-void loop_after(struct loop *l, unsigned long ms, loop_timer_fn *fn, void *arg)
+struct loop_timer *loop_after(struct loop *l, unsigned long ms,
+                              loop_timer_fn *fn, void *arg)
 {
-    struct delay *d = xmalloc(sizeof(*d));
+    struct loop_timer *d = xcalloc(1, sizeof(*d));
     struct timeval tv = { (time_t)(ms / 1000),
                           (suseconds_t)((ms % 1000) * 1000) };
 
@@ -219,7 +243,20 @@ void loop_after(struct loop *l, unsigned long ms, loop_timer_fn *fn, void *arg)
     d->fn = fn;
     d->arg = arg;
     d->ev = evtimer_new(l->base, on_delay, d);
+    d->next = l->delays;
+    if (l->delays)
+        l->delays->prev = d;
+    l->delays = d;
     evtimer_add(d->ev, &tv);
+    return d;
+}
+
+void loop_timer_cancel(struct loop_timer *t)
+{
+    if (t == NULL)
+        return;
+    unlink_delay(t);
+    free(t);
 }
 
 unsigned loop_active(const struct loop *l)

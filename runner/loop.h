@@ -31,8 +31,8 @@ typedef void loop_timer_fn(void *arg);
 struct loop *loop_new(void);
 
 /* Release <l>.  Transfers still running are abandoned (their callbacks are
- * not called); the caller still owns their easy handles.  NULL is a
- * no-op. */
+ * not called); the caller still owns their easy handles.  Timers not yet
+ * fired are dropped.  NULL is a no-op. */
 void loop_free(struct loop *l);
 
 /* The event_base, for modules that add their own events.  Borrowed. */
@@ -43,8 +43,19 @@ struct event_base *loop_base(struct loop *l);
  * PW_ERR_IO when curl refuses the handle. */
 int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg);
 
-/* Call <fn>(<arg>) once after <ms> milliseconds.  Safe from callbacks. */
-void loop_after(struct loop *l, unsigned long ms, loop_timer_fn *fn, void *arg);
+/* A pending loop_after() call. */
+struct loop_timer;
+
+/* Call <fn>(<arg>) once after <ms> milliseconds, from the loop (never
+ * inside this call).  Safe from callbacks.  The handle returned is valid
+ * until <fn> is called or the timer is cancelled, whichever is first; a
+ * caller that may free <arg> before then keeps it and cancels. */
+struct loop_timer *loop_after(struct loop *l, unsigned long ms,
+                              loop_timer_fn *fn, void *arg);
+
+/* Withdraw timer <t> before it fires; <t> is invalid afterwards.  Must
+ * not be called for a timer that already fired.  NULL is a no-op. */
+void loop_timer_cancel(struct loop_timer *t);
 
 /* Transfers currently in flight. */
 unsigned loop_active(const struct loop *l);

@@ -485,7 +485,7 @@ int once_run(const struct suite *s, const struct once_opts *o)
     w.env.loop = loop_new();
     w.env.jq = suite_jq(s);
     w.env.cfg = w.cfg;
-    w.env.journal = journal_memory_new();
+    w.env.journal = journal_memory_new(w.env.loop);
     w.env.secrets = secrets_new(w.cfg->secrets_dir);
     w.env.throttle = throttle_new(w.env.loop, w.cfg->ntargets, w.cfg->rate);
     for (i = 0; i < w.cfg->ntargets; i++)

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "expect.h"
 #include "http.h"
 #include "run.h"
@@ -21,9 +22,26 @@ struct named {
     char *value;
 };
 
+/* One rendered request.  Strings owned, except <status>. */
+struct rendered {
+    char *step; /* of a cleanup: the step whose record it removes */
+    char *method;
+    char *url;
+    char **headers; /* "Name: value" */
+    size_t nheaders;
+    char *body; /* NULL: none */
+    size_t body_len;
+    /* A cleanup's accepted statuses, borrowed from the scenario, which
+     * outlives the run; none: 2xx. */
+    const struct status_range *status;
+    size_t nstatus;
+    char *user, *password;
+    unsigned long timeout_ms;
+};
+
 struct pending_cleanup {
-    uint64_t id;            /* journal id */
-    struct journal_entry e; /* our copy, to send */
+    uint64_t id;       /* journal id; 0 when the journal did not keep it */
+    struct rendered e; /* our copy, to send */
 };
 
 struct run {
@@ -50,8 +68,8 @@ struct run {
     unsigned attempt;
     struct http_client *http;
     struct http_req req;      /* the request being sent */
-    struct journal_entry cur; /* the step's rendered request */
-    struct journal_entry hop; /* the redirect being followed, when hops */
+    struct rendered cur; /* the step's rendered request */
+    struct rendered hop; /* the redirect being followed, when hops */
     unsigned hops;            /* redirects followed in this attempt */
     int hop_made;             /* a hop's answer says a record may exist */
     double hops_ms;           /* their time, for the duration check */
@@ -71,6 +89,12 @@ struct run {
     struct pending_cleanup *cleanups;
     size_t ncleanups, cleanups_alloc;
     size_t cleanup_at; /* cleanups left to run (stack depth) */
+    loop_timer_fn *registered; /* what follows the journal's answer */
+
+    /* The judged attempt, kept while its intent is registered. */
+    enum run_status judged;
+    int judged_transport;
+    size_t caps_before;
 
     struct step_record *records; /* one per step attempted */
     size_t nrecords;
@@ -220,6 +244,24 @@ static int render(struct run *r, const struct tmpl *t, const char *what,
 
 /* ---- Requests ---- */
 
+static void rendered_release(struct rendered *e)
+{
+    size_t i;
+
+    free(e->step);
+    free(e->method);
+    free(e->url);
+    for (i = 0; i < e->nheaders; i++)
+        free(e->headers[i]);
+    free(e->headers);
+    free(e->body);
+    free(e->user);
+    if (e->password)
+        memset(e->password, 0, strlen(e->password));
+    free(e->password);
+    memset(e, 0, sizeof(*e));
+}
+
 static void url_escape(struct sbuf *out, const char *s)
 {
     for (; *s; s++) {
@@ -273,7 +315,7 @@ static int render_json(struct run *r, const struct tval *v, struct sbuf *out)
 }
 
 /* Take <h> (a "Name: value" line) into <e>'s headers. */
-static void add_header(struct journal_entry *e, char *h)
+static void add_header(struct rendered *e, char *h)
 {
     e->headers = xrealloc(e->headers, (e->nheaders + 1) * sizeof(char *));
     e->headers[e->nheaders++] = h;
@@ -286,7 +328,7 @@ static int header_is(const char *h, const char *name)
     return strncasecmp(h, name, n) == 0 && h[n] == ':';
 }
 
-static int has_header(const struct journal_entry *e, const char *name)
+static int has_header(const struct rendered *e, const char *name)
 {
     size_t i;
 
@@ -299,13 +341,13 @@ static int has_header(const struct journal_entry *e, const char *name)
 /* Render request <rq> into <e> (released first).  On failure the reason
  * is in the run's message. */
 static int render_request(struct run *r, const struct request *rq,
-                          struct journal_entry *e)
+                          struct rendered *e)
 {
     struct sbuf url = SBUF_INIT, body = SBUF_INIT, v = SBUF_INIT;
     const char *ctype = NULL;
     size_t i;
 
-    journal_entry_release(e);
+    rendered_release(e);
     e->method = xstrdup(rq->method);
     if (!render(r, rq->url, "url", &url))
         goto fail;
@@ -413,7 +455,7 @@ fail:
 
 /* Point the run's http_req at the rendered request <e> (borrowed), with the
  * target's TLS settings and the probe's test id. */
-static void set_req(struct run *r, const struct journal_entry *e,
+static void set_req(struct run *r, const struct rendered *e,
                     unsigned long timeout_ms)
 {
     memset(&r->req, 0, sizeof(r->req));
@@ -442,8 +484,8 @@ static void run_free(struct run *r)
     if (r->deadline_ev)
         event_free(r->deadline_ev);
     http_client_free(r->http);
-    journal_entry_release(&r->cur);
-    journal_entry_release(&r->hop);
+    rendered_release(&r->cur);
+    rendered_release(&r->hop);
     free(r->target_host);
     redact_release(&r->taint);
     for (i = 0; i < r->nrow; i++)
@@ -461,7 +503,7 @@ static void run_free(struct run *r)
     }
     free(r->caps);
     for (i = 0; i < r->ncleanups; i++)
-        journal_entry_release(&r->cleanups[i].e);
+        rendered_release(&r->cleanups[i].e);
     free(r->cleanups);
     for (i = 0; i < r->nrecords; i++)
         free((char *)r->records[i].name);
@@ -569,7 +611,7 @@ static void on_cleanup_response(struct http_client *c,
 static void send_cleanup(void *arg)
 {
     struct run *r = arg;
-    struct journal_entry *e = &r->cleanups[r->cleanup_at].e;
+    struct rendered *e = &r->cleanups[r->cleanup_at].e;
 
     set_req(r, e, e->timeout_ms);
     r->requests++;
@@ -612,14 +654,90 @@ static void finish_steps(struct run *r, enum run_status status)
 /* ---- Steps ---- */
 
 static void begin_step(struct run *r);
+static void finish_steps(struct run *r, enum run_status status);
+static int should_retry(const struct run *r, const struct step *st,
+                        const struct http_resp *resp, int transport);
+static void drop_captures(struct run *r, size_t keep);
+static void forget_hops(struct run *r);
+
+static void on_intent_added(uint64_t id, int durable, void *arg)
+{
+    struct run *r = arg;
+    loop_timer_fn *then = r->registered;
+
+    r->registered = NULL;
+    r->cleanups[r->ncleanups - 1].id = durable ? id : 0;
+    if (!durable) {
+        /* The record cannot be found again after a crash: make no more,
+         * but still remove the ones we know of. */
+        sbuf_reset(&r->message);
+        sbuf_adds(&r->message,
+                  "cleanup journal unavailable; no further request sent");
+        finish_steps(r, RUN_ERROR);
+        return;
+    }
+    then(r);
+}
+
+/* Whether <v> holds anything a secret went into. */
+static int tainted(const struct run *r, const char *v)
+{
+    const struct redact *sets[2];
+
+    sets[0] = secrets_redact(r->env.secrets);
+    sets[1] = &r->taint;
+    return redact_found(sets, 2, v, strlen(v));
+}
+
+/* Tell the journal how to render the cleanup of the current step again;
+ * <then>(r) follows its answer. */
+static void add_intent(struct run *r, loop_timer_fn *then)
+{
+    struct journal_intent in;
+    struct journal_named *vars, *caps;
+    size_t i;
+
+    vars = xcalloc(r->nvars + 1, sizeof(*vars));
+    caps = xcalloc(r->ncaps + 1, sizeof(*caps));
+    memset(&in, 0, sizeof(in));
+    in.run_id = r->run_id;
+    in.test_id = r->test_id;
+    in.scenario = scenario_name(r->sc);
+    in.target = r->tg->name;
+    in.step = (unsigned)r->step;
+    in.row = (const char *const *)r->row;
+    in.nrow = r->nrow;
+    for (i = 0; i < r->nvars; i++) {
+        if (tainted(r, r->vars[i].value))
+            continue;
+        vars[in.nvars].name = r->vars[i].name;
+        vars[in.nvars++].value = r->vars[i].value;
+    }
+    in.vars = vars;
+    for (i = 0; i < r->ncaps; i++) {
+        caps[i].name = r->caps[i].name;
+        caps[i].value = r->caps[i].value;
+    }
+    in.caps = caps;
+    in.ncaps = r->ncaps;
+    in.registered = clock_wall();
+    r->registered = then;
+    journal_add(r->env.journal, &in, on_intent_added, r);
+    free(vars);
+    free(caps);
+}
 
 /* Register the cleanup of step <st> for the record its latest attempt may
- * have made, rendered with the captures taken so far.  A cleanup that
- * cannot be rendered is noted on the run: the record may stay. */
-static void register_cleanup(struct run *r, const struct step *st)
+ * have made: render it with the captures taken so far (the run keeps that
+ * copy to send at its end) and give the journal its intent.  Returns 1
+ * when <then>(r) will follow the journal's answer, 0 when the cleanup
+ * could not be rendered (noted on the run: the record may stay) and the
+ * caller goes on at once. */
+static int register_cleanup(struct run *r, const struct step *st,
+                            loop_timer_fn *then)
 {
     struct pending_cleanup *pc;
-    struct journal_entry e;
+    struct rendered e;
     struct sbuf saved = SBUF_INIT;
 
     memset(&e, 0, sizeof(e));
@@ -638,28 +756,25 @@ static void register_cleanup(struct run *r, const struct step *st)
                       r->step_name, r->message.buf);
             r->cleanup_note = sbuf_take(&note, NULL);
         }
-        journal_entry_release(&e);
+        rendered_release(&e);
         sbuf_reset(&r->message);
         sbuf_add(&r->message, saved.buf, saved.len);
         sbuf_release(&saved);
-        return;
+        return 0;
     }
     sbuf_reset(&r->message);
     sbuf_add(&r->message, saved.buf, saved.len);
     sbuf_release(&saved);
-    /* Borrowed for the copies, then given back before <e> is released. */
-    e.test_id = r->test_id;
-    e.step = r->step_name;
+    e.step = xstrdup(r->step_name);
     e.status = st->cleanup_expect.status;
     e.nstatus = st->cleanup_expect.nstatus;
     e.timeout_ms = (unsigned long)st->cleanup->timeout_ms;
     XGROW(r->cleanups, r->ncleanups + 1, r->cleanups_alloc);
     pc = &r->cleanups[r->ncleanups++];
-    journal_entry_copy(&pc->e, &e);
-    pc->id = journal_add(r->env.journal, &e);
-    e.test_id = e.step = NULL;
-    e.status = NULL;
-    journal_entry_release(&e);
+    pc->id = 0;
+    pc->e = e;
+    add_intent(r, then);
+    return 1;
 }
 
 static int should_retry(const struct run *r, const struct step *st,
@@ -849,10 +964,10 @@ static int header_crosses(const struct run *r, const char *h)
 static int prepare_hop(struct run *r, const struct step *st,
                        const struct http_resp *resp)
 {
-    const struct journal_entry *from = r->hops ? &r->hop : &r->cur;
+    const struct rendered *from = r->hops ? &r->hop : &r->cur;
     const char *location = http_resp_header(resp, "Location");
     long code = resp->status;
-    struct journal_entry next;
+    struct rendered next;
     char *url, *host, *old_origin, *new_origin;
     int same_origin, downgrade, to_get;
     size_t i;
@@ -936,7 +1051,7 @@ static int prepare_hop(struct run *r, const struct step *st,
         next.user = xstrdup(from->user);
         next.password = xstrdup(from->password ? from->password : "");
     }
-    journal_entry_release(&r->hop);
+    rendered_release(&r->hop);
     r->hop = next;
     /* A POST answered "303 See Other" has usually made what it points to,
      * whatever the page it points to says. */
@@ -1005,10 +1120,34 @@ static void retry_step(void *arg);
 /* The attempt is over: the next one starts from the step's own request. */
 static void forget_hops(struct run *r)
 {
-    journal_entry_release(&r->hop);
+    rendered_release(&r->hop);
     r->hops = 0;
     r->hops_ms = 0;
     r->hop_made = 0;
+}
+
+/* The judged attempt's cleanup is registered: retry, stop or go on. */
+static void after_registered(void *arg)
+{
+    struct run *r = arg;
+    const struct step *st = scenario_step(r->sc, r->step);
+
+    if (r->judged != RUN_PASS) {
+        /* A retry starts from the step's own request, without this
+         * attempt's captures. */
+        drop_captures(r, r->caps_before);
+        forget_hops(r);
+        if (should_retry(r, st, &r->resp, r->judged_transport)) {
+            loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
+                       retry_step, r);
+            return;
+        }
+        finish_steps(r, r->judged);
+        return;
+    }
+    forget_hops(r);
+    r->step++;
+    begin_step(r);
 }
 
 /* The step's attempt is judged: register its cleanup, then retry, stop
@@ -1018,25 +1157,14 @@ static void after_judging(struct run *r, enum run_status verdict, int transport,
 {
     const struct step *st = scenario_step(r->sc, r->step);
 
+    r->judged = verdict;
+    r->judged_transport = transport;
+    r->caps_before = caps_before;
     /* Each attempt that may have made a record gets its own cleanup. */
-    if (st->cleanup && (may_have_made(&r->resp) || r->hop_made))
-        register_cleanup(r, st);
-    if (verdict != RUN_PASS) {
-        /* A retry starts from the step's own request, without this
-         * attempt's captures. */
-        drop_captures(r, caps_before);
-        forget_hops(r);
-        if (should_retry(r, st, &r->resp, transport)) {
-            loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
-                       retry_step, r);
-            return;
-        }
-        finish_steps(r, verdict);
+    if (st->cleanup && (may_have_made(&r->resp) || r->hop_made) &&
+        register_cleanup(r, st, after_registered))
         return;
-    }
-    forget_hops(r);
-    r->step++;
-    begin_step(r);
+    after_registered(r);
 }
 
 /* Judge the response in r->view with every jq result at hand. */
@@ -1281,6 +1409,11 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     judge(r);
 }
 
+static void end_timed_out(void *arg)
+{
+    finish_steps(arg, RUN_ERROR);
+}
+
 /* The scenario's time is up before the step's next request. */
 static void timed_out(struct run *r)
 {
@@ -1290,8 +1423,9 @@ static void timed_out(struct run *r)
     sbuf_addf(&r->message, "the run timed out after %llums",
               (unsigned long long)scenario_timeout_ms(r->sc));
     /* Out of time between hops: an earlier hop may have made a record. */
-    if (st->cleanup && r->hop_made)
-        register_cleanup(r, st);
+    if (st->cleanup && r->hop_made &&
+        register_cleanup(r, st, end_timed_out))
+        return;
     finish_steps(r, RUN_ERROR);
 }
 
