@@ -30,6 +30,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/result.h \
 	runner/redis.c runner/redis.h \
 	runner/spool.c runner/spool.h \
+	runner/store.c runner/store.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h

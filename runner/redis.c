@@ -435,6 +435,20 @@ int redis_watch(struct redis *r, redis_state_fn *fn, void *arg)
     return 0;
 }
 
+void redis_unwatch(struct redis *r, redis_state_fn *fn, void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < r->nwatchers; i++) {
+        if (r->watchers[i].fn == fn && r->watchers[i].arg == arg) {
+            memmove(&r->watchers[i], &r->watchers[i + 1],
+                    (r->nwatchers - i - 1) * sizeof(r->watchers[0]));
+            r->nwatchers--;
+            return;
+        }
+    }
+}
+
 int redis_up(const struct redis *r)
 {
     return r->state == CONN_UP;

@@ -64,6 +64,9 @@ void redis_free(struct redis *r);
  * It hears every later change of state, from the loop. */
 int redis_watch(struct redis *r, redis_state_fn *fn, void *arg);
 
+/* Remove the watcher added with <fn> and <arg>, if any. */
+void redis_unwatch(struct redis *r, redis_state_fn *fn, void *arg);
+
 /* Whether <r> is up now. */
 int redis_up(const struct redis *r);
 
