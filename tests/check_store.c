@@ -250,9 +250,9 @@ START_TEST(test_store_writes_each_once)
     k = key("runs", odd);
     rep = cmd(c, "LRANGE %s 0 -1", k);
     ck_assert_uint_eq(rep->elements, 10);
-    ck_assert_ptr_nonnull(strstr(rep->element[0]->str,
-                                 "\"status\":\"fail\""));
-    ck_assert_ptr_nonnull(strstr(rep->element[0]->str,
+    ck_assert_ptr_nonnull(strstr(rep->element[1]->str,
+                                 "\"status\":\"error\""));
+    ck_assert_ptr_nonnull(strstr(rep->element[1]->str,
                                  "\"excerpt\":\"{\\\"error\\\":true}\""));
     freeReplyObject(rep);
     free(k);
