@@ -31,6 +31,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/redis.c runner/redis.h \
 	runner/spool.c runner/spool.h \
 	runner/store.c runner/store.h \
+	runner/journal_redis.c runner/journal_redis.h \
 	runner/run.c runner/run.h \
 	runner/once.c runner/once.h \
 	runner/cli.c runner/cli.h
