@@ -19,6 +19,7 @@
  *   {p}:control:silence:{target} string with a TTL: pages suppressed
  *   {p}:runner:{runner}         string with a TTL: heartbeat (JSON)
  *   {p}:cleanup:{runner}        hash: the runner's pending cleanups
+ *   {p}:cleanups                set: runners that may have pending cleanups
  *   {p}:seq:{runner}            string: the last result number written
  */
 #ifndef PW_KEYS_H

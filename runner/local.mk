@@ -29,6 +29,10 @@ LIBPRODWATCH_SOURCES = \
 	runner/window.c runner/window.h \
 	runner/secret.c runner/secret.h \
 	runner/result.h \
+	runner/redis.c runner/redis.h \
+	runner/spool.c runner/spool.h \
+	runner/store.c runner/store.h \
+	runner/journal_redis.c runner/journal_redis.h \
 	runner/run.c runner/run.h \
 	runner/engine.c runner/engine.h \
 	runner/once.c runner/once.h \

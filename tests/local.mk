@@ -4,7 +4,8 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_ydoc tests/check_config tests/check_scenario \
 	tests/check_matrix tests/check_jqset tests/check_expect \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
-	tests/check_engine
+	tests/check_engine tests/check_spool tests/check_store \
+	tests/check_journal_redis
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -49,6 +50,15 @@ tests_check_secret_LDADD = $(TEST_LDADD)
 tests_check_engine_SOURCES = tests/check_engine.c $(TESTUTIL)
 tests_check_engine_CFLAGS = $(TEST_CFLAGS)
 tests_check_engine_LDADD = $(TEST_LDADD)
+tests_check_spool_SOURCES = tests/check_spool.c $(TESTUTIL)
+tests_check_spool_CFLAGS = $(TEST_CFLAGS)
+tests_check_spool_LDADD = $(TEST_LDADD)
+tests_check_store_SOURCES = tests/check_store.c $(TESTUTIL)
+tests_check_store_CFLAGS = $(TEST_CFLAGS)
+tests_check_store_LDADD = $(TEST_LDADD)
+tests_check_journal_redis_SOURCES = tests/check_journal_redis.c $(TESTUTIL)
+tests_check_journal_redis_CFLAGS = $(TEST_CFLAGS)
+tests_check_journal_redis_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,

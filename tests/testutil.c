@@ -6,6 +6,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "loop.h"
 #include "sbuf.h"
 #include "testutil.h"
 
@@ -162,4 +174,111 @@ void tu_scenario_free(struct scenario *sc)
 struct jqset *tu_jq(void)
 {
     return last_jq;
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+
+    ck_assert_int_ge(fd, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+void tu_redis_start(struct tu_redis *r)
+{
+    char port[16];
+    double until;
+    int i;
+
+    if (!r->port) {
+        r->port = free_port();
+        snprintf(r->dir, sizeof(r->dir), "%s/redis-%d", tu_tmpdir(),
+                 r->port);
+        ck_assert_int_eq(mkdir(r->dir, 0700), 0);
+        snprintf(r->url, sizeof(r->url), "redis://127.0.0.1:%d/0", r->port);
+    }
+    snprintf(port, sizeof(port), "%d", r->port);
+    r->pid = fork();
+    ck_assert_int_ge(r->pid, 0);
+    if (r->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+
+        dup2(devnull, 1);
+        execlp("redis-server", "redis-server", "--port", port, "--bind",
+               "127.0.0.1", "--dir", r->dir, "--save", "",
+               "--appendonly", "yes", "--appendfsync", "always",
+               "--daemonize", "no", "--loglevel", "warning", (char *)NULL);
+        _exit(127);
+    }
+    until = clock_mono() + 10;
+    for (i = 0; clock_mono() < until; i++) {
+        redisContext *c = tu_redis_conn(r);
+        redisReply *rep = c->err ? NULL : redisCommand(c, "PING");
+        int ok = rep && rep->type == REDIS_REPLY_STATUS;
+
+        if (rep)
+            freeReplyObject(rep);
+        redisFree(c);
+        if (ok)
+            return;
+        usleep(20000);
+    }
+    ck_abort_msg("redis-server did not start on port %d", r->port);
+}
+
+void tu_redis_kill(struct tu_redis *r)
+{
+    if (!r->pid)
+        return;
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);
+    r->pid = 0;
+}
+
+struct redisContext *tu_redis_conn(const struct tu_redis *r)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static void tu_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+int tu_loop_until(struct loop *l, int (*cond)(void *), void *arg,
+                  double seconds)
+{
+    double until = clock_mono() + seconds;
+    struct timeval tv = { 0, 5000 };
+    struct event *tick = event_new(loop_base(l), -1, EV_PERSIST, tu_tick,
+                                   NULL);
+    int ok;
+
+    /* The tick bounds each turn, so the deadline is checked even when
+     * nothing else happens. */
+    event_add(tick, &tv);
+    for (;;) {
+        ok = cond(arg);
+        if (ok || clock_mono() >= until)
+            break;
+        event_base_loop(loop_base(l), EVLOOP_ONCE);
+    }
+    event_free(tick);
+    return ok;
 }

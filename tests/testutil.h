@@ -3,6 +3,7 @@
 #define PW_TESTUTIL_H
 
 #include <check.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "diag.h"
@@ -43,5 +44,33 @@ void tu_scenario_free(struct scenario *sc);
 
 /* The jqset of the last tu_scenario() call. */
 struct jqset *tu_jq(void);
+
+/* A private redis-server on a free loopback port, with its data (an
+ * append-only file, fsynced at every write, so what it acknowledged
+ * survives SIGKILL) in its own directory under tu_tmpdir(). */
+struct tu_redis {
+    pid_t pid;     /* 0 while not running */
+    int port;      /* chosen by the first tu_redis_start() */
+    char dir[300];
+    char url[64];  /* redis://127.0.0.1:PORT/0 */
+};
+
+/* Start <r> (zeroed the first time), on the same port and data as before
+ * when it ran already; returns when it answers PING (fails the test
+ * after 10 s). */
+void tu_redis_start(struct tu_redis *r);
+
+/* SIGKILL <r> and reap it.  No-op when not running. */
+void tu_redis_kill(struct tu_redis *r);
+
+/* A blocking connection to <r> for the test's own checks; caller frees
+ * with redisFree(). */
+struct redisContext *tu_redis_conn(const struct tu_redis *r);
+
+/* Run <l> until <cond>(<arg>) holds, for at most <seconds>; returns
+ * whether it held. */
+struct loop;
+int tu_loop_until(struct loop *l, int (*cond)(void *), void *arg,
+                  double seconds);
 
 #endif /* PW_TESTUTIL_H */

@@ -1,0 +1,514 @@
+/* redis.c -- one asynchronous Redis connection, reconnected with backoff. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "redis.h"
+#include "xalloc.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CONNECT_TIMEOUT_MS 2000
+#define MAX_WATCHERS 8
+
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_UP };
+
+struct watcher {
+    redis_state_fn *fn;
+    void *arg;
+};
+
+/* A command issued, until its callback has run. */
+struct cmd {
+    struct redis *r;
+    redis_reply_fn *fn;
+    void *arg;
+    struct cmd *next; /* in the fail-fast queue only */
+};
+
+struct redis {
+    struct event_base *base;
+    char *host; /* NULL for a unix socket */
+    int port;
+    char *path;
+    char *password;
+    int db;
+
+    redisAsyncContext *ac;
+    enum conn_state state;
+    int freeing;
+    unsigned backoff_ms;
+    uint64_t rng;
+    int ping_outstanding;
+    unsigned ping_ms;
+    int logged_down; /* the current outage has been logged */
+
+    struct event *retry_ev, *timeout_ev, *ping_ev, *fail_ev;
+    struct cmd *fail_head, **fail_tail;
+
+    struct watcher watchers[MAX_WATCHERS];
+    size_t nwatchers;
+    size_t inflight;
+    unsigned long connects;
+};
+
+static void start_connect(struct redis *r);
+
+static int parse_url(struct redis *r, const char *url, struct pw_err *err)
+{
+    const char *p, *at, *end, *hostend, *slash;
+    char *num_end;
+    long v;
+
+    if (strncmp(url, "unix:/", 6) == 0) {
+        r->path = xstrdup(url + 5);
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return pw_err_set(err, PW_ERR_PARSE, "redis URL '%s' is not "
+                          "redis://HOST[:PORT][/DB] or unix:/PATH", url);
+    p = url + 8;
+    end = p + strlen(p);
+    slash = strchr(p, '/');
+    if (slash)
+        end = slash;
+    at = memchr(p, '@', (size_t)(end - p));
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+
+        if (colon && colon + 1 < at)
+            r->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    if (*p == '[') {
+        hostend = memchr(p, ']', (size_t)(end - p));
+        if (!hostend)
+            return pw_err_set(err, PW_ERR_PARSE, "redis URL has an "
+                              "unclosed '['");
+        r->host = xstrndup(p + 1, (size_t)(hostend - p - 1));
+        hostend++;
+    } else {
+        hostend = memchr(p, ':', (size_t)(end - p));
+        if (!hostend)
+            hostend = end;
+        r->host = xstrndup(p, (size_t)(hostend - p));
+    }
+    if (r->host[0] == '\0')
+        return pw_err_set(err, PW_ERR_PARSE, "redis URL has no host");
+    r->port = 6379;
+    if (hostend < end && *hostend == ':') {
+        v = strtol(hostend + 1, &num_end, 10);
+        if (num_end != end || v < 1 || v > 65535)
+            return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad "
+                              "port");
+        r->port = (int)v;
+    } else if (hostend != end) {
+        return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad host");
+    }
+    if (slash && slash[1]) {
+        v = strtol(slash + 1, &num_end, 10);
+        if (*num_end || v < 0 || v > 65535)
+            return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad "
+                              "database number");
+        r->db = (int)v;
+    }
+    return 0;
+}
+
+static void tv_ms(struct timeval *tv, unsigned ms)
+{
+    tv->tv_sec = ms / 1000;
+    tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* xorshift64*: jitter needs no quality, only that two runners restarted
+ * together do not retry in lock step. */
+static unsigned jitter(struct redis *r, unsigned span)
+{
+    uint64_t x = r->rng;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->rng = x;
+    return span ? (unsigned)((x * 2685821657736338717ULL) >> 33) % span : 0;
+}
+
+static void schedule_retry(struct redis *r)
+{
+    struct timeval tv;
+    unsigned delay = r->backoff_ms + jitter(r, r->backoff_ms / 4 + 1);
+
+    r->state = CONN_DOWN;
+    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                       : r->backoff_ms * 2;
+    tv_ms(&tv, delay);
+    evtimer_add(r->retry_ev, &tv);
+}
+
+static void notify(struct redis *r, int up)
+{
+    size_t i;
+
+    for (i = 0; i < r->nwatchers; i++)
+        r->watchers[i].fn(up, r->watchers[i].arg);
+}
+
+static void log_failure(struct redis *r, const char *why)
+{
+    if (r->logged_down) {
+        pwlog(PWLOG_DEBUG, "redis.retry", "still no Redis: %s", why);
+        return;
+    }
+    r->logged_down = 1;
+    pwlog(PWLOG_WARN, "redis.down", "Redis unreachable: %s; retrying with "
+          "backoff", why);
+}
+
+/* A context that died after it connected: hiredis has run the callbacks
+ * of every command in flight (with NULL) and frees it after this. */
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+    int was_up;
+
+    (void)status;
+    r->ac = NULL;
+    if (r->freeing)
+        return;
+    was_up = r->state == CONN_UP;
+    evtimer_del(r->timeout_ev);
+    evtimer_del(r->ping_ev);
+    r->ping_outstanding = 0;
+    log_failure(r, ac->errstr[0] ? ac->errstr : "connection closed");
+    schedule_retry(r);
+    if (was_up)
+        notify(r, 0);
+}
+
+static void drop(struct redis *r, const char *why)
+{
+    redisAsyncContext *ac = r->ac;
+
+    if (!ac)
+        return;
+    if (r->state == CONN_CONNECTING) {
+        /* Not connected yet: hiredis calls no disconnect callback. */
+        r->ac = NULL;
+        redisAsyncFree(ac);
+        log_failure(r, why);
+        schedule_retry(r);
+        return;
+    }
+    pwlog(PWLOG_WARN, "redis.lost", "dropping the Redis connection: %s",
+          why);
+    r->logged_down = 1;
+    redisAsyncFree(ac);
+}
+
+static int reply_ok(const redisReply *reply)
+{
+    return reply && reply->type != REDIS_REPLY_ERROR;
+}
+
+static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply *rep = reply;
+
+    (void)privdata;
+    if (rep && !reply_ok(rep)) {
+        pwlog(PWLOG_ERROR, "redis.auth", "Redis refused AUTH: %s",
+              rep->str);
+        redisAsyncFree(ac); /* deferred by hiredis: we are in its callback */
+    }
+}
+
+static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+    struct timeval tv;
+
+    if (!rep || r->state != CONN_HANDSHAKE)
+        return;
+    if (!reply_ok(rep)) {
+        pwlog(PWLOG_ERROR, "redis.select", "Redis refused SELECT %d: %s",
+              r->db, rep->str);
+        redisAsyncFree(ac);
+        return;
+    }
+    evtimer_del(r->timeout_ev);
+    r->state = CONN_UP;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    r->connects++;
+    r->logged_down = 0;
+    tv_ms(&tv, r->ping_ms);
+    evtimer_add(r->ping_ev, &tv);
+    pwlog(PWLOG_NOTICE, "redis.up", "connected to Redis (database %d)",
+          r->db);
+    notify(r, 1);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    struct redis *r = cac->data;
+    redisAsyncContext *ac = r->ac;
+    char db[16];
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback. */
+        r->ac = NULL;
+        evtimer_del(r->timeout_ev);
+        log_failure(r, cac->errstr[0] ? cac->errstr : "connect failed");
+        schedule_retry(r);
+        return;
+    }
+    r->state = CONN_HANDSHAKE;
+    if (r->password) {
+        const char *argv[2] = { "AUTH", r->password };
+
+        redisAsyncCommandArgv(ac, on_auth, r, 2, argv, NULL);
+    }
+    snprintf(db, sizeof(db), "%d", r->db);
+    {
+        const char *argv[2] = { "SELECT", db };
+
+        redisAsyncCommandArgv(ac, on_select, r, 2, argv, NULL);
+    }
+}
+
+static void start_connect(struct redis *r)
+{
+    redisAsyncContext *ac;
+    struct timeval tv;
+
+    ac = r->host ? redisAsyncConnect(r->host, r->port)
+                 : redisAsyncConnectUnix(r->path);
+    if (!ac || ac->err) {
+        log_failure(r, ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_retry(r);
+        return;
+    }
+    ac->data = r;
+    r->ac = ac;
+    r->state = CONN_CONNECTING;
+    redisLibeventAttach(ac, r->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    tv_ms(&tv, CONNECT_TIMEOUT_MS);
+    evtimer_add(r->timeout_ev, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    start_connect(arg);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct redis *r = arg;
+
+    (void)fd;
+    (void)what;
+    drop(r, r->state == CONN_CONNECTING ? "connect timed out"
+                                        : "no answer to AUTH/SELECT");
+}
+
+static void on_pong(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+
+    (void)ac;
+    if (reply)
+        r->ping_outstanding = 0;
+}
+
+static void on_ping(evutil_socket_t fd, short what, void *arg)
+{
+    struct redis *r = arg;
+    const char *argv[1] = { "PING" };
+    struct timeval tv;
+
+    (void)fd;
+    (void)what;
+    if (r->state != CONN_UP)
+        return;
+    if (r->ping_outstanding) {
+        drop(r, "no answer to PING");
+        return;
+    }
+    r->ping_outstanding = 1;
+    redisAsyncCommandArgv(r->ac, on_pong, r, 1, argv, NULL);
+    tv_ms(&tv, r->ping_ms);
+    evtimer_add(r->ping_ev, &tv);
+}
+
+static void run_failed(struct redis *r)
+{
+    struct cmd *c = r->fail_head;
+
+    r->fail_head = NULL;
+    r->fail_tail = &r->fail_head;
+    while (c) {
+        struct cmd *next = c->next;
+
+        if (c->fn)
+            c->fn(NULL, c->arg);
+        free(c);
+        c = next;
+    }
+}
+
+static void on_fail(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_failed(arg);
+}
+
+struct redis *redis_new(struct loop *loop, const char *url,
+                        struct pw_err *err)
+{
+    struct redis *r = xcalloc(1, sizeof(*r));
+
+    if (parse_url(r, url, err) != PW_OK) {
+        free(r->host);
+        free(r->path);
+        free(r->password);
+        free(r);
+        return NULL;
+    }
+    r->base = loop_base(loop);
+    r->backoff_ms = BACKOFF_MIN_MS;
+    r->ping_ms = 3000;
+    r->rng = (uint64_t)(clock_wall() * 1e6) ^ ((uint64_t)getpid() << 32) ^
+             (uint64_t)(uintptr_t)r;
+    if (!r->rng)
+        r->rng = 1;
+    r->retry_ev = evtimer_new(r->base, on_retry, r);
+    r->timeout_ev = evtimer_new(r->base, on_timeout, r);
+    r->ping_ev = evtimer_new(r->base, on_ping, r);
+    r->fail_ev = event_new(r->base, -1, 0, on_fail, r);
+    r->fail_tail = &r->fail_head;
+    event_active(r->retry_ev, EV_TIMEOUT, 0);
+    return r;
+}
+
+void redis_free(struct redis *r)
+{
+    if (!r)
+        return;
+    r->freeing = 1;
+    if (r->ac)
+        redisAsyncFree(r->ac);
+    r->ac = NULL;
+    run_failed(r);
+    event_free(r->retry_ev);
+    event_free(r->timeout_ev);
+    event_free(r->ping_ev);
+    event_free(r->fail_ev);
+    free(r->host);
+    free(r->path);
+    free(r->password);
+    free(r);
+}
+
+int redis_watch(struct redis *r, redis_state_fn *fn, void *arg)
+{
+    if (r->nwatchers == MAX_WATCHERS)
+        return -1;
+    r->watchers[r->nwatchers].fn = fn;
+    r->watchers[r->nwatchers].arg = arg;
+    r->nwatchers++;
+    return 0;
+}
+
+void redis_unwatch(struct redis *r, redis_state_fn *fn, void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < r->nwatchers; i++) {
+        if (r->watchers[i].fn == fn && r->watchers[i].arg == arg) {
+            memmove(&r->watchers[i], &r->watchers[i + 1],
+                    (r->nwatchers - i - 1) * sizeof(r->watchers[0]));
+            r->nwatchers--;
+            return;
+        }
+    }
+}
+
+int redis_up(const struct redis *r)
+{
+    return r->state == CONN_UP;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct cmd *c = privdata;
+
+    (void)ac;
+    c->r->inflight--;
+    if (c->fn)
+        c->fn(reply, c->arg);
+    free(c);
+}
+
+static void fail_later(struct redis *r, struct cmd *c)
+{
+    c->next = NULL;
+    *r->fail_tail = c;
+    r->fail_tail = &c->next;
+    event_active(r->fail_ev, EV_TIMEOUT, 0);
+}
+
+void redis_command(struct redis *r, redis_reply_fn *fn, void *arg, int argc,
+                   const char **argv, const size_t *argvlen)
+{
+    struct cmd *c = xmalloc(sizeof(*c));
+
+    c->r = r;
+    c->fn = fn;
+    c->arg = arg;
+    if (r->state != CONN_UP || r->inflight >= REDIS_MAX_INFLIGHT) {
+        fail_later(r, c);
+        return;
+    }
+    if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, argvlen) !=
+        REDIS_OK) {
+        fail_later(r, c);
+        return;
+    }
+    r->inflight++;
+}
+
+size_t redis_inflight(const struct redis *r)
+{
+    return r->inflight;
+}
+
+unsigned long redis_connects(const struct redis *r)
+{
+    return r->connects;
+}
+
+struct event_base *redis_base(const struct redis *r)
+{
+    return r->base;
+}
+
+void redis_set_ping_ms(struct redis *r, unsigned ms)
+{
+    r->ping_ms = ms ? ms : 1;
+}

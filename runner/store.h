@@ -1,0 +1,80 @@
+/* store.h -- the Redis store: a result sink that writes every run to Redis.
+ *
+ * Each result becomes one call of a server-side Lua script (EVALSHA, EVAL
+ * when the server lost the script) that, atomically, appends it to the
+ * capped results stream, updates the test's state hash (consecutive
+ * failures and "since" computed from the previous state), its entry in
+ * the tests index, its list of last run details, and the scenario and
+ * target counters.  The README's "Redis schema" section lists the keys
+ * and fields.  Calls are pipelined: the store never waits for one reply
+ * before sending the next.
+ *
+ * No result is lost or written twice.  Results are numbered per runner;
+ * the script skips a number not above the last one it wrote for that
+ * runner, so sending one again is harmless.  While Redis is down (or more
+ * than max_inflight results wait for replies) results go to the spool,
+ * and when Redis is back the spool is replayed in order before any new
+ * result is written (new ones are spooled behind the replay); once all of
+ * it is acknowledged the spool is emptied.  Results that were in flight
+ * when the connection was lost go back to the front of the spool.
+ *
+ * Numbers come from the wall clock in microseconds (and are kept
+ * increasing), so a restarted runner continues above its old numbers as
+ * long as the clock has not been set back by more than the restart took.
+ */
+#ifndef PW_STORE_H
+#define PW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+struct loop;
+struct redis;
+struct spool;
+
+struct store_opts {
+    size_t stream_maxlen;  /* {p}:results MAXLEN ~; default 100000 */
+    unsigned runs_kept;    /* run details per test; default 20 */
+    unsigned ttl_s;        /* per-test keys expire; default a week */
+    unsigned max_inflight; /* results awaiting replies; default 1000 */
+    unsigned sync_ms;      /* spool fsync batching; default 100 */
+};
+
+/* Fill <o> with the defaults above. */
+void store_opts_default(struct store_opts *o);
+
+/* A new store writing under <prefix> for runner <runner_id> through
+ * <redis>, spooling to <spool> (all borrowed: they must outlive the
+ * store; <redis> may be freed before or after it).  <opts> NULL: the
+ * defaults.  Records left in <spool> by an earlier process are replayed
+ * when Redis is up.  Free with the sink's free operation. */
+struct result_sink *store_new(struct loop *loop, struct redis *redis,
+                              const char *prefix, const char *runner_id,
+                              struct spool *spool,
+                              const struct store_opts *opts);
+
+/* Counters since store_new(), for metrics and STATUS lines: a rate is the
+ * difference of two readings over the time between them. */
+struct store_stats {
+    uint64_t results;    /* results given to the store */
+    uint64_t written;    /* acknowledged as written by Redis */
+    uint64_t duplicates; /* acknowledged as already written (replays) */
+    uint64_t rejected;   /* refused by Redis with an error: dropped */
+    uint64_t spooled;    /* appended to the spool */
+    uint64_t spool_bytes;   /* now */
+    uint64_t spool_records; /* now */
+    uint64_t spool_dropped; /* at the spool's cap, since it was opened */
+    size_t inflight;        /* now */
+    int redis_up;           /* now */
+};
+
+/* Read <s>'s counters (<s> must come from store_new()). */
+void store_stats(struct result_sink *s, struct store_stats *out);
+
+/* Append <r> encoded as the JSON run detail kept in {p}:runs:{id}. */
+struct sbuf;
+void store_run_json(struct sbuf *out, const struct run_result *r);
+
+#endif /* PW_STORE_H */
