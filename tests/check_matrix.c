@@ -5,6 +5,7 @@
 #include "expand.h"
 #include "matrix.h"
 #include "testutil.h"
+#include "xalloc.h"
 
 /* A matrix of <k> parameters p0..p(k-1) with <v>[i] values each, named
  * "0", "1", ... */
@@ -401,6 +402,117 @@ START_TEST(test_matrix_count_matches_enumeration)
 }
 END_TEST
 
+/* Every position the iterator hands out gives back the same row through
+ * matrix_row_at(), and every other position in range gives nothing, for
+ * random matrices with excludes and includes, all and pairwise. */
+START_TEST(test_matrix_row_at_matches_iteration)
+{
+    unsigned seed = 4242;
+    int round;
+
+    for (round = 0; round < 300; round++) {
+        size_t k = 1 + (size_t)(rand_r(&seed) % 5), v[8], i, e, j;
+        unsigned t = round % 3 == 2 ? 2 : 0;
+        size_t nex = (size_t)(rand_r(&seed) % 5);
+        size_t ninc = (size_t)(rand_r(&seed) % 3);
+        uint64_t product = 1, pos, yielded = 0, found = 0, *seen = NULL;
+        size_t nseen = 0, alloc = 0;
+        struct matrix *m;
+        struct matrix_iter it;
+        const char *const *row;
+        const char *back[8];
+        int ex[8];
+
+        for (i = 0; i < k; i++) {
+            v[i] = 1 + (size_t)(rand_r(&seed) % 4);
+            product *= v[i];
+        }
+        m = make(k, v, t);
+        for (e = 0; e < nex; e++) {
+            for (i = 0; i < k; i++)
+                ex[i] = -1;
+            for (j = 0; j < 2; j++) {
+                size_t p = (size_t)rand_r(&seed) % k;
+
+                ex[p] = (int)((size_t)rand_r(&seed) % v[p]);
+            }
+            matrix_add_exclude(m, ex);
+        }
+        for (e = 0; e < ninc; e++) {
+            const char *r[8];
+            char vals[8][24];
+
+            for (i = 0; i < k; i++) {
+                snprintf(vals[i], sizeof(vals[i]), "%zu",
+                         (size_t)rand_r(&seed) % (v[i] + 1));
+                r[i] = vals[i];
+            }
+            matrix_add_include(m, r);
+        }
+        if (t == 2 && k > 2)
+            ck_assert_int_eq(matrix_row_at(m, 0, back), -1);
+        ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+        while (matrix_iter_next(&it, &row)) {
+            pos = matrix_iter_pos(&it);
+            ck_assert_int_eq(matrix_row_at(m, pos, back), 1);
+            for (i = 0; i < k; i++)
+                ck_assert_str_eq(back[i], row[i]);
+            XGROW(seen, nseen + 1, alloc);
+            seen[nseen++] = pos;
+            yielded++;
+        }
+        matrix_iter_release(&it);
+        /* Nothing else in range is a row: count what answers 1. */
+        for (pos = 0; pos < product; pos++)
+            found += (uint64_t)(matrix_row_at(m, pos, back) == 1);
+        for (pos = 0; pos < ninc + 2; pos++)
+            found += (uint64_t)(
+                matrix_row_at(m, MATRIX_POS_INCLUDE + pos, back) == 1);
+        ck_assert_int_eq(matrix_row_at(m, product + 1000, back), 0);
+        ck_assert_msg(found == yielded, "round %d: %llu positions, %llu rows",
+                      round, (unsigned long long)found,
+                      (unsigned long long)yielded);
+        /* Positions are distinct. */
+        for (i = 0; i < nseen; i++)
+            for (j = i + 1; j < nseen; j++)
+                ck_assert(seen[i] != seen[j]);
+        free(seen);
+        matrix_free(m);
+    }
+}
+END_TEST
+
+/* A product of 10^20 rows: any row is reached without a walk. */
+START_TEST(test_matrix_row_at_huge)
+{
+    size_t v[20], i;
+    struct matrix *m;
+    const char *row[20];
+    int ex[20];
+
+    for (i = 0; i < 20; i++)
+        v[i] = 10;
+    m = make(20, v, 0);
+    for (i = 0; i < 20; i++)
+        ex[i] = -1;
+    ex[1] = 9;
+    ex[19] = 8;
+    matrix_add_exclude(m, ex);
+    /* Position digits are the values, p0 first. */
+    ck_assert_int_eq(matrix_row_at(m, 1234567890123456789ULL, row), 1);
+    ck_assert_str_eq(row[0], "0");
+    ck_assert_str_eq(row[1], "1");
+    ck_assert_str_eq(row[10], "0");
+    ck_assert_str_eq(row[19], "9");
+    ck_assert_int_eq(matrix_row_at(m, 9000000000000000008ULL, row), 0);
+    ck_assert_int_eq(matrix_row_at(m, 9000000000000000009ULL, row), 1);
+    ck_assert_str_eq(row[1], "9");
+    ck_assert_str_eq(row[19], "9");
+    ck_assert_int_eq(matrix_row_at(m, MATRIX_POS_INCLUDE, row), 0);
+    matrix_free(m);
+}
+END_TEST
+
 /* 60 two-value parameters: 2^60 rows, counted exactly and at once. */
 START_TEST(test_matrix_count_huge_exact)
 {
@@ -550,9 +662,20 @@ START_TEST(test_expand_iter_streams)
     ck_assert_int_eq(expand_each(s, &f, collect_id, &each, NULL), PW_OK);
     expand_iter_init(&x, s, &f);
     while (expand_iter_next(&x, &t, NULL) == 1) {
+        const char *back[MATRIX_MAX_PARAMS];
+        struct sbuf id = SBUF_INIT;
+        struct scenario *sc = suite_scenario(s, t.sc_index);
+
         sbuf_adds(&iter, t.id);
         sbuf_addc(&iter, '\n');
         ck_assert_str_eq(t.target, "b");
+        /* The indices give the same test back without the walk. */
+        ck_assert_ptr_eq(sc, t.sc);
+        ck_assert_str_eq(suite_config(s)->targets[t.target_index].name, "b");
+        ck_assert_int_eq(matrix_row_at(scenario_matrix(sc), t.pos, back), 1);
+        expand_test_id(&id, sc, t.target, back);
+        ck_assert_str_eq(id.buf, t.id);
+        sbuf_release(&id);
         n++;
     }
     ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 0);
@@ -596,6 +719,8 @@ static Suite *matrix_suite(void)
     tcase_add_test(ta, test_matrix_all_is_lazy);
     tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);
     tcase_add_test(ta, test_matrix_no_params_one_row);
+    tcase_add_test(ta, test_matrix_row_at_matches_iteration);
+    tcase_add_test(ta, test_matrix_row_at_huge);
     tcase_add_test(ti, test_matrix_test_ids);
     tcase_add_test(ti, test_expand_iter_streams);
     tcase_add_test(tn, test_matrix_count_matches_enumeration);
