@@ -18,7 +18,7 @@
  *
  * Fairness when demand exceeds capacity: the caller pops only while it has
  * room.  Due tests leave in order of a key, their due time, minus a head
- * start of min(every, SCHED_HEAD_START_MS) for severity critical: the
+ * start of min(every / 2, SCHED_HEAD_START_MS) for severity critical: the
  * oldest due goes first and critical tests go ahead, yet none starves,
  * because a waiting test's key stays put while a critical test's key moves
  * on by its period each time it runs.  A test handed out late is next due
