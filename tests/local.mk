@@ -197,5 +197,14 @@ BENCH_DIST = \
 	tests/bench/coverage.sh \
 	tests/bench/load_suite.sh \
 	tests/bench/matrix_sizes.sh \
-	tests/bench/once_checks.sh
+	tests/bench/once_checks.sh \
+	tests/bench/schedule_mem.c \
+	tests/bench/schedule_mem.sh
 EXTRA_DIST += $(BENCH_DIST)
+# Benchmark programs: built by `make bench` only.
+EXTRA_PROGRAMS = tests/bench/schedule_mem
+tests_bench_schedule_mem_SOURCES = tests/bench/schedule_mem.c
+tests_bench_schedule_mem_LDADD = runner/libprodwatch.a $(DEPS_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+bench: $(EXTRA_PROGRAMS)
+.PHONY: bench
