@@ -553,21 +553,6 @@ START_TEST(test_schedule_memory_per_test)
 }
 END_TEST
 
-/* Pairwise rows and includes come back from their positions: the popped
- * ids are exactly those `expand` lists. */
-static int collect_id(const struct scenario *sc, const char *target,
-                      const char *const *row, const char *id, void *arg)
-{
-    struct sbuf *b = arg;
-
-    (void)sc;
-    (void)target;
-    (void)row;
-    sbuf_adds(b, id);
-    sbuf_addc(b, '\n');
-    return 0;
-}
-
 static int cmp_line(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -593,6 +578,8 @@ static char *sorted_lines(char *text)
     return sbuf_take(&b, NULL);
 }
 
+/* Pairwise rows and includes come back from their positions: the popped
+ * ids are exactly those the walk over the suite yields. */
 START_TEST(test_schedule_pairwise_ids)
 {
     char *sc[1] = { xstrdup(
@@ -604,10 +591,17 @@ START_TEST(test_schedule_pairwise_ids)
     struct suite *su = load("pw", sc, 1);
     struct schedule *s = schedule_new(su, NULL, NULL);
     struct sbuf want = SBUF_INIT, got = SBUF_INIT;
+    struct expand_iter x;
+    struct expand_test et;
     struct sched_test t;
     char *a, *b;
 
-    ck_assert_int_eq(expand_each(su, NULL, collect_id, &want, NULL), PW_OK);
+    expand_iter_init(&x, su, NULL);
+    while (expand_iter_next(&x, &et, NULL) == 1) {
+        sbuf_adds(&want, et.id);
+        sbuf_addc(&want, '\n');
+    }
+    expand_iter_release(&x);
     advance(10.5);
     while (pop(s, &t)) {
         sbuf_adds(&got, t.id);
