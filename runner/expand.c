@@ -126,6 +126,9 @@ int expand_iter_next(struct expand_iter *x, struct expand_test *t,
         t->target = target;
         t->row = row;
         t->id = x->id.buf;
+        t->sc_index = x->sc;
+        t->target_index = x->tg;
+        t->pos = matrix_iter_pos(&x->it);
         return 1;
     }
     return 0;

@@ -41,6 +41,9 @@ struct expand_test {
     const char *target;
     const char *const *row; /* one value per matrix parameter */
     const char *id;
+    size_t sc_index;     /* suite_scenario(s, sc_index) == sc */
+    size_t target_index; /* into the config's targets */
+    uint64_t pos;        /* matrix_row_at(scenario_matrix(sc), pos) == row */
 };
 
 /* A walk over the selected tests, one at a time, in the order of

@@ -20,6 +20,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/scenario.c runner/scenario.h \
 	runner/suite.c runner/suite.h \
 	runner/expand.c runner/expand.h \
+	runner/schedule.c runner/schedule.h \
 	runner/loop.c runner/loop.h \
 	runner/http.c runner/http.h \
 	runner/jsonscan.c runner/jsonscan.h \

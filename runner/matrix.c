@@ -44,6 +44,7 @@ struct matrix {
     size_t nrows;
     int counted;           /* allowed_rows computed */
     uint64_t allowed_rows; /* product rows matching no exclude, saturated */
+    unsigned char *inc_dup; /* per include: it repeats a row (row_at) */
 };
 
 struct matrix *matrix_new(void)
@@ -69,6 +70,7 @@ void matrix_free(struct matrix *m)
     free(m->params);
     free(m->excludes);
     free(m->rows);
+    free(m->inc_dup);
     free(m);
 }
 
@@ -108,6 +110,8 @@ void matrix_add_include(struct matrix *m, const char *const *vals)
     for (i = 0; i < m->nparams; i++)
         m->includes[m->nincludes * m->nparams + i] = xstrdup(vals[i]);
     m->nincludes++;
+    free(m->inc_dup);
+    m->inc_dup = NULL;
 }
 
 void matrix_set_strength(struct matrix *m, unsigned t)
@@ -858,6 +862,7 @@ int matrix_iter_next(struct matrix_iter *it, const char *const **row)
         if (next_product(it)) {
             for (p = 0; p < m->nparams; p++)
                 it->row[p] = m->params[p].values[it->idx[p]];
+            it->cur = it->pos - 1; /* next_product counts the row it gave */
             *row = it->row;
             return 1;
         }
@@ -866,7 +871,7 @@ int matrix_iter_next(struct matrix_iter *it, const char *const **row)
 
         for (p = 0; p < m->nparams; p++)
             it->row[p] = m->params[p].values[r[p]];
-        it->pos++;
+        it->cur = it->pos++;
         *row = it->row;
         return 1;
     }
@@ -877,10 +882,78 @@ int matrix_iter_next(struct matrix_iter *it, const char *const **row)
             continue;
         for (p = 0; p < m->nparams; p++)
             it->row[p] = m->includes[inc * m->nparams + p];
+        it->cur = MATRIX_POS_INCLUDE + inc;
         *row = it->row;
         return 1;
     }
     return 0;
+}
+
+uint64_t matrix_iter_pos(const struct matrix_iter *it)
+{
+    return it->cur;
+}
+
+/* Whether include <inc> yields a row of its own.  For a covering array
+ * the answer costs a scan of every row, so it is noted once for all
+ * includes; for "all" it is a few lookups and is not worth the memory. */
+static int include_yields(struct matrix *m, size_t inc)
+{
+    size_t i;
+
+    if (all_mode(m))
+        return !include_dup(m, inc);
+    if (m->inc_dup == NULL) {
+        m->inc_dup = xmalloc(m->nincludes);
+        for (i = 0; i < m->nincludes; i++)
+            m->inc_dup[i] = (unsigned char)include_dup(m, i);
+    }
+    return !m->inc_dup[inc];
+}
+
+int matrix_row_at(struct matrix *m, uint64_t pos, const char **row)
+{
+    size_t a[MATRIX_MAX_PARAMS];
+    size_t p;
+
+    /* Which includes repeat a row depends on the covering rows too. */
+    if (!all_mode(m) && !m->built)
+        return -1;
+    if (pos >= MATRIX_POS_INCLUDE) {
+        uint64_t inc = pos - MATRIX_POS_INCLUDE;
+
+        if (inc >= m->nincludes || !include_yields(m, (size_t)inc))
+            return 0;
+        for (p = 0; p < m->nparams; p++)
+            row[p] = m->includes[inc * m->nparams + p];
+        return 1;
+    }
+    if (m->nparams > MATRIX_MAX_PARAMS)
+        return 0; /* the loader refuses such a matrix */
+    if (!all_mode(m)) {
+        const size_t *r;
+
+        if (pos >= m->nrows)
+            return 0;
+        r = m->rows + pos * m->nparams;
+        for (p = 0; p < m->nparams; p++)
+            row[p] = m->params[p].values[r[p]];
+        return 1;
+    }
+    for (p = m->nparams; p > 0; p--) {
+        size_t nv = m->params[p - 1].nvalues;
+
+        if (nv == 0)
+            return 0;
+        a[p - 1] = (size_t)(pos % nv);
+        pos /= nv;
+    }
+    /* A remainder means <pos> lies beyond the product. */
+    if (pos != 0 || violates(m, a))
+        return 0;
+    for (p = 0; p < m->nparams; p++)
+        row[p] = m->params[p].values[a[p]];
+    return 1;
 }
 
 /* ---- Counting ----

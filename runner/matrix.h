@@ -91,6 +91,7 @@ pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
 struct matrix_iter {
     struct matrix *m;
     uint64_t pos;     /* next product index or covering row */
+    uint64_t cur;     /* position of the current row */
     size_t inc;       /* next include */
     size_t *idx;      /* current value indices (all-mode counter) */
     const char **row; /* current row: one value per parameter */
@@ -108,5 +109,35 @@ pw_status matrix_iter_init(struct matrix_iter *it, struct matrix *m,
 int matrix_iter_next(struct matrix_iter *it, const char *const **row);
 
 void matrix_iter_release(struct matrix_iter *it);
+
+/* ---- Random access ----
+ *
+ * Every row has a position, so a caller can keep eight bytes per row
+ * instead of the row and get the row back later without walking from
+ * the start.  Positions below MATRIX_POS_INCLUDE are, for "all", the
+ * row's index in the full product (mixed radix, the last parameter
+ * changing fastest, as the iterator goes) and, for t-wise coverage, the
+ * index of the covering row; MATRIX_POS_INCLUDE + i is include i.
+ * Positions are not dense: an excluded product row or an include that
+ * repeats another row has a position that yields nothing.  A position
+ * depends only on the matrix, so it is the same in every process that
+ * loads the same file. */
+#define MATRIX_POS_INCLUDE ((uint64_t)1 << 63)
+
+/* The position of the row the last matrix_iter_next() on <it> returned
+ * 1 for. */
+uint64_t matrix_iter_pos(const struct matrix_iter *it);
+
+/* The row at position <pos> of <m>: returns 1 and stores one value per
+ * parameter (borrowed until matrix_free()) in <row>, which has room for
+ * matrix_param_count() pointers; 0 when no row has that position (it is
+ * excluded, a duplicate include, or out of range), so the rows this
+ * yields are exactly those iteration yields; -1 when <m> asks for t-wise
+ * coverage and its covering array has not been built yet (a successful
+ * matrix_iter_init() or matrix_count() builds it).  Costs a few
+ * operations per parameter and exclude: no walk, no allocation, except
+ * that the first call for an include position of a covering array
+ * notes, once, which includes repeat a row. */
+int matrix_row_at(struct matrix *m, uint64_t pos, const char **row);
 
 #endif /* PW_MATRIX_H */

@@ -5,6 +5,7 @@
 #include "expand.h"
 #include "matrix.h"
 #include "testutil.h"
+#include "xalloc.h"
 
 /* A matrix of <k> parameters p0..p(k-1) with <v>[i] values each, named
  * "0", "1", ... */
@@ -346,6 +347,49 @@ START_TEST(test_matrix_test_ids)
 }
 END_TEST
 
+/* A random matrix from <seed>: one to six parameters of one to four
+ * values (their counts in <v>, the parameter count in *<k>), up to six
+ * excludes of one to three parameters and up to two includes, some with
+ * values outside the lists; *<ninc> is the include count. */
+static struct matrix *random_matrix(unsigned *seed, unsigned t, size_t *k,
+                                    size_t *v, size_t *ninc)
+{
+    size_t nex, i, e, j;
+    struct matrix *m;
+    int ex[8];
+
+    *k = 1 + (size_t)(rand_r(seed) % 6);
+    nex = (size_t)(rand_r(seed) % 7);
+    *ninc = (size_t)(rand_r(seed) % 3);
+    for (i = 0; i < *k; i++)
+        v[i] = 1 + (size_t)(rand_r(seed) % 4);
+    m = make(*k, v, t);
+    for (e = 0; e < nex; e++) {
+        size_t width = 1 + (size_t)rand_r(seed) % 3;
+
+        for (i = 0; i < *k; i++)
+            ex[i] = -1;
+        for (j = 0; j < width; j++) {
+            size_t p = (size_t)rand_r(seed) % *k;
+
+            ex[p] = (int)((size_t)rand_r(seed) % v[p]);
+        }
+        matrix_add_exclude(m, ex);
+    }
+    for (e = 0; e < *ninc; e++) {
+        const char *row[8];
+        char vals[8][24];
+
+        for (i = 0; i < *k; i++) {
+            snprintf(vals[i], sizeof(vals[i]), "%zu",
+                     (size_t)rand_r(seed) % (v[i] + 1));
+            row[i] = vals[i];
+        }
+        matrix_add_include(m, row);
+    }
+    return m;
+}
+
 /* Counting agrees with enumeration on random small matrices with
  * excludes (of one to three parameters) and includes, for all and
  * t-wise coverage alike. */
@@ -355,42 +399,12 @@ START_TEST(test_matrix_count_matches_enumeration)
     int round;
 
     for (round = 0; round < 300; round++) {
-        size_t k = 1 + (size_t)(rand_r(&seed) % 6), v[8], i, e, j;
         unsigned t = round % 4 == 3 ? 2 : 0;
-        size_t nex = (size_t)(rand_r(&seed) % 7);
-        size_t ninc = (size_t)(rand_r(&seed) % 3);
-        int ex[8];
-        struct matrix *m;
+        size_t k, v[8], ninc;
+        struct matrix *m = random_matrix(&seed, t, &k, v, &ninc);
         size_t *rows, n;
         uint64_t counted = 12345;
 
-        for (i = 0; i < k; i++)
-            v[i] = 1 + (size_t)(rand_r(&seed) % 4);
-        m = make(k, v, t);
-        for (e = 0; e < nex; e++) {
-            size_t width = 1 + (size_t)rand_r(&seed) % 3;
-
-            for (i = 0; i < k; i++)
-                ex[i] = -1;
-            for (j = 0; j < width; j++) {
-                size_t p = (size_t)rand_r(&seed) % k;
-
-                ex[p] = (int)((size_t)rand_r(&seed) % v[p]);
-            }
-            matrix_add_exclude(m, ex);
-        }
-        for (e = 0; e < ninc; e++) {
-            const char *row[8];
-            char vals[8][24];
-
-            for (i = 0; i < k; i++) {
-                /* sometimes a value outside the lists */
-                snprintf(vals[i], sizeof(vals[i]), "%zu",
-                         (size_t)rand_r(&seed) % (v[i] + 1));
-                row[i] = vals[i];
-            }
-            matrix_add_include(m, row);
-        }
         ck_assert_int_eq(matrix_count(m, UINT64_MAX, &counted, NULL), PW_OK);
         n = rows_of(m, &rows);
         ck_assert_msg(counted == n, "round %d: counted %llu, enumerated %zu",
@@ -398,6 +412,98 @@ START_TEST(test_matrix_count_matches_enumeration)
         free(rows);
         matrix_free(m);
     }
+}
+END_TEST
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Every position the iterator hands out gives back the same row through
+ * matrix_row_at(), and every other position in range gives nothing, for
+ * random matrices with excludes and includes, all and pairwise. */
+START_TEST(test_matrix_row_at_matches_iteration)
+{
+    unsigned seed = 4242;
+    int round;
+
+    for (round = 0; round < 300; round++) {
+        unsigned t = round % 3 == 2 ? 2 : 0;
+        size_t k, v[8], ninc, i;
+        struct matrix *m = random_matrix(&seed, t, &k, v, &ninc);
+        uint64_t product = 1, pos, yielded = 0, found = 0, *seen = NULL;
+        size_t nseen = 0, alloc = 0;
+        struct matrix_iter it;
+        const char *const *row;
+        const char *back[8];
+
+        for (i = 0; i < k; i++)
+            product *= v[i];
+        if (t == 2 && k > 2)
+            ck_assert_int_eq(matrix_row_at(m, 0, back), -1);
+        ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+        while (matrix_iter_next(&it, &row)) {
+            pos = matrix_iter_pos(&it);
+            ck_assert_int_eq(matrix_row_at(m, pos, back), 1);
+            for (i = 0; i < k; i++)
+                ck_assert_str_eq(back[i], row[i]);
+            XGROW(seen, nseen + 1, alloc);
+            seen[nseen++] = pos;
+            yielded++;
+        }
+        matrix_iter_release(&it);
+        /* Nothing else in range is a row: count what answers 1. */
+        for (pos = 0; pos < product; pos++)
+            found += (uint64_t)(matrix_row_at(m, pos, back) == 1);
+        for (pos = 0; pos < ninc + 2; pos++)
+            found += (uint64_t)(
+                matrix_row_at(m, MATRIX_POS_INCLUDE + pos, back) == 1);
+        ck_assert_int_eq(matrix_row_at(m, product + 1000, back), 0);
+        ck_assert_msg(found == yielded, "round %d: %llu positions, %llu rows",
+                      round, (unsigned long long)found,
+                      (unsigned long long)yielded);
+        /* Positions are distinct. */
+        if (nseen > 1)
+            qsort(seen, nseen, sizeof(uint64_t), cmp_u64);
+        for (i = 1; i < nseen; i++)
+            ck_assert(seen[i - 1] != seen[i]);
+        free(seen);
+        matrix_free(m);
+    }
+}
+END_TEST
+
+/* A product of 10^20 rows: any row is reached without a walk. */
+START_TEST(test_matrix_row_at_huge)
+{
+    size_t v[20], i;
+    struct matrix *m;
+    const char *row[20];
+    int ex[20];
+
+    for (i = 0; i < 20; i++)
+        v[i] = 10;
+    m = make(20, v, 0);
+    for (i = 0; i < 20; i++)
+        ex[i] = -1;
+    ex[1] = 9;
+    ex[19] = 8;
+    matrix_add_exclude(m, ex);
+    /* Position digits are the values, p0 first. */
+    ck_assert_int_eq(matrix_row_at(m, 1234567890123456789ULL, row), 1);
+    ck_assert_str_eq(row[0], "0");
+    ck_assert_str_eq(row[1], "1");
+    ck_assert_str_eq(row[10], "0");
+    ck_assert_str_eq(row[19], "9");
+    ck_assert_int_eq(matrix_row_at(m, 9000000000000000008ULL, row), 0);
+    ck_assert_int_eq(matrix_row_at(m, 9000000000000000009ULL, row), 1);
+    ck_assert_str_eq(row[1], "9");
+    ck_assert_str_eq(row[19], "9");
+    ck_assert_int_eq(matrix_row_at(m, MATRIX_POS_INCLUDE, row), 0);
+    matrix_free(m);
 }
 END_TEST
 
@@ -550,9 +656,20 @@ START_TEST(test_expand_iter_streams)
     ck_assert_int_eq(expand_each(s, &f, collect_id, &each, NULL), PW_OK);
     expand_iter_init(&x, s, &f);
     while (expand_iter_next(&x, &t, NULL) == 1) {
+        const char *back[MATRIX_MAX_PARAMS];
+        struct sbuf id = SBUF_INIT;
+        struct scenario *sc = suite_scenario(s, t.sc_index);
+
         sbuf_adds(&iter, t.id);
         sbuf_addc(&iter, '\n');
         ck_assert_str_eq(t.target, "b");
+        /* The indices give the same test back without the walk. */
+        ck_assert_ptr_eq(sc, t.sc);
+        ck_assert_str_eq(suite_config(s)->targets[t.target_index].name, "b");
+        ck_assert_int_eq(matrix_row_at(scenario_matrix(sc), t.pos, back), 1);
+        expand_test_id(&id, sc, t.target, back);
+        ck_assert_str_eq(id.buf, t.id);
+        sbuf_release(&id);
         n++;
     }
     ck_assert_int_eq(expand_iter_next(&x, &t, NULL), 0);
@@ -596,6 +713,8 @@ static Suite *matrix_suite(void)
     tcase_add_test(ta, test_matrix_all_is_lazy);
     tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);
     tcase_add_test(ta, test_matrix_no_params_one_row);
+    tcase_add_test(ta, test_matrix_row_at_matches_iteration);
+    tcase_add_test(ta, test_matrix_row_at_huge);
     tcase_add_test(ti, test_matrix_test_ids);
     tcase_add_test(ti, test_expand_iter_streams);
     tcase_add_test(tn, test_matrix_count_matches_enumeration);

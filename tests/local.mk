@@ -5,7 +5,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_matrix tests/check_jqset tests/check_expect \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
-	tests/check_journal_redis
+	tests/check_journal_redis tests/check_schedule
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -59,6 +59,9 @@ tests_check_store_LDADD = $(TEST_LDADD)
 tests_check_journal_redis_SOURCES = tests/check_journal_redis.c $(TESTUTIL)
 tests_check_journal_redis_CFLAGS = $(TEST_CFLAGS)
 tests_check_journal_redis_LDADD = $(TEST_LDADD)
+tests_check_schedule_SOURCES = tests/check_schedule.c $(TESTUTIL)
+tests_check_schedule_CFLAGS = $(TEST_CFLAGS)
+tests_check_schedule_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
@@ -207,5 +210,14 @@ BENCH_DIST = \
 	tests/bench/coverage.sh \
 	tests/bench/load_suite.sh \
 	tests/bench/matrix_sizes.sh \
-	tests/bench/once_checks.sh
+	tests/bench/once_checks.sh \
+	tests/bench/schedule_mem.c \
+	tests/bench/schedule_mem.sh
 EXTRA_DIST += $(BENCH_DIST)
+# Benchmark programs: built by `make bench` only.
+EXTRA_PROGRAMS = tests/bench/schedule_mem
+tests_bench_schedule_mem_SOURCES = tests/bench/schedule_mem.c
+tests_bench_schedule_mem_LDADD = runner/libprodwatch.a $(DEPS_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+bench: $(EXTRA_PROGRAMS)
+.PHONY: bench
