@@ -626,17 +626,20 @@ static struct entry *finish(struct schedule *s, struct sched_handle h)
     return e;
 }
 
-void schedule_done(struct schedule *s, struct sched_handle h,
-                   enum run_status status)
+int schedule_done(struct schedule *s, struct sched_handle h,
+                  enum run_status status)
 {
     struct entry *e = finish(s, h);
     unsigned st = (unsigned)status + 1;
+    int prev;
 
     if (e == NULL)
-        return;
+        return -1;
+    prev = (int)(e->flags & F_STATUS) - 1;
     s->nstatus[e->flags & F_STATUS]--;
     s->nstatus[st & F_STATUS]++;
     e->flags = (uint8_t)((e->flags & ~F_STATUS) | (st & F_STATUS));
+    return prev;
 }
 
 void schedule_abandon(struct schedule *s, struct sched_handle h)

@@ -112,9 +112,11 @@ int schedule_pop(struct schedule *sc, double now, sched_held_fn *held,
 
 /* Record that the run of <h> ended with <status>.  A handle from before a
  * reload still finds its test when the reload kept it, and is ignored
- * when the reload removed it, as is a handle already done. */
-void schedule_done(struct schedule *sc, struct sched_handle h,
-                   enum run_status status);
+ * when the reload removed it, as is a handle already done.  Returns the
+ * status the test had before (an enum run_status), or -1 when it had none
+ * yet or the handle was ignored: the caller logs changes, not runs. */
+int schedule_done(struct schedule *sc, struct sched_handle h,
+                  enum run_status status);
 
 /* Record that the run of <h> ended without a status (cancelled): the test
  * keeps the status it had. */
