@@ -3,7 +3,8 @@ if HAVE_CHECK
 UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_ydoc tests/check_config tests/check_scenario \
 	tests/check_matrix tests/check_jqset tests/check_expect \
-	tests/check_jsonscan tests/check_throttle tests/check_secret
+	tests/check_jsonscan tests/check_throttle tests/check_secret \
+	tests/check_notify
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -45,6 +46,9 @@ tests_check_throttle_LDADD = $(TEST_LDADD)
 tests_check_secret_SOURCES = tests/check_secret.c $(TESTUTIL)
 tests_check_secret_CFLAGS = $(TEST_CFLAGS)
 tests_check_secret_LDADD = $(TEST_LDADD)
+tests_check_notify_SOURCES = tests/check_notify.c $(TESTUTIL)
+tests_check_notify_CFLAGS = $(TEST_CFLAGS)
+tests_check_notify_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
