@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
       libcurl4-openssl-dev libevent-dev libpcre2-dev libhiredis-dev
-      libyaml-dev libjq-dev libssl-dev check python3 valgrind openssl"
+      libyaml-dev libjq-dev libssl-dev libsystemd-dev check python3 valgrind
+      openssl redis-server systemd groff-base man-db"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -10,6 +10,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/units.c runner/units.h \
 	runner/clock.c runner/clock.h \
 	runner/log.c runner/log.h \
+	runner/notify.c runner/notify.h \
 	runner/keys.c runner/keys.h \
 	runner/redisaddr.c runner/redisaddr.h \
 	runner/template.c runner/template.h \

@@ -5,7 +5,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_matrix tests/check_jqset tests/check_expect \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
-	tests/check_journal_redis tests/check_schedule
+	tests/check_journal_redis tests/check_schedule tests/check_notify
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -62,12 +62,15 @@ tests_check_journal_redis_LDADD = $(TEST_LDADD)
 tests_check_schedule_SOURCES = tests/check_schedule.c $(TESTUTIL)
 tests_check_schedule_CFLAGS = $(TEST_CFLAGS)
 tests_check_schedule_LDADD = $(TEST_LDADD)
+tests_check_notify_SOURCES = tests/check_notify.c $(TESTUTIL)
+tests_check_notify_CFLAGS = $(TEST_CFLAGS)
+tests_check_notify_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
 # and `once` against the demo target on loopback.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
-	tests/no_secrets.test
+	tests/no_secrets.test tests/systemd.test tests/install.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -143,14 +146,20 @@ TEST_INPUTS = \
 	tests/data/promises/weird.yaml \
 	tests/data/promises/window5.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
-	tests/no_secrets.test $(TEST_INPUTS)
+	tests/no_secrets.test tests/systemd.test tests/install.test \
+	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
 	OUTPUTS=$(abs_top_builddir)/tests/outputs \
 	PRODWATCH=$(abs_top_builddir)/runner/prodwatch \
-	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo; \
-	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO;
+	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo \
+	UNIT=$(abs_top_builddir)/contrib/systemd/prodwatch.service \
+	TOP_BUILDDIR=$(abs_top_builddir) MAKE='$(MAKE)' \
+	BINDIR='$(bindir)' MANDIR='$(mandir)' DOCDIR='$(docdir)' \
+	SYSCONFDIR='$(sysconfdir)' UNITDIR='$(systemdsystemunitdir)'; \
+	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO \
+	UNIT TOP_BUILDDIR MAKE BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log
 clean-local:
