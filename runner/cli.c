@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cli.h"
 #include "control.h"
+#include "service.h"
 #include "expand.h"
 #include "once.h"
 #include "sbuf.h"
@@ -32,6 +33,11 @@ static void usage(FILE *out)
             "          [--format text|json] print each test, one a line\n"
             "  once    [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
             "          [--junit FILE] [--json]  run each selected test once\n"
+            "  run     [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
+            "          [--log-level L] [--log-format text|json] [--runner-id ID]\n"
+            "          [--grace DURATION]  the service: every test, forever\n"
+            "  sweep   [-c FILE] [--runner-id ID]  run pending cleanups of "
+            "stopped runners\n"
             "  status  [-c FILE] [--target T] [--scenario NAME]\n"
             "          [--status pass|fail|error] [--json]  each test's state\n"
             "  pause   [-c FILE] [--target T]  stop probing (fleet-wide)\n"
@@ -352,6 +358,8 @@ int cli_main(int argc, char **argv)
         { "check", cmd_check },
         { "expand", cmd_expand },
         { "once", cmd_once },
+        { "run", service_run_main },
+        { "sweep", service_sweep_main },
         { "status", control_status_main },
         { "pause", control_pause_main },
         { "resume", control_resume_main },

@@ -39,6 +39,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/engine.c runner/engine.h \
 	runner/once.c runner/once.h \
 	runner/control.c runner/control.h \
+	runner/service.c runner/service.h \
 	runner/cli.c runner/cli.h
 runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
 

@@ -421,6 +421,15 @@ static void svc_result(struct result_sink *s, const struct run_result *r)
               r->message ? r->message : "");
     else if (r->status == RUN_PASS && prev > (int)RUN_PASS)
         pwlog(PWLOG_NOTICE, "test.recovered", "%s passes again", r->test_id);
+    /* A record left on the target is worth a line every time: the
+     * journal keeps it and the next sweep tries again. */
+    if (r->cleanups_failed)
+        pwlog(PWLOG_WARN, "cleanup.failed",
+              "%s: %u cleanup%s failed, kept in the journal for the next "
+              "sweep%s%s",
+              r->test_id, r->cleanups_failed,
+              r->cleanups_failed == 1 ? "" : "s", r->message ? ": " : "",
+              r->message ? r->message : "");
     if (log_enabled(PWLOG_DEBUG))
         pwlog(PWLOG_DEBUG, "run.result", "%s %s %.0fms%s%s", r->test_id,
               run_status_name(r->status), r->duration_ms,
@@ -945,7 +954,7 @@ int service_sweep_main(int argc, char **argv)
 {
     struct svc_opts o;
     struct sweep_cmd w;
-    char own[256];
+    char own[200];
     int rc = parse(argc, argv, &o, 0);
 
     memset(&w, 0, sizeof(w));

@@ -68,9 +68,11 @@ tests_check_notify_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
-# and `once` against the demo target on loopback.
+# `once` against the demo target on loopback, and the service with a
+# private redis-server.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
-	tests/no_secrets.test tests/systemd.test tests/install.test
+	tests/service.test tests/no_secrets.test tests/systemd.test \
+	tests/install.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -144,9 +146,12 @@ TEST_INPUTS = \
 	tests/data/promises/timeout_wait.yaml \
 	tests/data/promises/tls_twice.yaml \
 	tests/data/promises/weird.yaml \
-	tests/data/promises/window5.yaml
+	tests/data/promises/window5.yaml \
+	tests/data/service/maker.yaml \
+	tests/data/service/ping.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
-	tests/no_secrets.test tests/systemd.test tests/install.test \
+	tests/service.test tests/no_secrets.test tests/systemd.test \
+	tests/install.test \
 	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
@@ -161,7 +166,8 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO \
 	UNIT TOP_BUILDDIR MAKE BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
 # The secret search reads what the other end-to-end tests printed.
-tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log
+tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
+	tests/service.log
 clean-local:
 	rm -rf tests/outputs
 
