@@ -227,7 +227,8 @@ BENCH_DIST = \
 	tests/bench/matrix_sizes.sh \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
-	tests/bench/schedule_mem.sh
+	tests/bench/schedule_mem.sh \
+	tests/bench/service.sh
 EXTRA_DIST += $(BENCH_DIST)
 # Benchmark programs: built by `make bench` only.
 EXTRA_PROGRAMS = tests/bench/schedule_mem
