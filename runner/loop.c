@@ -144,9 +144,18 @@ static int handle_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
 struct loop *loop_new(void)
 {
     struct loop *l = xcalloc(1, sizeof(*l));
+    struct event_config *ec = event_config_new();
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    l->base = event_base_new();
+    /* Timers to the microsecond (timerfd on Linux): the throttle's slots
+     * at high rates, and curl's own timeouts, are shorter than the
+     * millisecond epoll would round them up to, and each rounding would
+     * cap the pace at about a request per millisecond. */
+    if (ec)
+        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    l->base = ec ? event_base_new_with_config(ec) : NULL;
+    if (ec)
+        event_config_free(ec);
     l->multi = curl_multi_init();
     l->share = curl_share_init();
     if (l->base == NULL || l->multi == NULL || l->share == NULL) {
