@@ -165,16 +165,26 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            fprintf(stderr, "prodwatch %s: option '%s' needs a value\n",
-                    argv[0], argv[optind - 1]);
-            return CLI_EXIT_USAGE;
         default:
-            fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
-                    argv[optind - 1]);
-            return CLI_EXIT_USAGE;
+            return cli_bad_option(ch, argv);
         }
     }
+    return cli_no_operands(argc, argv);
+}
+
+int cli_bad_option(int ch, char **argv)
+{
+    if (ch == ':')
+        fprintf(stderr, "prodwatch %s: option '%s' needs a value\n", argv[0],
+                argv[optind - 1]);
+    else
+        fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
+                argv[optind - 1]);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_no_operands(int argc, char **argv)
+{
     if (optind < argc) {
         fprintf(stderr, "prodwatch %s: unexpected argument '%s'\n", argv[0],
                 argv[optind]);

@@ -17,6 +17,15 @@
  * $PRODWATCH_CONFIG when set, else CLI_DEFAULT_CONFIG. */
 const char *cli_config_path(const char *given);
 
+/* For a command's option parser: report what getopt_long() returned for
+ * a bad option (':' a missing value, anything else unknown) of command
+ * argv[0] on stderr.  Returns CLI_EXIT_USAGE. */
+int cli_bad_option(int ch, char **argv);
+
+/* After a command's options: CLI_EXIT_USAGE (reported) when an argument
+ * is left over, else -1 ("go on"). */
+int cli_no_operands(int argc, char **argv);
+
 /* Run the command line <argv> and return the process exit code. */
 int cli_main(int argc, char **argv);
 

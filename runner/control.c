@@ -102,22 +102,11 @@ static int parse(int argc, char **argv, struct copts *o, int allowed)
                    allowed & C_STATUS ? " [--status pass|fail|error]" : "",
                    allowed & C_JSON ? " [--json]" : "");
             return CLI_EXIT_OK;
-        case ':':
-            fprintf(stderr, "prodwatch %s: option '%s' needs a value\n",
-                    argv[0], argv[optind - 1]);
-            return CLI_EXIT_USAGE;
         default:
-            fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
-                    argv[optind - 1]);
-            return CLI_EXIT_USAGE;
+            return cli_bad_option(ch, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "prodwatch %s: unexpected argument '%s'\n", argv[0],
-                argv[optind]);
-        return CLI_EXIT_USAGE;
-    }
-    return -1;
+    return cli_no_operands(argc, argv);
 }
 
 /* The configuration, with every problem printed; NULL on failure. */
@@ -140,6 +129,19 @@ static struct config *load_config(const char *cmd, const struct copts *o)
             cfg = NULL;
         }
     return cfg;
+}
+
+/* Load the configuration and connect to its Redis, the start of every
+ * control command: -1 to go on, else the exit code (with *<cfg> or *<c>
+ * left for the caller to release). */
+static int open_redis(const char *cmd, const struct copts *o,
+                      struct config **cfg, redisContext **c)
+{
+    *cfg = load_config(cmd, o);
+    if (*cfg == NULL)
+        return CLI_EXIT_USAGE;
+    *c = redisaddr_connect((*cfg)->redis, cmd);
+    return *c ? -1 : CLI_EXIT_FAIL;
 }
 
 /* A reply that is an error (or none at all), reported; 0 when fine. */
@@ -206,13 +208,7 @@ static int set_pause(int argc, char **argv, int paused)
     size_t i;
 
     if (rc < 0)
-        cfg = load_config(argv[0], &o);
-    if (rc < 0 && cfg == NULL)
-        rc = CLI_EXIT_USAGE;
-    if (cfg)
-        c = redisaddr_connect(cfg->redis, argv[0]);
-    if (cfg && c == NULL)
-        rc = CLI_EXIT_FAIL;
+        rc = open_redis(argv[0], &o, &cfg, &c);
     for (i = 0; c && rc < 0 && i < (o.ntargets ? o.ntargets : 1); i++) {
         char *key = control_key(cfg, "pause", o.ntargets ? o.targets[i] : NULL);
         char *val = control_value("paused");
@@ -270,13 +266,7 @@ int control_silence_main(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
     }
     if (rc < 0)
-        cfg = load_config(argv[0], &o);
-    if (rc < 0 && cfg == NULL)
-        rc = CLI_EXIT_USAGE;
-    if (cfg)
-        c = redisaddr_connect(cfg->redis, argv[0]);
-    if (cfg && c == NULL)
-        rc = CLI_EXIT_FAIL;
+        rc = open_redis(argv[0], &o, &cfg, &c);
     for (i = 0; c && rc < 0 && i < o.ntargets; i++) {
         char *key = control_key(cfg, "silence", o.targets[i]);
         char *val = control_value("since");
@@ -561,13 +551,7 @@ int control_status_main(int argc, char **argv)
     int rc = parse(argc, argv, &o, C_TARGET | C_SCENARIO | C_STATUS | C_JSON);
 
     if (rc < 0)
-        cfg = load_config(argv[0], &o);
-    if (rc < 0 && cfg == NULL)
-        rc = CLI_EXIT_USAGE;
-    if (cfg)
-        c = redisaddr_connect(cfg->redis, argv[0]);
-    if (cfg && c == NULL)
-        rc = CLI_EXIT_FAIL;
+        rc = open_redis(argv[0], &o, &cfg, &c);
     if (c && rc < 0 && !o.json && print_controls(c, cfg) < 0)
         rc = CLI_EXIT_FAIL;
     if (c && rc < 0)

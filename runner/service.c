@@ -178,23 +178,12 @@ static int parse(int argc, char **argv, struct svc_opts *o, int is_run)
                 printf("usage: prodwatch sweep [-c FILE] [--runner-id ID] "
                        "[--log-level LEVEL] [--log-format text|json]\n");
             return CLI_EXIT_OK;
-        case ':':
-            fprintf(stderr, "prodwatch %s: option '%s' needs a value\n",
-                    argv[0], argv[optind - 1]);
-            return CLI_EXIT_USAGE;
         default:
-            fprintf(stderr, "prodwatch %s: unknown option '%s'\n", argv[0],
-                    argv[optind - 1]);
-            return CLI_EXIT_USAGE;
+            return cli_bad_option(ch, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "prodwatch %s: unexpected argument '%s'\n", argv[0],
-                argv[optind]);
-        return CLI_EXIT_USAGE;
-    }
     log_setup(level, json);
-    return -1;
+    return cli_no_operands(argc, argv);
 }
 
 static void opts_release(struct svc_opts *o)
