@@ -209,6 +209,18 @@ static int set_pause(int argc, char **argv, int paused)
 
     if (rc < 0)
         rc = open_redis(argv[0], &o, &cfg, &c);
+    /* `resume` alone resumes everything: the pauses of single targets
+     * too, or "resumed on every target" would not be true. */
+    if (c && rc < 0 && !paused && o.ntargets == 0) {
+        for (i = 0; i < cfg->ntargets; i++) {
+            char *key = control_key(cfg, "pause", cfg->targets[i].name);
+            const char *del[] = { "DEL", key };
+
+            if (command(argv[0], c, 2, del))
+                rc = CLI_EXIT_FAIL;
+            free(key);
+        }
+    }
     for (i = 0; c && rc < 0 && i < (o.ntargets ? o.ntargets : 1); i++) {
         char *key = control_key(cfg, "pause", o.ntargets ? o.targets[i] : NULL);
         char *val = control_value("paused");
