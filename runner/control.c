@@ -273,7 +273,9 @@ int control_silence_main(int argc, char **argv)
                         "required\n");
         rc = CLI_EXIT_USAGE;
     }
-    if (rc < 0 && units_duration(o.for_, &ms, &err) != PW_OK) {
+    /* "--for 0" lifts a silence: a bare 0 needs no unit. */
+    if (rc < 0 && strcmp(o.for_, "0") != 0 &&
+        units_duration(o.for_, &ms, &err) != PW_OK) {
         fprintf(stderr, "prodwatch silence: --for: %s\n", err.msg);
         rc = CLI_EXIT_USAGE;
     }

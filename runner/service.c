@@ -327,6 +327,9 @@ static void on_sweep_each(uint64_t id, const struct journal_intent *in,
     engine_clean(v->engine, in, id, on_swept_one, v);
 }
 
+static int runner_alive(const struct config *cfg, const char *id,
+                        const char *cmd, long *pid_out);
+
 /* ---- the run command's events ---------------------------------------- */
 
 static int target_held(size_t target, void *arg)
@@ -444,12 +447,15 @@ static void on_control(struct redisReply *reply, void *arg)
 
     v->control_asked = 0;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-        reply->elements != 1 + v->npaused || v->stopping)
+        reply->elements != 1 + v->npaused)
         return; /* down, or a reload changed the targets: ask again */
     all = reply->element[0]->type != REDIS_REPLY_NIL;
     if (all != v->all_paused) {
-        pwlog(PWLOG_NOTICE, all ? "control.paused" : "control.resumed",
-              "probing %s on every target", all ? "paused" : "resumed");
+        /* The first answer after a start says nothing new when it finds
+         * no pause. */
+        if (v->all_paused >= 0 || all)
+            pwlog(PWLOG_NOTICE, all ? "control.paused" : "control.resumed",
+                  "probing %s on every target", all ? "paused" : "resumed");
         v->all_paused = all;
         engine_hold_all(v->engine, all);
     }
@@ -465,7 +471,7 @@ static void on_control(struct redisReply *reply, void *arg)
         v->paused[i] = (signed char)held;
         engine_hold_target(v->engine, cfg->targets[i].name, held);
     }
-    if (!all)
+    if (!all && !v->stopping)
         engine_kick(v->engine);
 }
 
@@ -673,8 +679,9 @@ static void begin_stop(struct service *v, const char *why)
           "%s: starting no new run; %zu in flight may finish within %lu ms, "
           "then their cleanups run",
           why, v->nfl, v->o->grace_ms);
+    /* The control poll goes on: a resume during the stop lets held
+     * cleanups go. */
     cancel_timer(&v->due_timer);
-    cancel_timer(&v->control_timer);
     cancel_timer(&v->sweep_timer);
     engine_stop(v->engine, v->o->grace_ms, on_stopped, v);
 }
@@ -761,6 +768,7 @@ int service_run_main(int argc, char **argv)
     struct svc_sink *sink;
     struct engine_feed feed;
     struct pw_err err;
+    long pid;
     int rc = parse(argc, argv, &o, 1);
 
     memset(&v, 0, sizeof(v));
@@ -779,6 +787,17 @@ int service_run_main(int argc, char **argv)
     }
     log_set_secrets(suite_secrets(v.suite));
     runner_id(v.runner_id, sizeof(v.runner_id), o.runner_id);
+    /* Two daemons under one id would take each other's cleanups for
+     * those of a crashed process, and number their results alike. */
+    if (runner_alive(suite_config(v.suite), v.runner_id, "run", &pid)) {
+        pwlog(PWLOG_ERROR, "runner.taken",
+              "runner id '%s' is in use by a running daemon (%s); give this "
+              "one another --runner-id",
+              v.runner_id, pid ? "a process of this host" : "another host");
+        suite_unref(v.suite);
+        opts_release(&o);
+        return CLI_EXIT_FAIL;
+    }
     v.sched = schedule_new(v.suite, &o.filter, &err);
     if (v.sched == NULL) {
         pwlog(PWLOG_ERROR, "config.invalid", "%s", err.msg);
@@ -831,11 +850,14 @@ int service_run_main(int argc, char **argv)
 
 /* ---- sweep ----------------------------------------------------------- */
 
-/* Whether this runner id's daemon is alive on this host: its cleanups
- * are then its own business, not the sweep's. */
-static int own_daemon_alive(const struct config *cfg, const char *id)
+/* Whether a daemon of runner id <id> is alive: its heartbeat is in Redis
+ * and names either another host or a process of this one that still
+ * runs.  Its pid goes to *<pid_out> (0 for another host).  Without Redis
+ * nothing is known: 0. */
+static int runner_alive(const struct config *cfg, const char *id,
+                        const char *cmd, long *pid_out)
 {
-    redisContext *c = redisaddr_connect(cfg->redis, "sweep");
+    redisContext *c = redisaddr_connect(cfg->redis, cmd);
     struct sbuf key = SBUF_INIT;
     redisReply *r;
     char host[256] = "", want[300];
@@ -843,17 +865,21 @@ static int own_daemon_alive(const struct config *cfg, const char *id)
     long pid = 0;
     int alive = 0;
 
+    *pid_out = 0;
     if (c == NULL)
         return 0;
     keys_name(&key, cfg->key_prefix, "runner", id);
     r = redisCommand(c, "GET %s", key.buf);
     gethostname(host, sizeof(host) - 1);
     snprintf(want, sizeof(want), "\"host\":\"%s\"", host);
-    if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, want) &&
-        (p = strstr(r->str, "\"pid\":")) != NULL) {
+    if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, want) == NULL) {
+        alive = 1; /* another host's: it cannot be checked from here */
+    } else if (r && r->type == REDIS_REPLY_STRING &&
+               (p = strstr(r->str, "\"pid\":")) != NULL) {
         pid = strtol(p + 6, NULL, 10);
         alive = pid > 0 && pid != (long)getpid() &&
                 (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        *pid_out = pid;
     }
     if (r)
         freeReplyObject(r);
@@ -943,6 +969,7 @@ int service_sweep_main(int argc, char **argv)
 {
     struct svc_opts o;
     struct sweep_cmd w;
+    long pid;
     char own[200];
     int rc = parse(argc, argv, &o, 0);
 
@@ -961,7 +988,7 @@ int service_sweep_main(int argc, char **argv)
     runner_id(own, sizeof(own), o.runner_id);
     /* A running daemon of this id keeps its own cleanups: the sweep then
      * takes only those of runners that are gone, under a name of its own. */
-    if (own_daemon_alive(suite_config(w.v.suite), own))
+    if (runner_alive(suite_config(w.v.suite), own, "sweep", &pid))
         snprintf(w.v.runner_id, sizeof(w.v.runner_id), "%s/sweep-%ld", own,
                  (long)getpid());
     else
@@ -979,7 +1006,8 @@ int service_sweep_main(int argc, char **argv)
     cancel_timer(&w.v.drain_timer);
     drain(&w.v);
     redis_unwatch(w.v.redis, on_cmd_redis, &w);
-    printf("%zu cleaned, %zu left\n", w.cleaned, w.left);
+    if (w.redis_seen)
+        printf("%zu cleaned, %zu left\n", w.cleaned, w.left);
     rc = w.left ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     service_release(&w.v);
     opts_release(&o);
