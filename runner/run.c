@@ -774,12 +774,16 @@ static void add_intent(struct run *r, loop_timer_fn *then)
         vars[in.nvars++].value = r->vars[i].value;
     }
     in.vars = vars;
+    /* A capture can hold a secret too (a response that echoes a header):
+     * it is left out, so a sweep cannot render the cleanup and says which
+     * capture it lacks rather than storing the secret. */
     for (i = 0; i < r->ncaps; i++) {
-        caps[i].name = r->caps[i].name;
-        caps[i].value = r->caps[i].value;
+        if (tainted(r, r->caps[i].value))
+            continue;
+        caps[in.ncaps].name = r->caps[i].name;
+        caps[in.ncaps++].value = r->caps[i].value;
     }
     in.caps = caps;
-    in.ncaps = r->ncaps;
     in.registered = clock_wall();
     r->registered = then;
     r->wait_t0 = mono_s();

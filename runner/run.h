@@ -77,7 +77,9 @@ typedef void run_cleaned_fn(enum clean_outcome outcome, const char *message,
  * for, as the run that registered it would have: the same template scope
  * -- matrix values, target, the intent's vars (a var it left out is
  * rendered again from its template: that is how one built from a secret
- * comes back), its captures, run.id, test.id -- looked up in suite <s>
+ * comes back), its captures (a run leaves out one that holds a secret: a
+ * cleanup that uses it is CLEAN_UNRENDERABLE, naming it), run.id,
+ * test.id -- looked up in suite <s>
  * (borrowed during the call; <env> must match it).  The request passes
  * the throttle and is judged by the cleanup's expectation.  On success
  * journal_done(<journal_id>) is called (0: none).  <cleaned> is called

@@ -245,6 +245,275 @@ START_TEST(test_clean_from_intent)
 }
 END_TEST
 
+/* ---- A journal that keeps what add() was given ---- */
+
+#define REC_MAX 8
+
+/* One intent as add() received it, flattened to "name=value" lines. */
+struct rec_intent {
+    uint64_t id;
+    int done;
+    struct journal_intent in;
+    struct journal_named caps[REC_MAX], vars[REC_MAX];
+    char *strings[4 * REC_MAX + 4];
+    size_t nstrings;
+};
+
+struct rec_journal {
+    struct journal base;
+    struct loop *loop;
+    struct rec_intent intents[REC_MAX];
+    size_t n;
+    struct rec_answer *answers;
+};
+
+struct rec_answer {
+    struct rec_journal *j;
+    journal_added_fn *added;
+    void *arg;
+    uint64_t id;
+};
+
+static const char *rec_keep(struct rec_intent *ri, const char *s)
+{
+    ck_assert_uint_lt(ri->nstrings, sizeof(ri->strings) / sizeof(char *));
+    return ri->strings[ri->nstrings++] = xstrdup(s);
+}
+
+static void rec_answer(void *arg)
+{
+    struct rec_answer *a = arg;
+
+    a->added(a->id, 1, a->arg);
+    free(a);
+}
+
+static void rec_add(struct journal *j, const struct journal_intent *in,
+                    journal_added_fn *added, void *arg)
+{
+    struct rec_journal *rj = (struct rec_journal *)j;
+    struct rec_intent *ri;
+    struct rec_answer *a = xcalloc(1, sizeof(*a));
+    size_t i;
+
+    ck_assert_uint_lt(rj->n, REC_MAX);
+    ck_assert_uint_le(in->ncaps, REC_MAX);
+    ck_assert_uint_le(in->nvars, REC_MAX);
+    ri = &rj->intents[rj->n++];
+    ri->id = rj->n;
+    ri->in = *in;
+    ri->in.run_id = rec_keep(ri, in->run_id);
+    ri->in.test_id = rec_keep(ri, in->test_id);
+    ri->in.scenario = rec_keep(ri, in->scenario);
+    ri->in.target = rec_keep(ri, in->target);
+    ri->in.row = NULL;
+    ri->in.nrow = 0;
+    for (i = 0; i < in->ncaps; i++) {
+        ri->caps[i].name = rec_keep(ri, in->caps[i].name);
+        ri->caps[i].value = rec_keep(ri, in->caps[i].value);
+    }
+    for (i = 0; i < in->nvars; i++) {
+        ri->vars[i].name = rec_keep(ri, in->vars[i].name);
+        ri->vars[i].value = rec_keep(ri, in->vars[i].value);
+    }
+    ri->in.caps = ri->caps;
+    ri->in.vars = ri->vars;
+    a->j = rj;
+    a->added = added;
+    a->arg = arg;
+    a->id = ri->id;
+    loop_after(rj->loop, 0, rec_answer, a);
+}
+
+static void rec_done(struct journal *j, uint64_t id)
+{
+    struct rec_journal *rj = (struct rec_journal *)j;
+
+    ck_assert_uint_ge(id, 1);
+    ck_assert_uint_le(id, rj->n);
+    rj->intents[id - 1].done = 1;
+}
+
+static size_t rec_pending(struct journal *j)
+{
+    struct rec_journal *rj = (struct rec_journal *)j;
+    size_t i, n = 0;
+
+    for (i = 0; i < rj->n; i++)
+        n += !rj->intents[i].done;
+    return n;
+}
+
+static void rec_free(struct journal *j)
+{
+    struct rec_journal *rj = (struct rec_journal *)j;
+    size_t i, k;
+
+    for (i = 0; i < rj->n; i++)
+        for (k = 0; k < rj->intents[i].nstrings; k++)
+            free(rj->intents[i].strings[k]);
+    free(rj);
+}
+
+static const struct journal_ops rec_ops = { rec_add, rec_done, rec_pending,
+                                            rec_free };
+
+/* A recording journal for <e>'s runs; the engine owns it. */
+static struct rec_journal *rec_journal(struct engine *e)
+{
+    struct rec_journal *rj = xcalloc(1, sizeof(*rj));
+
+    rj->base.ops = &rec_ops;
+    rj->loop = engine_loop(e);
+    engine_set_journal(e, &rj->base);
+    return rj;
+}
+
+/* Whether <s> appears in any value of intent <ri>. */
+static int intent_holds(const struct rec_intent *ri, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < ri->in.ncaps; i++)
+        if (strstr(ri->caps[i].value, s))
+            return 1;
+    for (i = 0; i < ri->in.nvars; i++)
+        if (strstr(ri->vars[i].value, s))
+            return 1;
+    return 0;
+}
+
+/* ---- Feeding one test at a time ---- */
+
+/* A feed of <left> runs of one scenario without a matrix, and a sink
+ * keeping the last result. */
+struct one {
+    struct result_sink base;
+    const struct scenario *sc;
+    int left, results;
+    enum run_status status;
+    char *message;
+    unsigned cleanups_failed;
+};
+
+static int one_next(void *arg, struct engine_test *t)
+{
+    struct one *o = arg;
+
+    if (o->left == 0)
+        return 0;
+    o->left--;
+    t->sc = o->sc;
+    t->target = 0;
+    t->row = NULL;
+    t->id = "one@h";
+    return 1;
+}
+
+static void one_result(struct result_sink *s, const struct run_result *r)
+{
+    struct one *o = (struct one *)s;
+
+    o->results++;
+    o->status = r->status;
+    free(o->message);
+    o->message = r->message ? xstrdup(r->message) : NULL;
+    o->cleanups_failed = r->cleanups_failed;
+}
+
+static void one_free(struct result_sink *s)
+{
+    (void)s;
+}
+
+static const struct sink_ops one_ops = { "one", one_result, NULL, one_free };
+
+/* An engine on scenario <name> of a suite loaded from <text>, with a
+ * recording journal and <o> as its sink and feed of one run. */
+static struct engine *one_engine(struct one *o, const char *text,
+                                 const char *name, struct rec_journal **rj)
+{
+    struct suite *s = load(text, "500/s");
+    struct engine *e = engine_new(s);
+    struct engine_feed feed;
+
+    memset(o, 0, sizeof(*o));
+    o->base.ops = &one_ops;
+    o->sc = suite_find_scenario(s, name);
+    ck_assert_ptr_nonnull(o->sc);
+    o->left = 1;
+    suite_free(s);
+    *rj = rec_journal(e);
+    engine_add_sink(e, &o->base);
+    feed.next = one_next;
+    feed.arg = o;
+    engine_set_feed(e, &feed);
+    return e;
+}
+
+/* ---- A capture that holds a secret stays out of the journal ---- */
+
+static const char echo_scenario[] =
+    "name: echoes\n"
+    "steps:\n"
+    "  - name: echo\n"
+    "    request:\n"
+    "      method: POST\n"
+    "      url: \"{{ target.base_url }}/echo\"\n"
+    "      headers: { X-Key: \"{{ secret.tok }}\" }\n"
+    "      json: { a: 1 }\n"
+    "    capture: { echoed: { jq: '.headers[\"X-Key\"]' },\n"
+    "               method: { jq: .method } }\n"
+    "    cleanup:\n"
+    "      method: DELETE\n"
+    "      url: \"{{ target.base_url }}/echo?m={{ method }}\"\n"
+    "      headers: { X-Was: \"{{ echoed }}\" }\n";
+
+START_TEST(test_secret_capture_not_journaled)
+{
+    struct one o;
+    struct rec_journal *rj;
+    struct engine *e;
+    struct clean_state st;
+    const struct rec_intent *ri;
+    char *log;
+
+    server_start();
+    e = one_engine(&o, echo_scenario, "echoes", &rj);
+    engine_kick(e);
+    spin(e, &o.results);
+    ck_assert_int_eq(o.results, 1);
+    ck_assert_msg(o.status == RUN_PASS, "run: %s",
+                  o.message ? o.message : "");
+    /* The run's own cleanup rendered with the capture and went. */
+    log = fetch("GET", "/_log");
+    ck_assert_ptr_nonnull(strstr(log, "\"X-Was\": \"s3cret-Value\""));
+    free(log);
+    ck_assert_uint_eq(rj->n, 1);
+    ri = &rj->intents[0];
+    ck_assert_int_eq(ri->done, 1);
+    /* The journal got the harmless capture and never the secret. */
+    ck_assert_uint_eq(ri->in.ncaps, 1);
+    ck_assert_str_eq(ri->caps[0].name, "method");
+    ck_assert_str_eq(ri->caps[0].value, "POST");
+    ck_assert_int_eq(intent_holds(ri, "s3cret"), 0);
+
+    /* A sweep of that intent cannot render the cleanup: it says which
+     * capture it lacks, and not its value. */
+    memset(&st, 0, sizeof(st));
+    engine_clean(e, &ri->in, ri->id, on_cleaned, &st);
+    spin(e, &st.cleaned);
+    ck_assert_int_eq(st.outcome, CLEAN_UNRENDERABLE);
+    ck_assert_ptr_nonnull(st.message);
+    ck_assert_msg(strstr(st.message, "echoed") != NULL, "%s", st.message);
+    ck_assert_ptr_null(strstr(st.message, "s3cret"));
+    free(st.message);
+    free(o.message);
+    engine_free(e);
+    server_stop();
+}
+END_TEST
+
 /* ---- Durations without queue time ---- */
 
 static const char ok_scenario[] =
@@ -363,6 +632,7 @@ static Suite *engine_suite_(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_clean_from_intent);
     tcase_add_test(tc, test_duration_excludes_queue);
+    tcase_add_test(tc, test_secret_capture_not_journaled);
     suite_add_tcase(s, tc);
     return s;
 }
