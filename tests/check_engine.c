@@ -262,6 +262,10 @@ struct rec_intent {
 struct rec_journal {
     struct journal base;
     struct loop *loop;
+    /* Called before each answer: the test's moment "the intent is
+     * durable, the run goes on". */
+    void (*on_answer)(void *arg);
+    void *on_answer_arg;
     struct rec_intent intents[REC_MAX];
     size_t n;
     struct rec_answer *answers;
@@ -284,6 +288,8 @@ static void rec_answer(void *arg)
 {
     struct rec_answer *a = arg;
 
+    if (a->j->on_answer)
+        a->j->on_answer(a->j->on_answer_arg);
     a->added(a->id, 1, a->arg);
     free(a);
 }
@@ -514,6 +520,138 @@ START_TEST(test_secret_capture_not_journaled)
 }
 END_TEST
 
+/* ---- A stop is bounded by its grace ---- */
+
+struct stopper {
+    struct engine *e;
+    unsigned long grace_ms;
+    int stopped, gave_up;
+};
+
+static void stopper_done(void *arg)
+{
+    ((struct stopper *)arg)->stopped = 1;
+}
+
+static void stopper_stop(void *arg)
+{
+    struct stopper *sp = arg;
+
+    engine_stop(sp->e, sp->grace_ms, stopper_done, sp);
+}
+
+/* The test's own bound: a stop that hangs fails instead of blocking. */
+static void stopper_give_up(void *arg)
+{
+    struct stopper *sp = arg;
+
+    sp->gave_up = 1;
+    loop_stop(engine_loop(sp->e));
+}
+
+static void stopper_hold_and_stop(void *arg)
+{
+    struct stopper *sp = arg;
+
+    engine_hold_all(sp->e, 1);
+    stopper_stop(sp);
+}
+
+static const char slow_scenario[] =
+    "name: slow\n"
+    "timeout: 20s\n"
+    "steps:\n"
+    "  - name: slow\n"
+    "    request: { url: \"{{ target.base_url }}/slow?ms=10000\",\n"
+    "               timeout: 15s }\n"
+    "    cleanup: { method: GET, url: \"{{ target.base_url }}/ok\" }\n";
+
+START_TEST(test_stop_aborts_request_in_flight)
+{
+    struct one o;
+    struct rec_journal *rj;
+    struct stopper sp;
+    struct loop_timer *guard;
+    double t0, wall;
+    char *log;
+
+    server_start();
+    memset(&sp, 0, sizeof(sp));
+    sp.e = one_engine(&o, slow_scenario, "slow", &rj);
+    sp.grace_ms = 200;
+    engine_kick(sp.e);
+    t0 = clock_mono();
+    loop_after(engine_loop(sp.e), 300, stopper_stop, &sp);
+    guard = loop_after(engine_loop(sp.e), 30000, stopper_give_up, &sp);
+    engine_run(sp.e);
+    wall = clock_mono() - t0;
+    ck_assert_int_eq(sp.gave_up, 0);
+    loop_timer_cancel(guard);
+    ck_assert_int_eq(sp.stopped, 1);
+    ck_assert_int_eq(o.results, 1);
+    ck_assert_int_eq(o.status, RUN_ERROR);
+    ck_assert_ptr_nonnull(o.message);
+    ck_assert_msg(strstr(o.message, "cancelled: stopping") != NULL, "%s",
+                  o.message);
+    /* Not after the slow answer (10s): the request was cut short. */
+    ck_assert_msg(wall < 9.0, "the stop took %.2fs", wall);
+    /* The request had left, so its cleanup was registered and went (the
+     * target is not held), and the journal forgot it. */
+    ck_assert_uint_eq(rj->n, 1);
+    ck_assert_int_eq(rj->intents[0].done, 1);
+    ck_assert_uint_eq(o.cleanups_failed, 0);
+    log = fetch("GET", "/_log");
+    ck_assert_ptr_nonnull(strstr(log, "\"path\": \"/slow?ms=10000\""));
+    ck_assert_ptr_nonnull(strstr(log, "\"path\": \"/ok\""));
+    free(log);
+    free(o.message);
+    engine_free(sp.e);
+    server_stop();
+}
+END_TEST
+
+START_TEST(test_stop_leaves_held_cleanup)
+{
+    struct one o;
+    struct rec_journal *rj;
+    struct stopper sp;
+    struct loop_timer *guard;
+    char *log;
+
+    server_start();
+    memset(&sp, 0, sizeof(sp));
+    sp.e = one_engine(&o, cleanup_scenario, "made", &rj);
+    sp.grace_ms = 200;
+    /* Held and stopped just as the step's intent is durable: the step
+     * passes, then its cleanup waits for the held target. */
+    rj->on_answer = stopper_hold_and_stop;
+    rj->on_answer_arg = &sp;
+    engine_kick(sp.e);
+    guard = loop_after(engine_loop(sp.e), 10000, stopper_give_up, &sp);
+    engine_run(sp.e);
+    ck_assert_int_eq(sp.gave_up, 0);
+    loop_timer_cancel(guard);
+    ck_assert_int_eq(sp.stopped, 1);
+    ck_assert_int_eq(o.results, 1);
+    ck_assert_int_eq(o.status, RUN_PASS);
+    ck_assert_ptr_nonnull(o.message);
+    ck_assert_msg(strstr(o.message,
+                         "1 cleanup left in the journal: target held") != NULL,
+                  "%s", o.message);
+    ck_assert_uint_eq(o.cleanups_failed, 1);
+    /* The intent stays for a sweep, and the record is still there. */
+    ck_assert_uint_eq(rj->n, 1);
+    ck_assert_int_eq(rj->intents[0].done, 0);
+    ck_assert_uint_eq(journal_pending(engine_journal(sp.e)), 1);
+    log = fetch("GET", "/_count");
+    ck_assert_str_eq(log, "{\"items\": 1}");
+    free(log);
+    free(o.message);
+    engine_free(sp.e);
+    server_stop();
+}
+END_TEST
+
 /* ---- Durations without queue time ---- */
 
 static const char ok_scenario[] =
@@ -633,6 +771,8 @@ static Suite *engine_suite_(void)
     tcase_add_test(tc, test_clean_from_intent);
     tcase_add_test(tc, test_duration_excludes_queue);
     tcase_add_test(tc, test_secret_capture_not_journaled);
+    tcase_add_test(tc, test_stop_aborts_request_in_flight);
+    tcase_add_test(tc, test_stop_leaves_held_cleanup);
     suite_add_tcase(s, tc);
     return s;
 }
