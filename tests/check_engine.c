@@ -549,6 +549,18 @@ static void stopper_give_up(void *arg)
     loop_stop(engine_loop(sp->e));
 }
 
+/* Run <sp>'s engine until its stop is done, or fail after <guard_ms>. */
+static void run_until_stopped(struct stopper *sp, unsigned long guard_ms)
+{
+    struct loop_timer *guard =
+        loop_after(engine_loop(sp->e), guard_ms, stopper_give_up, sp);
+
+    engine_run(sp->e);
+    ck_assert_int_eq(sp->gave_up, 0);
+    loop_timer_cancel(guard);
+    ck_assert_int_eq(sp->stopped, 1);
+}
+
 static void stopper_hold_and_stop(void *arg)
 {
     struct stopper *sp = arg;
@@ -571,7 +583,6 @@ START_TEST(test_stop_aborts_request_in_flight)
     struct one o;
     struct rec_journal *rj;
     struct stopper sp;
-    struct loop_timer *guard;
     double t0, wall;
     char *log;
 
@@ -582,12 +593,8 @@ START_TEST(test_stop_aborts_request_in_flight)
     engine_kick(sp.e);
     t0 = clock_mono();
     loop_after(engine_loop(sp.e), 300, stopper_stop, &sp);
-    guard = loop_after(engine_loop(sp.e), 30000, stopper_give_up, &sp);
-    engine_run(sp.e);
+    run_until_stopped(&sp, 30000);
     wall = clock_mono() - t0;
-    ck_assert_int_eq(sp.gave_up, 0);
-    loop_timer_cancel(guard);
-    ck_assert_int_eq(sp.stopped, 1);
     ck_assert_int_eq(o.results, 1);
     ck_assert_int_eq(o.status, RUN_ERROR);
     ck_assert_ptr_nonnull(o.message);
@@ -615,7 +622,6 @@ START_TEST(test_stop_leaves_held_cleanup)
     struct one o;
     struct rec_journal *rj;
     struct stopper sp;
-    struct loop_timer *guard;
     char *log;
 
     server_start();
@@ -627,11 +633,7 @@ START_TEST(test_stop_leaves_held_cleanup)
     rj->on_answer = stopper_hold_and_stop;
     rj->on_answer_arg = &sp;
     engine_kick(sp.e);
-    guard = loop_after(engine_loop(sp.e), 10000, stopper_give_up, &sp);
-    engine_run(sp.e);
-    ck_assert_int_eq(sp.gave_up, 0);
-    loop_timer_cancel(guard);
-    ck_assert_int_eq(sp.stopped, 1);
+    run_until_stopped(&sp, 10000);
     ck_assert_int_eq(o.results, 1);
     ck_assert_int_eq(o.status, RUN_PASS);
     ck_assert_ptr_nonnull(o.message);
