@@ -60,6 +60,7 @@ struct engine {
     engine_fn *stopped;
     void *stopped_arg;
     struct loop_timer *grace;
+    int grace_over; /* runs are cancelled: a new hold cancels again */
     size_t flushing;
     int flush_started;
     struct engine_stats stats;
@@ -434,6 +435,8 @@ void engine_kick(struct engine *e)
         e->kick_timer = loop_after(e->loop, 0, kick_now, e);
 }
 
+static void cancel_all(struct engine *e);
+
 void engine_hold_target(struct engine *e, const char *name, int held)
 {
     size_t i;
@@ -443,6 +446,8 @@ void engine_hold_target(struct engine *e, const char *name, int held)
             e->slot_held[i] = held;
             throttle_hold(e->throttle, i, held);
         }
+    if (held && e->grace_over)
+        cancel_all(e);
     if (!held)
         engine_kick(e);
 }
@@ -451,6 +456,8 @@ void engine_hold_all(struct engine *e, int held)
 {
     e->all_held = held;
     throttle_hold_all(e->throttle, held);
+    if (held && e->grace_over)
+        cancel_all(e);
     if (!held)
         engine_kick(e);
 }
@@ -484,14 +491,25 @@ void engine_clean(struct engine *e, const struct journal_intent *in,
     run_clean(&c->g->env, c->g->s, in, journal_id, on_cleaned, c);
 }
 
+/* Cancel every run in flight; their cleanups that wait for a held
+ * target are left in the journal. */
+static void cancel_all(struct engine *e)
+{
+    struct flight *f, *next;
+
+    for (f = e->flights; f; f = next) {
+        next = f->next;
+        run_cancel(f->run);
+    }
+}
+
 static void on_grace_over(void *arg)
 {
     struct engine *e = arg;
-    struct flight *f;
 
     e->grace = NULL;
-    for (f = e->flights; f; f = f->next)
-        run_cancel(f->run);
+    e->grace_over = 1;
+    cancel_all(e);
 }
 
 static void stop_when_idle(void *arg)

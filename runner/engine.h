@@ -104,7 +104,10 @@ struct suite *engine_suite(struct engine *e);
 
 /* While <held>, no request to target <name> (engine_hold_all: to any
  * target) leaves the throttle -- cleanups included; they wait -- and no
- * run of it starts (a test the feed gave meanwhile waits in the engine). */
+ * run of it starts (a test the feed gave meanwhile waits in the engine).
+ * A hold does not delay a stop: once engine_stop()'s grace is over, a
+ * cleanup that waits for a held target (or would) is not sent and stays
+ * in the journal; see engine_stop(). */
 void engine_hold_target(struct engine *e, const char *name, int held);
 void engine_hold_all(struct engine *e, int held);
 
@@ -115,10 +118,19 @@ void engine_clean(struct engine *e, const struct journal_intent *in,
 
 #define ENGINE_NO_GRACE ((unsigned long)-1) /* wait for runs forever */
 
-/* Start nothing more; let runs in flight finish, cancel those still
- * running after <grace_ms> (run_cancel(): they still clean up and report
- * "cancelled: stopping"), then flush every sink, then call <cb>(<arg>)
- * and stop the loop.  Called twice, the first call stands. */
+/* Start nothing more (tests waiting for a held target are dropped); let
+ * runs in flight finish -- held ones wait for their target -- and when
+ * <grace_ms> has passed cancel every run still in flight (run_cancel()):
+ * a step's request in flight is aborted and the run reports "cancelled:
+ * stopping"; its cleanups still go, under the throttle, unless their
+ * target is held (then, or by a hold that comes later): those are not
+ * sent, stay in the journal for a sweep, and the run's message says "N
+ * cleanups left in the journal: target held".  So with a grace the stop
+ * ends within the grace plus one cleanup's timeout (a cleanup already
+ * sent runs to its end; a step's check in a child or the journal's
+ * answer may add their own bounded time).  Then every sink is flushed,
+ * <cb>(<arg>) is called and the loop stops.  Called twice, the first
+ * call stands. */
 void engine_stop(struct engine *e, unsigned long grace_ms, engine_fn *cb,
                  void *arg);
 

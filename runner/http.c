@@ -27,6 +27,7 @@ struct http_client {
     http_done_fn *done;
     void *arg;
     int configured; /* the per-run options are set */
+    int in_multi;   /* the transfer is in the loop: http_abort() may stop it */
 };
 
 static void resp_clear(struct http_resp *r)
@@ -176,7 +177,10 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     struct http_client *c = arg;
     struct http_resp *r = &c->resp;
 
+    c->in_multi = 0;
     r->result = result;
+    if (result == CURLE_ABORTED_BY_CALLBACK && r->error[0] == '\0')
+        snprintf(r->error, sizeof(r->error), "the transfer was aborted");
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
     r->dns_ms = info_ms(easy, CURLINFO_NAMELOOKUP_TIME_T);
     r->connect_ms = info_ms(easy, CURLINFO_CONNECT_TIME_T);
@@ -297,4 +301,14 @@ void http_send(struct http_client *c, const struct http_req *req,
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     if (loop_add(c->loop, e, on_done, c) != PW_OK)
         loop_after(c->loop, 0, on_add_failed, c);
+    else
+        c->in_multi = 1;
+}
+
+int http_abort(struct http_client *c)
+{
+    if (!c->in_multi || !loop_abort(c->loop, c->easy))
+        return 0;
+    c->in_multi = 0;
+    return 1;
 }

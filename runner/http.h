@@ -83,6 +83,12 @@ void http_client_free(struct http_client *c);
 void http_send(struct http_client *c, const struct http_req *req,
                http_done_fn *done, void *arg);
 
+/* End <c>'s request in flight now instead of at its timeout: its <done>
+ * is called from the loop, never inside this call, with <result>
+ * CURLE_ABORTED_BY_CALLBACK (<request_sent> says whether it had left).
+ * Returns 1, or 0 when no request is in flight. */
+int http_abort(struct http_client *c);
+
 /* The value of header <name> (case-insensitive) in <r>, or NULL. */
 const char *http_resp_header(const struct http_resp *r, const char *name);
 

@@ -16,6 +16,8 @@
 struct xfer {
     loop_done_fn *done;
     void *arg;
+    CURL *easy;        /* once aborted */
+    struct xfer *next; /* in the loop's list of aborted transfers */
 };
 
 struct sock {
@@ -30,6 +32,8 @@ struct loop {
     struct event *timer;
     unsigned active;
     struct loop_timer *delays; /* pending loop_after() timers */
+    struct xfer *aborted;      /* to complete from the loop, oldest first */
+    struct loop_timer *abort_timer;
 };
 
 struct loop_timer {
@@ -197,6 +201,12 @@ void loop_free(struct loop *l)
         unlink_delay(d);
         free(d);
     }
+    while (l->aborted) {
+        struct xfer *x = l->aborted;
+
+        l->aborted = x->next;
+        free(x);
+    }
     curl_multi_cleanup(l->multi);
     curl_share_cleanup(l->share);
     event_free(l->timer);
@@ -211,7 +221,7 @@ struct event_base *loop_base(struct loop *l)
 
 int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg)
 {
-    struct xfer *x = xmalloc(sizeof(*x));
+    struct xfer *x = xcalloc(1, sizeof(*x));
 
     x->done = done;
     x->arg = arg;
@@ -224,6 +234,48 @@ int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg)
     }
     l->active++;
     return PW_OK;
+}
+
+/* Complete the aborted transfers, each as its own turn would: the list
+ * is taken first, so a callback that aborts another one arms a new
+ * turn. */
+static void on_aborted(void *arg)
+{
+    struct loop *l = arg;
+    struct xfer *x = l->aborted;
+
+    l->aborted = NULL;
+    l->abort_timer = NULL;
+    while (x) {
+        struct xfer *next = x->next;
+        loop_done_fn *done = x->done;
+        void *done_arg = x->arg;
+        CURL *easy = x->easy;
+
+        free(x);
+        done(easy, CURLE_ABORTED_BY_CALLBACK, done_arg);
+        x = next;
+    }
+}
+
+int loop_abort(struct loop *l, CURL *easy)
+{
+    struct xfer *x = NULL, **xp;
+
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    if (x == NULL)
+        return 0;
+    curl_multi_remove_handle(l->multi, easy);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+    l->active--;
+    x->easy = easy;
+    x->next = NULL;
+    for (xp = &l->aborted; *xp; xp = &(*xp)->next)
+        ;
+    *xp = x;
+    if (l->abort_timer == NULL)
+        l->abort_timer = loop_after(l, 0, on_aborted, l);
+    return 1;
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)

@@ -43,6 +43,14 @@ struct event_base *loop_base(struct loop *l);
  * PW_ERR_IO when curl refuses the handle. */
 int loop_add(struct loop *l, CURL *easy, loop_done_fn *done, void *arg);
 
+/* Stop transfer <easy> now: it leaves the multi at once (its connection
+ * is closed, not reused) and its <done> is called with
+ * CURLE_ABORTED_BY_CALLBACK from the loop, never inside this call, as if
+ * it had ended so.  Returns 1, or 0 when <easy> is not in flight (its
+ * <done> was called or is not due).  Not from inside curl's own
+ * callbacks. */
+int loop_abort(struct loop *l, CURL *easy);
+
 /* A pending loop_after() call. */
 struct loop_timer;
 

@@ -113,6 +113,9 @@ struct run {
     int have_resp;  /* r->resp is this step's latest response */
     char *excerpt;  /* of the failing response's body */
     int cancelled;  /* run_cancel(): stop at the next chance */
+    int leave_held; /* run_cancel(): a held target's cleanups stay behind */
+    int cleanup_waiting;            /* send_cleanup() awaits the throttle */
+    struct loop_timer *retry_timer; /* a retry's delay, while it runs */
     int steps_over; /* only cleanups are left */
     enum clean_outcome clean;
 };
@@ -649,9 +652,35 @@ static void send_cleanup(void *arg)
     struct run *r = arg;
     struct rendered *e = &r->cleanups[r->cleanup_at].e;
 
+    r->cleanup_waiting = 0;
     set_req(r, e, e->timeout_ms);
     r->requests++;
     http_send(r->http, &r->req, on_cleanup_response, r);
+}
+
+/* A stopping run does not wait for a held target: the cleanups left
+ * (their intents are durable) stay in the journal for a sweep. */
+static void leave_cleanups(void *arg)
+{
+    struct run *r = arg;
+    size_t i, kept = 0, lost;
+
+    for (i = 0; i < r->cleanup_at; i++)
+        kept += r->cleanups[i].id != 0;
+    lost = r->cleanup_at - kept;
+    r->cleanups_failed += (unsigned)r->cleanup_at;
+    r->cleanup_at = 0;
+    if (r->message.len)
+        sbuf_adds(&r->message, "; ");
+    if (kept)
+        sbuf_addf(&r->message, "%zu cleanup%s left in the journal: target held",
+                  kept, kept == 1 ? "" : "s");
+    if (kept && lost)
+        sbuf_adds(&r->message, "; ");
+    if (lost)
+        sbuf_addf(&r->message, "%zu cleanup%s not sent: target held", lost,
+                  lost == 1 ? "" : "s");
+    report(r);
 }
 
 static void next_cleanup(struct run *r)
@@ -660,7 +689,12 @@ static void next_cleanup(struct run *r)
         report(r);
         return;
     }
+    if (r->leave_held && throttle_held(r->env.throttle, slot(r))) {
+        leave_cleanups(r);
+        return;
+    }
     r->cleanup_at--;
+    r->cleanup_waiting = 1;
     throttle_acquire(r->env.throttle, slot(r), send_cleanup, r);
 }
 
@@ -774,12 +808,16 @@ static void add_intent(struct run *r, loop_timer_fn *then)
         vars[in.nvars++].value = r->vars[i].value;
     }
     in.vars = vars;
+    /* A capture can hold a secret too (a response that echoes a header):
+     * it is left out, so a sweep cannot render the cleanup and says which
+     * capture it lacks rather than storing the secret. */
     for (i = 0; i < r->ncaps; i++) {
-        caps[i].name = r->caps[i].name;
-        caps[i].value = r->caps[i].value;
+        if (tainted(r, r->caps[i].value))
+            continue;
+        caps[in.ncaps].name = r->caps[i].name;
+        caps[in.ncaps++].value = r->caps[i].value;
     }
     in.caps = caps;
-    in.ncaps = r->ncaps;
     in.registered = clock_wall();
     r->registered = then;
     r->wait_t0 = mono_s();
@@ -883,6 +921,7 @@ static void retry_step(void *arg)
 {
     struct run *r = arg;
 
+    r->retry_timer = NULL;
     r->attempt++;
     sbuf_reset(&r->message);
     wait_for_slot(r, send_step);
@@ -1201,14 +1240,21 @@ static void after_registered(void *arg)
     struct run *r = arg;
     const struct step *st = scenario_step(r->sc, r->step);
 
+    if (r->cancelled) {
+        /* Its request was aborted, or answered meanwhile: no retry, no
+         * next step. */
+        forget_hops(r);
+        cancel_now(r);
+        return;
+    }
     if (r->judged != RUN_PASS) {
         /* A retry starts from the step's own request, without this
          * attempt's captures. */
         drop_captures(r, r->caps_before);
         forget_hops(r);
         if (should_retry(r, st, &r->resp, r->judged_transport)) {
-            loop_after(r->env.loop, (unsigned long)st->retry.delay_ms,
-                       retry_step, r);
+            r->retry_timer = loop_after(
+                r->env.loop, (unsigned long)st->retry.delay_ms, retry_step, r);
             return;
         }
         finish_steps(r, r->judged);
@@ -1613,19 +1659,41 @@ static void start_first_step(void *arg)
     begin_step(r);
 }
 
+static void cancel_soon(void *arg)
+{
+    cancel_now(arg);
+}
+
 void run_cancel(struct run *r)
 {
+    r->leave_held = 1;
+    if (r->cleanup_waiting && throttle_held(r->env.throttle, slot(r)) &&
+        throttle_cancel(r->env.throttle, slot(r), send_cleanup, r)) {
+        r->cleanup_waiting = 0;
+        r->cleanup_at++; /* it was taken off the stack to be sent */
+        loop_after(r->env.loop, 0, leave_cleanups, r);
+        return;
+    }
     if (r->steps_over || r->cancelled)
         return;
     r->cancelled = 1;
+    /* From the loop, never inside this call: the caller may be walking
+     * the list of runs this one's end would change. */
     if (r->waiting &&
         throttle_cancel(r->env.throttle, slot(r), r->waiting, r)) {
         r->waiting = NULL;
         end_wait(r);
-        cancel_now(r);
+        loop_after(r->env.loop, 0, cancel_soon, r);
+    } else if (r->retry_timer) {
+        loop_timer_cancel(r->retry_timer);
+        r->retry_timer = NULL;
+        loop_after(r->env.loop, 0, cancel_soon, r);
+    } else {
+        /* A request in flight ends now, as an error from the loop; the
+         * journal's answer or a check in a child is awaited as usual, and
+         * the run stops right after. */
+        http_abort(r->http);
     }
-    /* Otherwise a request or the journal's answer is awaited, or the
-     * first step has not begun: the run stops before its next request. */
 }
 
 struct run *run_start(const struct run_env *env, const struct scenario *sc,

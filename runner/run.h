@@ -55,11 +55,18 @@ struct run *run_start(const struct run_env *env, const struct scenario *sc,
                       size_t target, const char *const *row,
                       const char *test_id, run_done_fn *done, void *arg);
 
-/* Stop run <r>'s steps: at once when it waits for the throttle,
- * otherwise before its next request (a request in flight ends by its own
- * timeout, cut to the scenario's).  Its cleanups still run, and it
- * reports RUN_ERROR "cancelled: stopping".  No-op once its steps are
- * over. */
+/* Stop run <r>: its steps end at once -- a wait for the throttle or a
+ * retry's delay is withdrawn, a request in flight is aborted -- or, when
+ * it awaits the journal's answer or a check running in a child, right
+ * after that (both bounded).  It reports RUN_ERROR "cancelled: stopping"
+ * (steps already over keep their verdict).  Its cleanups still run,
+ * under the throttle, except while its target is held: from this call on,
+ * a cleanup that would wait for a held target is not sent; it and the
+ * ones after it stay in the journal (they count in cleanups_failed) and
+ * the message says "N cleanups left in the journal: target held".  A
+ * cleanup already sent finishes by its own timeout.  Called again (say,
+ * after a hold came), it looks again.  Nothing is called inside this
+ * call. */
 void run_cancel(struct run *r);
 
 enum clean_outcome {
@@ -77,7 +84,9 @@ typedef void run_cleaned_fn(enum clean_outcome outcome, const char *message,
  * for, as the run that registered it would have: the same template scope
  * -- matrix values, target, the intent's vars (a var it left out is
  * rendered again from its template: that is how one built from a secret
- * comes back), its captures, run.id, test.id -- looked up in suite <s>
+ * comes back), its captures (a run leaves out one that holds a secret: a
+ * cleanup that uses it is CLEAN_UNRENDERABLE, naming it), run.id,
+ * test.id -- looked up in suite <s>
  * (borrowed during the call; <env> must match it).  The request passes
  * the throttle and is judged by the cleanup's expectation.  On success
  * journal_done(<journal_id>) is called (0: none).  <cleaned> is called

@@ -265,3 +265,8 @@ void throttle_hold_all(struct throttle *t, int held)
     if (!held && t->waiting)
         arm(t, 0);
 }
+
+int throttle_held(const struct throttle *t, size_t i)
+{
+    return t->all_held || t->targets[i].held;
+}

@@ -53,6 +53,10 @@ size_t throttle_add_target(struct throttle *t, double rate);
 void throttle_hold(struct throttle *t, size_t i, int held);
 void throttle_hold_all(struct throttle *t, int held);
 
+/* Whether a request to target <i> is held now (by its own hold or the
+ * overall one). */
+int throttle_held(const struct throttle *t, size_t i);
+
 /* Requests waiting for their slot. */
 size_t throttle_waiting(const struct throttle *t);
 

@@ -8,6 +8,7 @@ log is served at /_log.  Paths:
   /weird                   200, a value with U+FFFF and U+FFFE
   /cut                     a status line, then the connection closes
   /echo                    200, the request's headers as JSON
+  /slow?ms=N               200 after N milliseconds (at most 30000)
   /redirect?to=URL&code=N  a redirect (302 by default) to URL
   /chain/N                 302 to /chain/N-1; /chain/0 answers 200
   POST /items[?see=PATH]   makes a record {"id": N}; with see=, answers
@@ -94,6 +95,9 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/echo":
             return self.answer(200, {"headers": dict(self.headers.items()),
                                      "method": self.command, "body": body})
+        if url.path == "/slow":
+            time.sleep(min(int(q.get("ms", ["1000"])[0]), 30000) / 1000.0)
+            return self.answer(200, {"slow": True})
         if url.path == "/redirect":
             code = int(q.get("code", ["302"])[0])
             return self.answer(code, {}, [("Location", q["to"][0])])
