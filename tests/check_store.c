@@ -5,6 +5,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "loop.h"
 #include "redis.h"
@@ -132,6 +133,19 @@ static int is_down(void *arg)
     return !redis_up(fx.redis);
 }
 
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* Run the loop for <seconds>: long enough, after "up", for the store to
+ * have read the runner's last number from Redis. */
+static void settle(double seconds)
+{
+    tu_loop_until(fx.loop, never, NULL, seconds);
+}
+
 static redisReply *cmd(redisContext *c, const char *fmt, const char *arg)
 {
     redisReply *rep = redisCommand(c, fmt, arg);
@@ -200,6 +214,7 @@ START_TEST(test_store_writes_each_once)
     start(1);
     open_store(fx.srv.url, tu_mkdir("spool"));
     ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
     for (i = 0; i < 30; i++) {
         give(ids[i % 3], i % 3 == 2 ? seq[(i / 3) % 6] : RUN_PASS, n);
         n++;
@@ -290,6 +305,7 @@ START_TEST(test_store_keeps_k_runs)
     start(1);
     open_store(fx.srv.url, tu_mkdir("spool"));
     ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
     for (i = 0; i < 45; i++)
         give("shop@prod", RUN_FAIL, i);
     flush_wait(10);
@@ -329,6 +345,7 @@ START_TEST(test_store_survives_redis_kill)
     start(1);
     open_store(fx.srv.url, tu_mkdir("spool"));
     ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
     for (i = 0; i < 200; i++)
         give("shop@prod", RUN_PASS, i);
     /* Kill the server with part of the stream written and part of it in
@@ -392,6 +409,94 @@ START_TEST(test_store_spool_outlives_process)
 }
 END_TEST
 
+static void config_set(redisContext *c, const char *name, const char *v)
+{
+    redisReply *rep = redisCommand(c, "CONFIG SET %s %s", name, v);
+
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+}
+
+static int spool_empty(void *arg)
+{
+    (void)arg;
+    return spool_records(fx.spool) == 0;
+}
+
+START_TEST(test_store_keeps_refused_results)
+{
+    struct store_stats stats;
+    redisContext *c;
+    unsigned i;
+
+    start(1);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
+    for (i = 0; i < 10; i++)
+        give("shop@prod", RUN_PASS, i);
+    flush_wait(10);
+    c = tu_redis_conn(&fx.srv);
+    /* Every write refused with OOM while results keep coming. */
+    config_set(c, "maxmemory-policy", "noeviction");
+    config_set(c, "maxmemory", "1");
+    for (; i < 40; i++) {
+        give("shop@prod", i % 3 ? RUN_PASS : RUN_FAIL, i);
+        settle(0.05);
+    }
+    settle(1.5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_gt(stats.rejected, 0);
+    ck_assert_uint_lt(stats.written, 40);
+    /* A flush while Redis refuses ends with everything in the spool. */
+    flush_wait(5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.spool_records, 40 - stats.written);
+    config_set(c, "maxmemory", "0");
+    for (; i < 50; i++)
+        give("shop@prod", RUN_PASS, i);
+    ck_assert(tu_loop_until(fx.loop, spool_empty, NULL, 40));
+    flush_wait(5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.spool_records, 0);
+    ck_assert_uint_eq(stats.written, 50);
+    assert_stream_is(c, 50);
+    redisFree(c);
+    finish();
+}
+END_TEST
+
+START_TEST(test_store_seq_seeded_from_redis)
+{
+    struct store_stats stats;
+    redisContext *c;
+    redisReply *rep;
+    char ahead[32];
+    unsigned i;
+
+    start(1);
+    c = tu_redis_conn(&fx.srv);
+    /* As if the clock had been set back an hour since the last write. */
+    snprintf(ahead, sizeof(ahead), "%.0f", (clock_wall() + 3600) * 1e6);
+    rep = redisCommand(c, "SET %s %s", PREFIX ":seq:runner-1", ahead);
+    ck_assert_ptr_nonnull(rep);
+    freeReplyObject(rep);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
+    for (i = 0; i < 10; i++)
+        give("shop@prod", RUN_PASS, i);
+    flush_wait(10);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.duplicates, 0);
+    ck_assert_uint_eq(stats.written, 10);
+    assert_stream_is(c, 10);
+    redisFree(c);
+    finish();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -402,6 +507,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_store_keeps_k_runs);
     tcase_add_test(tc, test_store_survives_redis_kill);
     tcase_add_test(tc, test_store_spool_outlives_process);
+    tcase_add_test(tc, test_store_keeps_refused_results);
+    tcase_add_test(tc, test_store_seq_seeded_from_redis);
     suite_add_tcase(s, tc);
     return s;
 }
