@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -497,6 +499,53 @@ START_TEST(test_store_seq_seeded_from_redis)
 }
 END_TEST
 
+static int count_lines(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* A server that hangs (stopped, its socket still accepting) is dropped
+ * again and again; the outage is one warning, not one per attempt. */
+START_TEST(test_store_hung_redis_warns_once)
+{
+    char path[400];
+    FILE *log;
+    int saved = dup(2);
+
+    start(1);
+    snprintf(path, sizeof(path), "%s/log", tu_tmpdir());
+    log = fopen(path, "w");
+    ck_assert_ptr_nonnull(log);
+    dup2(fileno(log), 2);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    kill(fx.srv.pid, SIGSTOP);
+    ck_assert(tu_loop_until(fx.loop, is_down, NULL, 5));
+    /* The connect timeout is 2 s: two more attempts meet the hung
+     * server and are dropped. */
+    settle(5.5);
+    kill(fx.srv.pid, SIGCONT);
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 10));
+    close_store();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(log);
+    ck_assert_int_eq(count_lines(path, "warn redis.lost"), 1);
+    ck_assert_int_eq(count_lines(path, "warn redis.down"), 0);
+    ck_assert_int_eq(count_lines(path, "notice redis.up"), 2);
+    finish();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -509,6 +558,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_store_spool_outlives_process);
     tcase_add_test(tc, test_store_keeps_refused_results);
     tcase_add_test(tc, test_store_seq_seeded_from_redis);
+    tcase_add_test(tc, test_store_hung_redis_warns_once);
     suite_add_tcase(s, tc);
     return s;
 }
