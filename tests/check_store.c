@@ -148,6 +148,15 @@ static void settle(double seconds)
     tu_loop_until(fx.loop, never, NULL, seconds);
 }
 
+/* A server, a store on it, connected and seeded. */
+static void start_up(void)
+{
+    start(1);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
+}
+
 static redisReply *cmd(redisContext *c, const char *fmt, const char *arg)
 {
     redisReply *rep = redisCommand(c, fmt, arg);
@@ -213,10 +222,7 @@ START_TEST(test_store_writes_each_once)
     unsigned n = 0, i;
     size_t j;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
-    settle(0.3);
+    start_up();
     for (i = 0; i < 30; i++) {
         give(ids[i % 3], i % 3 == 2 ? seq[(i / 3) % 6] : RUN_PASS, n);
         n++;
@@ -304,10 +310,7 @@ START_TEST(test_store_keeps_k_runs)
     char *k;
     unsigned i;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
-    settle(0.3);
+    start_up();
     for (i = 0; i < 45; i++)
         give("shop@prod", RUN_FAIL, i);
     flush_wait(10);
@@ -344,10 +347,7 @@ START_TEST(test_store_survives_redis_kill)
     redisContext *c;
     unsigned want = 20, i;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
-    settle(0.3);
+    start_up();
     for (i = 0; i < 200; i++)
         give("shop@prod", RUN_PASS, i);
     /* Kill the server with part of the stream written and part of it in
@@ -432,10 +432,7 @@ START_TEST(test_store_keeps_refused_results)
     redisContext *c;
     unsigned i;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
-    settle(0.3);
+    start_up();
     for (i = 0; i < 10; i++)
         give("shop@prod", RUN_PASS, i);
     flush_wait(10);
