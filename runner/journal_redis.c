@@ -20,6 +20,15 @@
 #define HEARTBEAT_TTL "30"
 #define HEARTBEAT_MS 10000
 
+/* Replayed commands awaiting replies at most: a spool of any length
+ * replays without crowding the connection's other users out. */
+#define REPLAY_BATCH 1000
+
+/* While Redis refuses writes, spooled intents are offered again after
+ * this long, doubling up to the cap (as the store does for results). */
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS 30000
+
 /* KEYS[1] this runner's hash, KEYS[2] {p}:cleanups; ARGV[1] the prefix,
  * ARGV[2] this runner (escaped).  Moves the intents of runners without a
  * heartbeat into KEYS[1]; returns KEYS[1] whole. */
@@ -60,8 +69,14 @@ struct jr {
     char **swept; /* field of swept id (1 << 63 | index) */
     size_t nswept, swept_alloc;
     struct answer *answers, **answers_tail;
-    struct event *answer_ev, *beat_ev;
-    size_t replaying; /* replayed commands not yet answered */
+    struct event *answer_ev, *beat_ev, *retry_ev;
+    size_t replaying;    /* replayed commands not yet answered */
+    int replay_active;   /* a pass over the spool is under way */
+    int replay_failed;   /* ... and a command of it was not done */
+    int logged_refusal;  /* the current refusal episode has been logged */
+    uint64_t replay_pos;
+    unsigned long replay_gen;
+    unsigned retry_ms;
 };
 
 struct add_ctx {
@@ -135,14 +150,54 @@ static int spool_put(struct jr *jr, char op, const char *field,
     return rc;
 }
 
+/* Offer the spool again after the backoff (Redis is up but did not take
+ * a write); a reconnect replays it sooner. */
+static void retry_later(struct jr *jr)
+{
+    struct timeval tv;
+
+    if (evtimer_pending(jr->retry_ev, NULL))
+        return;
+    tv.tv_sec = jr->retry_ms / 1000;
+    tv.tv_usec = (suseconds_t)(jr->retry_ms % 1000) * 1000;
+    evtimer_add(jr->retry_ev, &tv);
+    jr->retry_ms = jr->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+                                                   : jr->retry_ms * 2;
+}
+
+static void refused(struct jr *jr, const struct redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || jr->logged_refusal)
+        return;
+    jr->logged_refusal = 1;
+    pwlog(PWLOG_WARN, "journal.refused", "Redis refuses cleanup intents "
+          "(spooled and retried with backoff): %s", reply->str);
+}
+
+static void accepted(struct jr *jr)
+{
+    jr->retry_ms = RETRY_MIN_MS;
+    if (!jr->logged_refusal)
+        return;
+    jr->logged_refusal = 0;
+    pwlog(PWLOG_NOTICE, "journal.accepted", "Redis takes cleanup intents "
+          "again");
+}
+
 static void on_hset(struct redisReply *reply, void *arg)
 {
     struct add_ctx *c = arg;
     struct jr *jr = c->jr;
     int durable = 1;
 
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        refused(jr, reply);
         durable = spool_put(jr, 'A', c->field, c->json, 1) == 0;
+        if (durable)
+            retry_later(jr);
+    } else {
+        accepted(jr);
+    }
     if (!durable)
         jr->pending--;
     c->fn(durable ? c->id : 0, durable, c->arg);
@@ -246,6 +301,7 @@ static void jr_free(struct journal *j)
     free(jr->swept);
     event_free(jr->answer_ev);
     event_free(jr->beat_ev);
+    event_free(jr->retry_ev);
     free(jr->prefix);
     free(jr->runner);
     free(jr->version);
@@ -294,32 +350,47 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
         heartbeat(jr);
 }
 
+static void replay_more(struct jr *jr);
+
 static void on_replayed(struct redisReply *reply, void *arg)
 {
     struct jr *jr = arg;
-    struct pw_err err = { PW_OK, "" };
 
-    if (!reply) {
-        jr->replaying = 0; /* lost: the spool stays for the next time */
+    jr->replaying--;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        /* Refused, or not sent (connection lost, too many in flight):
+         * the spool stays whole and the pass starts again later. */
+        refused(jr, reply);
+        jr->replay_failed = 1;
+    } else {
+        accepted(jr);
+    }
+    if (!jr->replay_failed) {
+        replay_more(jr);
         return;
     }
-    if (jr->replaying && --jr->replaying == 0 &&
-        spool_truncate(jr->spool, &err) != PW_OK)
-        pwlog(PWLOG_ERROR, "journal.spool", "%s", err.msg);
+    if (jr->replaying)
+        return;
+    jr->replay_active = 0;
+    jr->replay_failed = 0;
+    retry_later(jr);
 }
 
-/* Send the spooled intents and tombstones, in order; the spool is
- * emptied when the last of them is answered. */
-static void replay(struct jr *jr)
+/* Send the next spooled intents and tombstones, in order, up to
+ * REPLAY_BATCH awaiting replies; empty the spool once the last of them
+ * is answered. */
+static void replay_more(struct jr *jr)
 {
     struct sbuf rec = SBUF_INIT;
-    uint64_t pos = 0;
-    const char *sadd[3] = { "SADD", jr->set, jr->runner_esc };
+    struct pw_err err = { PW_OK, "" };
 
-    if (!spool_records(jr->spool))
-        return;
-    redis_command(jr->redis, NULL, NULL, 3, sadd, NULL);
-    while (spool_read(jr->spool, &pos, &rec)) {
+    if (spool_generation(jr->spool) != jr->replay_gen) {
+        /* Rewritten (records dropped at the cap): start over. */
+        jr->replay_gen = spool_generation(jr->spool);
+        jr->replay_pos = 0;
+    }
+    while (jr->replaying < REPLAY_BATCH &&
+           spool_read(jr->spool, &jr->replay_pos, &rec)) {
         const char *nul = memchr(rec.buf, '\0', rec.len);
         char *field;
 
@@ -341,6 +412,32 @@ static void replay(struct jr *jr)
         free(field);
     }
     sbuf_release(&rec);
+    if (jr->replaying || jr->replay_pos < spool_bytes(jr->spool))
+        return;
+    jr->replay_active = 0;
+    if (spool_truncate(jr->spool, &err) != PW_OK)
+        pwlog(PWLOG_ERROR, "journal.spool", "%s", err.msg);
+}
+
+static void replay(struct jr *jr)
+{
+    const char *sadd[3] = { "SADD", jr->set, jr->runner_esc };
+
+    if (jr->replay_active || !spool_records(jr->spool) ||
+        !redis_up(jr->redis))
+        return;
+    jr->replay_active = 1;
+    jr->replay_gen = spool_generation(jr->spool);
+    jr->replay_pos = 0;
+    redis_command(jr->redis, NULL, NULL, 3, sadd, NULL);
+    replay_more(jr);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    replay(arg);
 }
 
 static void on_state(int up, void *arg)
@@ -350,8 +447,8 @@ static void on_state(int up, void *arg)
     if (!up)
         return;
     heartbeat(jr);
-    if (!jr->replaying)
-        replay(jr);
+    evtimer_del(jr->retry_ev);
+    replay(jr);
 }
 
 static char *key_of(const char *prefix, const char *kind, const char *name)
@@ -390,6 +487,8 @@ struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
     jr->answers_tail = &jr->answers;
     jr->answer_ev = event_new(base, -1, 0, on_answers, jr);
     jr->beat_ev = event_new(base, -1, EV_PERSIST, on_beat, jr);
+    jr->retry_ev = evtimer_new(base, on_retry, jr);
+    jr->retry_ms = RETRY_MIN_MS;
     event_add(jr->beat_ev, &tv);
     redis_watch(redis, on_state, jr);
     if (redis_up(redis))

@@ -6,7 +6,10 @@
  * answers durable once Redis acknowledged the HSET, or -- Redis being
  * down or the connection lost -- once the intent is appended to the
  * journal spool and fsynced; the spool is replayed (intents and
- * tombstones, in order) when Redis is back.  done() deletes the field
+ * tombstones, in order, at most 1000 awaiting replies at once) when Redis
+ * is back, and -- when Redis refused an HSET (out of memory, read-only
+ * replica) -- after 1 s, doubling to 30 s, until Redis takes it.  A
+ * replay that is complete empties the spool.  done() deletes the field
  * (and leaves a tombstone in the spool while the spool is not empty).
  *
  * A heartbeat {p}:runner:{runner} (JSON: id, pid, host, version, started,

@@ -209,8 +209,10 @@ static void drop(struct redis *r, const char *why)
         schedule_retry(r);
         return;
     }
-    pwlog(PWLOG_WARN, "redis.lost", "dropping the Redis connection: %s",
-          why);
+    /* A server that hangs is dropped again after every attempt: only the
+     * first loss of an outage is worth a warning (redis.up ends it). */
+    pwlog(r->logged_down ? PWLOG_DEBUG : PWLOG_WARN, "redis.lost",
+          "dropping the Redis connection: %s", why);
     r->logged_down = 1;
     redisAsyncFree(ac);
 }

@@ -21,6 +21,11 @@
 #define NKEYS 7
 #define NARGS 15
 
+/* While Redis refuses writes (OOM, MISCONF, READONLY, ...), the same
+ * results are offered again after this long, doubling up to the cap. */
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS 30000
+
 /* KEYS: seq, results, test, tests, runs, scenario, target.
  * ARGV: seq, maxlen, runs kept, ttl, test id, scenario, target, status,
  * duration_ms, ts, step, message, run_id, runner, run JSON.
@@ -70,8 +75,13 @@ struct entry {
     char *rec;
     size_t len;
     int in_spool;
-    int lost;     /* the connection went away before the reply */
+    int lost;     /* answered without being written: to be sent again */
     int noscript; /* resent with EVAL */
+};
+
+/* The GET of the seq key, outliving the store if need be. */
+struct seed {
+    struct store *st; /* NULL once the store is gone */
 };
 
 struct flush_wait {
@@ -95,9 +105,14 @@ struct store {
     uint64_t replay_pos;
     unsigned long replay_gen;
     uint64_t last_seq;
-    int logged_reject;
+    int logged_reject; /* the current refusal episode has been logged */
+    int held;          /* a write was not done: nothing is sent until
+                        * every reply is in and the retry timer fires */
+    int seeding;       /* the GET of the seq key is outstanding */
+    unsigned retry_ms;
+    struct seed *seed; /* outstanding, or NULL */
 
-    struct event *sync_ev, *flush_ev;
+    struct event *sync_ev, *flush_ev, *retry_ev;
     int sync_armed;
     struct flush_wait *flushes;   /* waiting for the store to drain */
     struct flush_wait *finished;  /* to be told from the loop */
@@ -388,8 +403,8 @@ static void to_spool(struct store *st, const char *rec, size_t len)
 
 static int can_send(const struct store *st)
 {
-    return redis_up(st->redis) && st->resending == 0 &&
-           st->inflight < st->opts.max_inflight;
+    return redis_up(st->redis) && st->resending == 0 && !st->held &&
+           !st->seeding && st->inflight < st->opts.max_inflight;
 }
 
 /* Send spooled records, in order, while there is room; empty the spool
@@ -418,6 +433,42 @@ static void pump(struct store *st)
     st->replay_pos = 0;
 }
 
+static void requeue_lost(struct store *st);
+
+/* Stop sending; once every result in flight has its answer, put the
+ * unwritten ones back at the front of the spool and try again after the
+ * backoff.  Results answered as written meanwhile stay written. */
+static void hold(struct store *st)
+{
+    struct entry *e;
+    struct timeval tv;
+
+    st->held = 1;
+    for (e = st->head; e; e = e->next)
+        if (!e->lost)
+            return;
+    if (evtimer_pending(st->retry_ev, NULL))
+        return;
+    requeue_lost(st);
+    tv.tv_sec = st->retry_ms / 1000;
+    tv.tv_usec = (suseconds_t)(st->retry_ms % 1000) * 1000;
+    evtimer_add(st->retry_ev, &tv);
+    st->retry_ms = st->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+                                                   : st->retry_ms * 2;
+    check_flush(st);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct store *st = arg;
+
+    (void)fd;
+    (void)what;
+    st->held = 0;
+    pump(st);
+    check_flush(st);
+}
+
 static void on_reply(struct redisReply *reply, void *arg)
 {
     struct entry *e = arg;
@@ -428,7 +479,11 @@ static void on_reply(struct redisReply *reply, void *arg)
         return;
     }
     if (!reply) {
-        e->lost = 1; /* the down watcher puts it back */
+        /* The connection went away (the down watcher puts it back) or
+         * the command was refused locally (too many in flight): either
+         * way it is sent again later, in order. */
+        e->lost = 1;
+        hold(st);
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR &&
@@ -443,19 +498,33 @@ static void on_reply(struct redisReply *reply, void *arg)
     if (e->noscript)
         st->resending--;
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* OOM, MISCONF, READONLY, ...: a state of the server, not of the
+         * result (the script is ours), so the result is kept and offered
+         * again until Redis takes it. */
         st->stats.rejected++;
         if (!st->logged_reject)
-            pwlog(PWLOG_ERROR, "store.rejected", "Redis refused a result "
-                  "(dropped; later refusals are only counted): %s",
-                  reply->str);
+            pwlog(PWLOG_WARN, "store.refused", "Redis refuses results "
+                  "(kept and retried with backoff): %s", reply->str);
         st->logged_reject = 1;
-    } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
-        st->stats.duplicates++;
-    } else {
-        st->stats.written++;
+        e->lost = 1;
+        hold(st);
+        return;
     }
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+        st->stats.duplicates++;
+    else
+        st->stats.written++;
+    if (st->logged_reject) {
+        pwlog(PWLOG_NOTICE, "store.accepted", "Redis takes results "
+              "again");
+        st->logged_reject = 0;
+    }
+    if (!st->held)
+        st->retry_ms = RETRY_MIN_MS;
     unlink_entry(st, e);
     free_entry(e);
+    if (st->held)
+        hold(st);
     pump(st);
     check_flush(st);
 }
@@ -505,16 +574,51 @@ static void requeue_lost(struct store *st)
     free(recs);
 }
 
+static void on_seq(struct redisReply *reply, void *arg)
+{
+    struct seed *sd = arg;
+    struct store *st = sd->st;
+
+    free(sd);
+    if (!st)
+        return;
+    st->seed = NULL;
+    st->seeding = 0;
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        uint64_t seq = strtoull(reply->str, NULL, 10);
+
+        if (seq > st->last_seq)
+            st->last_seq = seq;
+    }
+    pump(st);
+    check_flush(st);
+}
+
 static void on_state(int up, void *arg)
 {
     struct store *st = arg;
 
     if (up) {
-        const char *argv[3] = { "SCRIPT", "LOAD", SCRIPT };
+        const char *load[3] = { "SCRIPT", "LOAD", SCRIPT };
+        const char *get[2] = { "GET", NULL };
+        struct sbuf k = SBUF_INIT;
 
         /* Loaded before any EVALSHA on this connection. */
-        redis_command(st->redis, NULL, NULL, 3, argv, NULL);
-        pump(st);
+        redis_command(st->redis, NULL, NULL, 3, load, NULL);
+        /* The last number Redis holds for this runner seeds ours before
+         * anything new is sent: a clock set back (or a spool lost) must
+         * not turn new results into "already written" ones. */
+        keys_name(&k, st->prefix, "seq", st->runner);
+        get[1] = k.buf;
+        if (st->seed)
+            st->seed->st = NULL;
+        st->seed = xmalloc(sizeof(*st->seed));
+        st->seed->st = st;
+        st->seeding = 1;
+        redis_command(st->redis, on_seq, st->seed, 2, get, NULL);
+        sbuf_release(&k);
+        st->held = 0;
+        evtimer_del(st->retry_ev);
     } else {
         requeue_lost(st);
     }
@@ -565,7 +669,7 @@ static void check_flush(struct store *st)
 
     if (!st->flushes || st->head)
         return;
-    if (spool_records(st->spool) && redis_up(st->redis))
+    if (spool_records(st->spool) && redis_up(st->redis) && !st->held)
         return;
     if (spool_sync(st->spool, &err) != PW_OK)
         pwlog(PWLOG_ERROR, "spool.io", "%s", err.msg);
@@ -611,8 +715,11 @@ static void store_free(struct result_sink *s)
         free(w);
     }
     redis_unwatch(st->redis, on_state, st);
+    if (st->seed)
+        st->seed->st = NULL;
     event_free(st->sync_ev);
     event_free(st->flush_ev);
+    event_free(st->retry_ev);
     free(st->prefix);
     free(st->runner);
     free(st);
@@ -663,6 +770,8 @@ struct result_sink *store_new(struct loop *loop, struct redis *redis,
     st->replay_gen = spool_generation(spool);
     st->sync_ev = evtimer_new(base, on_sync, st);
     st->flush_ev = event_new(base, -1, 0, on_flushed, st);
+    st->retry_ev = evtimer_new(base, on_retry, st);
+    st->retry_ms = RETRY_MIN_MS;
     redis_watch(redis, on_state, st);
     if (redis_up(redis))
         on_state(1, st);

@@ -18,9 +18,20 @@
  * it is acknowledged the spool is emptied.  Results that were in flight
  * when the connection was lost go back to the front of the spool.
  *
- * Numbers come from the wall clock in microseconds (and are kept
- * increasing), so a restarted runner continues above its old numbers as
- * long as the clock has not been set back by more than the restart took.
+ * A result Redis refuses with an error (out of memory, MISCONF, a replica
+ * after a failover) is kept too: sending stops until every reply is in,
+ * the refused results go back to the front of the spool, and they are
+ * offered again after 1 s, doubling to 30 s while Redis keeps refusing.
+ * The first refusal of an episode is logged at warn, its end at notice.
+ * A command the connection could not take (too many in flight) is
+ * retried the same way.
+ *
+ * Numbers come from the wall clock in microseconds and are kept above
+ * the last one in the spool and the last one Redis holds for the runner
+ * (read each time the connection comes up, before anything is sent), so
+ * a clock set back does not turn new results into duplicates.  Results
+ * numbered before Redis was first reached are the exception: they carry
+ * the spool's and the clock's numbers.
  */
 #ifndef PW_STORE_H
 #define PW_STORE_H
@@ -61,7 +72,8 @@ struct store_stats {
     uint64_t results;    /* results given to the store */
     uint64_t written;    /* acknowledged as written by Redis */
     uint64_t duplicates; /* acknowledged as already written (replays) */
-    uint64_t rejected;   /* refused by Redis with an error: dropped */
+    uint64_t rejected;   /* refusals by Redis (OOM, READONLY, ...): each
+                          * refused result is kept and sent again */
     uint64_t spooled;    /* appended to the spool */
     uint64_t spool_bytes;   /* now */
     uint64_t spool_records; /* now */

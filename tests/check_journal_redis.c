@@ -9,7 +9,9 @@
 #include "loop.h"
 #include "redis.h"
 #include "sbuf.h"
+#include "result.h"
 #include "spool.h"
+#include "store.h"
 #include "testutil.h"
 
 struct side {
@@ -237,6 +239,119 @@ START_TEST(test_journal_redis_spools_while_down)
 }
 END_TEST
 
+static int flushed;
+
+static void on_flushed(void *arg)
+{
+    (void)arg;
+    flushed = 1;
+}
+
+static int is_flushed(void *arg)
+{
+    (void)arg;
+    return flushed;
+}
+
+static int spool_empty(void *arg)
+{
+    return spool_records(arg) == 0;
+}
+
+static void config_set(const char *name, const char *v)
+{
+    redisContext *c = tu_redis_conn(&srv);
+    redisReply *rep = redisCommand(c, "CONFIG SET %s %s", name, v);
+
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+START_TEST(test_journal_redis_retries_refused_intent)
+{
+    struct side a;
+    struct journal_intent in;
+    int want = 1;
+
+    open_side(&a, "runner-a", tu_mkdir("a"));
+    ck_assert(tu_loop_until(lp, up, &a, 5));
+    config_set("maxmemory-policy", "noeviction");
+    config_set("maxmemory", "1");
+    intent(&in, "00000000000000000000000000000001");
+    journal_add(a.j, &in, on_added, NULL);
+    ck_assert(tu_loop_until(lp, answered, &want, 5));
+    ck_assert_int_eq(durable_answers, 1);
+    ck_assert_uint_eq(spool_records(a.spool), 1);
+    ck_assert_int_eq(hlen("pwt:cleanup:runner-a"), 0);
+    config_set("maxmemory", "0");
+    /* Taken once Redis accepts writes again, on the same connection. */
+    ck_assert(tu_loop_until(lp, spool_empty, a.spool, 10));
+    ck_assert_uint_eq(redis_connects(a.redis), 1);
+    ck_assert_int_eq(hlen("pwt:cleanup:runner-a"), 1);
+    journal_done(a.j, last_id);
+    close_side(&a);
+    ck_assert_int_eq(hlen("pwt:cleanup:runner-a"), 0);
+}
+END_TEST
+
+/* More records than the connection lets wait for replies at once. */
+START_TEST(test_journal_redis_replays_long_spool)
+{
+    const char *dir = tu_mkdir("a");
+    struct side a;
+    struct spool *sp, *results;
+    struct result_sink *store;
+    struct store_stats stats;
+    struct sbuf rec = SBUF_INIT;
+    struct run_result r;
+    unsigned i;
+
+    sp = spool_open(dir, "journal.spool", 0, NULL);
+    ck_assert_ptr_nonnull(sp);
+    for (i = 0; i < 70000; i++) {
+        sbuf_reset(&rec);
+        if (i < 50000)
+            sbuf_addf(&rec, "Aold-%u", i);
+        else
+            sbuf_addf(&rec, "Dold-%u", i - 50000);
+        if (i < 50000)
+            sbuf_add(&rec, "\0{}", 3);
+        ck_assert_int_eq(spool_append(sp, rec.buf, rec.len, NULL), PW_OK);
+    }
+    ck_assert_int_eq(spool_sync(sp, NULL), PW_OK);
+    spool_close(sp);
+    sbuf_release(&rec);
+
+    open_side(&a, "runner-a", dir);
+    ck_assert_uint_eq(spool_records(a.spool), 70000);
+    results = spool_open(tu_mkdir("r"), "results.spool", 0, NULL);
+    ck_assert_ptr_nonnull(results);
+    store = store_new(lp, a.redis, "pwt", "runner-a", results, NULL);
+    ck_assert(tu_loop_until(lp, up, &a, 5));
+    memset(&r, 0, sizeof(r));
+    r.status = RUN_PASS;
+    r.run_id = "00000000000000000000000000000001";
+    r.test_id = "shop@prod";
+    r.target = "prod";
+    r.started = 1700000000;
+    for (i = 0; i < 100; i++)
+        store->ops->result(store, &r);
+    /* The store's results share the connection with the replay. */
+    flushed = 0;
+    store->ops->flush(store, on_flushed, NULL);
+    ck_assert(tu_loop_until(lp, is_flushed, NULL, 30));
+    store_stats(store, &stats);
+    ck_assert_uint_eq(stats.written, 100);
+    ck_assert(tu_loop_until(lp, spool_empty, a.spool, 30));
+    ck_assert_int_eq(hlen("pwt:cleanup:runner-a"), 50000 - 20000);
+    store->ops->free(store);
+    close_side(&a);
+    spool_close(results);
+}
+END_TEST
+
 START_TEST(test_journal_redis_json_round_trip)
 {
     struct journal_intent in;
@@ -282,6 +397,8 @@ static Suite *journal_redis_suite(void)
     tcase_add_test(tc, test_journal_redis_add_done);
     tcase_add_test(tc, test_journal_redis_sweeps_dead_runner);
     tcase_add_test(tc, test_journal_redis_spools_while_down);
+    tcase_add_test(tc, test_journal_redis_replays_long_spool);
+    tcase_add_test(tc, test_journal_redis_retries_refused_intent);
     suite_add_tcase(s, tc);
     tcase_add_test(tj, test_journal_redis_json_round_trip);
     suite_add_tcase(s, tj);

@@ -2,9 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "loop.h"
 #include "redis.h"
@@ -132,6 +135,28 @@ static int is_down(void *arg)
     return !redis_up(fx.redis);
 }
 
+static int never(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* Run the loop for <seconds>: long enough, after "up", for the store to
+ * have read the runner's last number from Redis. */
+static void settle(double seconds)
+{
+    tu_loop_until(fx.loop, never, NULL, seconds);
+}
+
+/* A server, a store on it, connected and seeded. */
+static void start_up(void)
+{
+    start(1);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
+}
+
 static redisReply *cmd(redisContext *c, const char *fmt, const char *arg)
 {
     redisReply *rep = redisCommand(c, fmt, arg);
@@ -197,9 +222,7 @@ START_TEST(test_store_writes_each_once)
     unsigned n = 0, i;
     size_t j;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    start_up();
     for (i = 0; i < 30; i++) {
         give(ids[i % 3], i % 3 == 2 ? seq[(i / 3) % 6] : RUN_PASS, n);
         n++;
@@ -287,9 +310,7 @@ START_TEST(test_store_keeps_k_runs)
     char *k;
     unsigned i;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    start_up();
     for (i = 0; i < 45; i++)
         give("shop@prod", RUN_FAIL, i);
     flush_wait(10);
@@ -326,9 +347,7 @@ START_TEST(test_store_survives_redis_kill)
     redisContext *c;
     unsigned want = 20, i;
 
-    start(1);
-    open_store(fx.srv.url, tu_mkdir("spool"));
-    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    start_up();
     for (i = 0; i < 200; i++)
         give("shop@prod", RUN_PASS, i);
     /* Kill the server with part of the stream written and part of it in
@@ -392,6 +411,138 @@ START_TEST(test_store_spool_outlives_process)
 }
 END_TEST
 
+static void config_set(redisContext *c, const char *name, const char *v)
+{
+    redisReply *rep = redisCommand(c, "CONFIG SET %s %s", name, v);
+
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+}
+
+static int spool_empty(void *arg)
+{
+    (void)arg;
+    return spool_records(fx.spool) == 0;
+}
+
+START_TEST(test_store_keeps_refused_results)
+{
+    struct store_stats stats;
+    redisContext *c;
+    unsigned i;
+
+    start_up();
+    for (i = 0; i < 10; i++)
+        give("shop@prod", RUN_PASS, i);
+    flush_wait(10);
+    c = tu_redis_conn(&fx.srv);
+    /* Every write refused with OOM while results keep coming. */
+    config_set(c, "maxmemory-policy", "noeviction");
+    config_set(c, "maxmemory", "1");
+    for (; i < 40; i++) {
+        give("shop@prod", i % 3 ? RUN_PASS : RUN_FAIL, i);
+        settle(0.05);
+    }
+    settle(1.5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_gt(stats.rejected, 0);
+    ck_assert_uint_lt(stats.written, 40);
+    /* A flush while Redis refuses ends with everything in the spool. */
+    flush_wait(5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.spool_records, 40 - stats.written);
+    config_set(c, "maxmemory", "0");
+    for (; i < 50; i++)
+        give("shop@prod", RUN_PASS, i);
+    ck_assert(tu_loop_until(fx.loop, spool_empty, NULL, 40));
+    flush_wait(5);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.spool_records, 0);
+    ck_assert_uint_eq(stats.written, 50);
+    assert_stream_is(c, 50);
+    redisFree(c);
+    finish();
+}
+END_TEST
+
+START_TEST(test_store_seq_seeded_from_redis)
+{
+    struct store_stats stats;
+    redisContext *c;
+    redisReply *rep;
+    char ahead[32];
+    unsigned i;
+
+    start(1);
+    c = tu_redis_conn(&fx.srv);
+    /* As if the clock had been set back an hour since the last write. */
+    snprintf(ahead, sizeof(ahead), "%.0f", (clock_wall() + 3600) * 1e6);
+    rep = redisCommand(c, "SET %s %s", PREFIX ":seq:runner-1", ahead);
+    ck_assert_ptr_nonnull(rep);
+    freeReplyObject(rep);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    settle(0.3);
+    for (i = 0; i < 10; i++)
+        give("shop@prod", RUN_PASS, i);
+    flush_wait(10);
+    store_stats(fx.sink, &stats);
+    ck_assert_uint_eq(stats.duplicates, 0);
+    ck_assert_uint_eq(stats.written, 10);
+    assert_stream_is(c, 10);
+    redisFree(c);
+    finish();
+}
+END_TEST
+
+static int count_lines(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int n = 0;
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* A server that hangs (stopped, its socket still accepting) is dropped
+ * again and again; the outage is one warning, not one per attempt. */
+START_TEST(test_store_hung_redis_warns_once)
+{
+    char path[400];
+    FILE *log;
+    int saved = dup(2);
+
+    start(1);
+    snprintf(path, sizeof(path), "%s/log", tu_tmpdir());
+    log = fopen(path, "w");
+    ck_assert_ptr_nonnull(log);
+    dup2(fileno(log), 2);
+    open_store(fx.srv.url, tu_mkdir("spool"));
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
+    kill(fx.srv.pid, SIGSTOP);
+    ck_assert(tu_loop_until(fx.loop, is_down, NULL, 5));
+    /* The connect timeout is 2 s: two more attempts meet the hung
+     * server and are dropped. */
+    settle(5.5);
+    kill(fx.srv.pid, SIGCONT);
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 10));
+    close_store();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(log);
+    ck_assert_int_eq(count_lines(path, "warn redis.lost"), 1);
+    ck_assert_int_eq(count_lines(path, "warn redis.down"), 0);
+    ck_assert_int_eq(count_lines(path, "notice redis.up"), 2);
+    finish();
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -402,6 +553,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_store_keeps_k_runs);
     tcase_add_test(tc, test_store_survives_redis_kill);
     tcase_add_test(tc, test_store_spool_outlives_process);
+    tcase_add_test(tc, test_store_keeps_refused_results);
+    tcase_add_test(tc, test_store_seq_seeded_from_redis);
+    tcase_add_test(tc, test_store_hung_redis_warns_once);
     suite_add_tcase(s, tc);
     return s;
 }
