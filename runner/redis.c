@@ -462,7 +462,7 @@ static void run_failed(struct redis *r)
     while (c) {
         struct cmd *next = c->next;
 
-        if (c->fn)
+        if (c->fn && !r->freeing)
             c->fn(NULL, c->arg);
         free(c);
         c = next;
@@ -558,7 +558,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     (void)ac;
     c->r->inflight--;
-    if (c->fn)
+    /* While freeing, the callers may be gone already: what they wait for
+     * will never come, and they were told so by freeing us last. */
+    if (c->fn && !c->r->freeing)
         c->fn(reply, c->arg);
     free(c);
 }

@@ -50,7 +50,9 @@ typedef void redis_state_fn(int up, void *arg);
  * "unix:/PATH"), driven by <loop> (borrowed; must outlive the result).
  * The first attempt starts from the loop, not inside this call.  Returns
  * NULL and fills <err> (may be NULL) when <url> cannot be understood.
- * The caller owns the result; free it with redis_free(). */
+ * The caller owns the result; free it with redis_free(), after whatever
+ * issued commands through it: commands still waiting for an answer then
+ * get no callback at all. */
 struct redis *redis_new(struct loop *loop, const char *url,
                         struct pw_err *err);
 
