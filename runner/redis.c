@@ -45,7 +45,8 @@ struct redis {
 
     redisAsyncContext *ac;
     enum conn_state state;
-    int freeing;
+    int closing; /* redis_close(): no reconnect, callbacks still run */
+    int freeing; /* redis_free(): no callback reaches the callers */
     unsigned backoff_ms;
     uint64_t rng;
     int ping_outstanding;
@@ -149,6 +150,8 @@ static void schedule_retry(struct redis *r)
     unsigned delay = r->backoff_ms + jitter(r, r->backoff_ms / 4 + 1);
 
     r->state = CONN_DOWN;
+    if (r->closing)
+        return;
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                        : r->backoff_ms * 2;
     tv_ms(&tv, delay);
@@ -189,6 +192,14 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     evtimer_del(r->timeout_ev);
     evtimer_del(r->ping_ev);
     r->ping_outstanding = 0;
+    if (r->closing) {
+        /* Closed on purpose: the callers hear "down", nothing is logged
+         * and nothing retried. */
+        r->state = CONN_DOWN;
+        if (was_up)
+            notify(r, 0);
+        return;
+    }
     log_failure(r, ac->errstr[0] ? ac->errstr : "connection closed");
     schedule_retry(r);
     if (was_up)
@@ -504,11 +515,26 @@ struct redis *redis_new(struct loop *loop, const char *url,
     return r;
 }
 
+void redis_close(struct redis *r)
+{
+    if (!r || r->closing)
+        return;
+    r->closing = 1;
+    evtimer_del(r->retry_ev);
+    evtimer_del(r->timeout_ev);
+    evtimer_del(r->ping_ev);
+    if (r->ac)
+        redisAsyncFree(r->ac); /* every waiting callback gets NULL */
+    r->ac = NULL;
+    run_failed(r);
+}
+
 void redis_free(struct redis *r)
 {
     if (!r)
         return;
     r->freeing = 1;
+    r->closing = 1;
     if (r->ac)
         redisAsyncFree(r->ac);
     r->ac = NULL;

@@ -50,17 +50,21 @@ typedef void redis_state_fn(int up, void *arg);
  * "unix:/PATH"), driven by <loop> (borrowed; must outlive the result).
  * The first attempt starts from the loop, not inside this call.  Returns
  * NULL and fills <err> (may be NULL) when <url> cannot be understood.
- * The caller owns the result; free it with redis_free(), after whatever
- * issued commands through it: commands still waiting for an answer then
- * get no callback at all. */
+ * The caller owns the result: redis_close(), free what issued commands
+ * through it, then redis_free(). */
 struct redis *redis_new(struct loop *loop, const char *url,
                         struct pw_err *err);
 
-/* Close the connection and release <r>.  Callbacks of commands in flight
- * run with NULL inside this call (the one exception to "from the loop");
- * watchers are not told.  NULL is a no-op.  Not from inside a callback of
- * <r>. */
+/* Release <r>.  After redis_close(), only memory is left to free; without
+ * it, commands still waiting get no callback at all (their callers may be
+ * gone).  NULL is a no-op.  Not from inside a callback of <r>. */
 void redis_free(struct redis *r);
+
+/* Close the connection for good, before freeing what issued commands
+ * through it: every command still waiting gets its callback (with NULL)
+ * now, watchers hear "down" once, and nothing reconnects.  Then free the
+ * callers, then redis_free().  Idempotent. */
+void redis_close(struct redis *r);
 
 /* Add watcher <fn>(<arg>) (at most 8; returns -1 beyond that, 0 else).
  * It hears every later change of state, from the loop. */

@@ -745,8 +745,10 @@ static void service_release(struct service *v)
     notify_watchdog_stop(v->wd);
     if (v->redis)
         redis_unwatch(v->redis, on_redis_state, v);
-    /* The store and the journal use Redis, which uses the loop: each goes
-     * before what it uses. */
+    /* The store and the journal use Redis, which uses the loop: Redis
+     * answers what waits (the store spools it), they go, then Redis,
+     * then the loop. */
+    redis_close(v->redis);
     engine_close(v->engine);
     redis_free(v->redis);
     spool_close(v->rspool);

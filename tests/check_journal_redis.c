@@ -68,6 +68,7 @@ static void close_side(struct side *s)
 {
     /* done() is fire and forget: let its HDEL reach the server. */
     ck_assert(tu_loop_until(lp, drained, s, 5));
+    redis_close(s->redis);
     journal_free(s->j);
     redis_free(s->redis);
     spool_close(s->spool);

@@ -64,6 +64,7 @@ static void open_store(const char *url, const char *spooldir)
 
 static void close_store(void)
 {
+    redis_close(fx.redis);
     fx.sink->ops->free(fx.sink);
     redis_free(fx.redis);
     spool_close(fx.spool);
