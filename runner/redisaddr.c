@@ -107,7 +107,7 @@ static int setup(redisContext *c, const char *cmd, const char *what,
 {
     int ok = r && r->type != REDIS_REPLY_ERROR;
 
-    if (!ok)
+    if (!ok && cmd)
         fprintf(stderr, "prodwatch %s: redis %s: %s\n", cmd, what,
                 r ? r->str : c->errstr);
     if (r)
@@ -122,11 +122,18 @@ redisContext *redisaddr_connect(const char *url, const char *cmd)
     redisContext *c;
 
     if (redisaddr_parse(url, &a) < 0) {
-        fprintf(stderr, "prodwatch %s: bad redis URL\n", cmd);
+        if (cmd)
+            fprintf(stderr, "prodwatch %s: bad redis URL\n", cmd);
         return NULL;
     }
     c = a.path ? redisConnectUnixWithTimeout(a.path, connect_tv)
                : redisConnectWithTimeout(a.host, a.port, connect_tv);
+    if ((c == NULL || c->err) && cmd == NULL) {
+        if (c)
+            redisFree(c);
+        redisaddr_release(&a);
+        return NULL;
+    }
     if (c == NULL || c->err) {
         if (a.path)
             fprintf(stderr, "prodwatch %s: cannot reach redis at %s: %s\n",

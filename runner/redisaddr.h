@@ -25,7 +25,8 @@ void redisaddr_release(struct redisaddr *a);
 
 /* A blocking connection for a command-line tool: connected, authenticated
  * and with DB selected, with 2 s connect and 5 s command timeouts.
- * Problems are printed to stderr as "prodwatch <cmd>: ..." and give NULL.
+ * Problems are printed to stderr as "prodwatch <cmd>: ..." (nothing
+ * when <cmd> is NULL: a daemon logs its own way) and give NULL.
  * Free with redisFree(). */
 redisContext *redisaddr_connect(const char *url, const char *cmd);
 

@@ -859,7 +859,7 @@ int service_run_main(int argc, char **argv)
 static int runner_alive(const struct config *cfg, const char *id,
                         const char *cmd, long *pid_out)
 {
-    redisContext *c = redisaddr_connect(cfg->redis, cmd);
+    redisContext *c = redisaddr_connect(cfg->redis, NULL);
     struct sbuf key = SBUF_INIT;
     redisReply *r;
     char host[256] = "", want[300];
@@ -868,8 +868,13 @@ static int runner_alive(const struct config *cfg, const char *id,
     int alive = 0;
 
     *pid_out = 0;
-    if (c == NULL)
+    if (c == NULL) {
+        pwlog(PWLOG_DEBUG, "runner.check",
+              "%s: Redis unreachable; cannot tell whether runner '%s' runs "
+              "elsewhere",
+              cmd, id);
         return 0;
+    }
     keys_name(&key, cfg->key_prefix, "runner", id);
     r = redisCommand(c, "GET %s", key.buf);
     gethostname(host, sizeof(host) - 1);
