@@ -26,6 +26,7 @@ const char *pw_strerror(pw_status code)
         [PW_ERR_USAGE] = "usage error",
         [PW_ERR_TOOBIG] = "input too large",
         [PW_ERR_TIMEOUT] = "timed out",
+        [PW_ERR_BUSY] = "in use",
     };
 
     if ((int)code < 0 || code >= PW_ERR_LAST)

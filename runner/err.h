@@ -18,6 +18,7 @@ typedef enum {
     PW_ERR_USAGE,   /* bad command line */
     PW_ERR_TOOBIG,  /* input over a configured cap */
     PW_ERR_TIMEOUT,
+    PW_ERR_BUSY,    /* held by another process (a locked file) */
     PW_ERR_LAST /* never returned; keep last */
 } pw_status;
 

@@ -275,6 +275,11 @@ static int open_store(struct service *v, int with_store)
         return -1;
     }
     v->jspool = spool_open(cfg->state_dir, "journal", 0, &err);
+    /* `sweep` beside a running daemon: the daemon's journal spool is its
+     * own; the sweep's deletions, should Redis go away, get a spool of
+     * their own. */
+    if (v->jspool == NULL && err.code == PW_ERR_BUSY && !with_store)
+        v->jspool = spool_open(cfg->state_dir, "journal-sweep", 0, &err);
     if (v->jspool == NULL) {
         pwlog(PWLOG_ERROR, "spool.open", "%s", err.msg);
         return -1;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 struct spool {
     int fd;
+    int lock_fd; /* <path>.lock, flock()ed while open */
     char *path;
     char *dir;
     size_t cap;
@@ -173,6 +175,38 @@ static int open_file(const char *path)
     return open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
+/* One process a spool: two appending to one file and replaying it would
+ * hand each other's records to Redis.  The lock is on a file of its own,
+ * since rewriting the spool replaces its file. */
+static pw_status take_lock(struct spool *sp, struct pw_err *err)
+{
+    size_t n = strlen(sp->path) + 6;
+    char *lock = xmalloc(n);
+
+    snprintf(lock, n, "%s.lock", sp->path);
+    sp->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (sp->lock_fd < 0) {
+        io_err(err, "cannot open", lock);
+        free(lock);
+        return PW_ERR_IO;
+    }
+    if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int busy = errno == EWOULDBLOCK;
+
+        if (busy)
+            pw_err_set(err, PW_ERR_BUSY,
+                       "%s is in use by another process (a daemon with the "
+                       "same state_dir?)",
+                       sp->path);
+        else
+            io_err(err, "cannot lock", lock);
+        free(lock);
+        return busy ? PW_ERR_BUSY : PW_ERR_IO;
+    }
+    free(lock);
+    return PW_OK;
+}
+
 struct spool *spool_open(const char *dir, const char *name, size_t cap,
                          struct pw_err *err)
 {
@@ -188,6 +222,12 @@ struct spool *spool_open(const char *dir, const char *name, size_t cap,
     snprintf(sp->path, n, "%s/%s", dir, name);
     sp->dir = xstrdup(dir);
     sp->cap = cap ? cap : SPOOL_DEFAULT_CAP;
+    sp->fd = -1;
+    sp->lock_fd = -1;
+    if (take_lock(sp, err) != PW_OK) {
+        spool_close(sp);
+        return NULL;
+    }
     sp->fd = open_file(sp->path);
     if (sp->fd < 0) {
         io_err(err, "cannot open", sp->path);
@@ -209,6 +249,8 @@ void spool_close(struct spool *sp)
         return;
     if (sp->fd >= 0)
         close(sp->fd);
+    if (sp->lock_fd >= 0)
+        close(sp->lock_fd); /* and so the lock goes */
     free(sp->path);
     free(sp->dir);
     free(sp);

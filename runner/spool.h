@@ -36,8 +36,10 @@ struct spool;
 
 /* Open (creating if needed) spool <name> in directory <dir> (created if
  * missing, mode 0700), holding at most <cap> bytes (0: the default).  A
- * torn last record is removed.  Returns NULL and fills <err> (may be
- * NULL) on failure.  The caller owns the result: spool_close(). */
+ * torn last record is removed.  The spool is locked (<name>.lock, flock)
+ * until spool_close(): a second opener in any process gets NULL with
+ * PW_ERR_BUSY in <err>.  Returns NULL and fills <err> (may be NULL) on
+ * failure.  The caller owns the result: spool_close(). */
 struct spool *spool_open(const char *dir, const char *name, size_t cap,
                          struct pw_err *err);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sbuf.h"
@@ -163,6 +164,37 @@ START_TEST(test_spool_prepend)
 }
 END_TEST
 
+/* One process a spool: a second opener -- here in a child, as another
+ * daemon with the same state_dir would be -- is refused while the first
+ * holds it, and welcome after. */
+START_TEST(test_spool_one_user)
+{
+    const char *dir = tu_mkdir("lock");
+    struct spool *sp = spool_open(dir, "s", 0, NULL);
+    pid_t pid;
+    int status;
+
+    ck_assert_ptr_nonnull(sp);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct pw_err err = { PW_OK, "" };
+        struct spool *other = spool_open(dir, "s", 0, &err);
+
+        _exit(other == NULL && err.code == PW_ERR_BUSY &&
+                      strstr(err.msg, "in use by another process")
+                  ? 0
+                  : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    spool_close(sp);
+    sp = spool_open(dir, "s", 0, NULL);
+    ck_assert_ptr_nonnull(sp);
+    spool_close(sp);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
     Suite *s = suite_create("spool");
@@ -172,6 +204,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, test_spool_torn_tail);
     tcase_add_test(tc, test_spool_cap_drops_oldest);
     tcase_add_test(tc, test_spool_prepend);
+    tcase_add_test(tc, test_spool_one_user);
     suite_add_tcase(s, tc);
     return s;
 }
