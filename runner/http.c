@@ -27,6 +27,7 @@ struct http_client {
     http_done_fn *done;
     void *arg;
     int configured; /* the per-run options are set */
+    int tls_custom; /* TLS options of a target set: never a spare */
     int in_multi;   /* the transfer is in the loop: http_abort() may stop it */
 };
 
@@ -48,7 +49,17 @@ struct http_client *http_client_new(struct loop *l)
     struct http_client *c = xcalloc(1, sizeof(*c));
 
     c->loop = l;
-    c->easy = curl_easy_init();
+    /* A spare was configured by an earlier run for a target without TLS
+     * options of its own, and its cookies were erased when it was given
+     * back: only the pointers to its client need setting again. */
+    c->easy = loop_spare_take(l);
+    if (c->easy) {
+        c->configured = 1;
+        curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->resp.error);
+        curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+    } else
+        c->easy = curl_easy_init();
     if (c->easy == NULL) {
         fprintf(stderr, "prodwatch: cannot create a curl handle\n");
         abort();
@@ -61,7 +72,13 @@ void http_client_free(struct http_client *c)
 {
     if (c == NULL)
         return;
-    curl_easy_cleanup(c->easy);
+    /* A run's cookie jar is its own: erased before anyone else's run. */
+    if (!c->in_multi && c->configured && !c->tls_custom &&
+        curl_easy_setopt(c->easy, CURLOPT_COOKIELIST, "ALL") == CURLE_OK &&
+        loop_spare_give(c->loop, c->easy))
+        c->easy = NULL;
+    else
+        curl_easy_cleanup(c->easy);
     curl_slist_free_all(c->headers);
     free(c->body);
     resp_clear(&c->resp);
@@ -254,6 +271,13 @@ void http_send(struct http_client *c, const struct http_req *req,
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        c->configured = 1;
+    }
+    /* A handle never leaves a run, and a run never changes target; a
+     * spare comes from a run without TLS options, so setting them here
+     * once is enough. */
+    if (!c->tls_custom &&
+        (req->ca_file || req->client_cert || req->client_key || req->insecure)) {
         if (req->ca_file)
             curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
         if (req->client_cert)
@@ -264,7 +288,7 @@ void http_send(struct http_client *c, const struct http_req *req,
             curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
         }
-        c->configured = 1;
+        c->tls_custom = 1;
     }
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* forget the last body */

@@ -34,6 +34,8 @@ struct loop {
     struct loop_timer *delays; /* pending loop_after() timers */
     struct xfer *aborted;      /* to complete from the loop, oldest first */
     struct loop_timer *abort_timer;
+    CURL *spares[LOOP_SPARES]; /* easy handles kept for the next runs */
+    size_t nspares;
 };
 
 struct loop_timer {
@@ -157,6 +159,11 @@ struct loop *loop_new(void)
      * cap the pace at about a request per millisecond. */
     if (ec)
         event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    /* Callbacks scheduled for the next turn (loop_after(0)) run in the
+     * pass that activated them; after 64 callbacks the loop looks at the
+     * sockets again, so no chain of them starves I/O. */
+    if (ec)
+        event_config_set_max_dispatch_interval(ec, NULL, 64, 0);
     l->base = ec ? event_base_new_with_config(ec) : NULL;
     if (ec)
         event_config_free(ec);
@@ -207,11 +214,26 @@ void loop_free(struct loop *l)
         l->aborted = x->next;
         free(x);
     }
+    while (l->nspares)
+        curl_easy_cleanup(l->spares[--l->nspares]);
     curl_multi_cleanup(l->multi);
     curl_share_cleanup(l->share);
     event_free(l->timer);
     event_base_free(l->base);
     free(l);
+}
+
+CURL *loop_spare_take(struct loop *l)
+{
+    return l->nspares ? l->spares[--l->nspares] : NULL;
+}
+
+int loop_spare_give(struct loop *l, CURL *easy)
+{
+    if (l->nspares == LOOP_SPARES)
+        return 0;
+    l->spares[l->nspares++] = easy;
+    return 1;
 }
 
 struct event_base *loop_base(struct loop *l)
@@ -308,7 +330,13 @@ struct loop_timer *loop_after(struct loop *l, unsigned long ms,
     if (l->delays)
         l->delays->prev = d;
     l->delays = d;
-    evtimer_add(d->ev, &tv);
+    /* "Next turn of the loop" needs no clock: activating the event
+     * spares the timer queue and, with precise timers, a timerfd_settime
+     * system call or two. */
+    if (ms == 0)
+        event_active(d->ev, EV_TIMEOUT, 1);
+    else
+        evtimer_add(d->ev, &tv);
     return d;
 }
 

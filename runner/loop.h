@@ -35,6 +35,18 @@ struct loop *loop_new(void);
  * fired are dropped.  NULL is a no-op. */
 void loop_free(struct loop *l);
 
+/* Easy handles a loop keeps for reuse, at most. */
+#define LOOP_SPARES 256
+
+/* A spare easy handle given back earlier (caller owns it now), or NULL.
+ * Making and freeing a handle per run costs more than the run's checks;
+ * what a handle keeps between users is the giver's business. */
+CURL *loop_spare_take(struct loop *l);
+
+/* Keep <easy> (not in a transfer) for a later loop_spare_take(): returns
+ * 1, or 0 when the loop keeps enough already (the caller still owns it). */
+int loop_spare_give(struct loop *l, CURL *easy);
+
 /* The event_base, for modules that add their own events.  Borrowed. */
 struct event_base *loop_base(struct loop *l);
 
