@@ -181,6 +181,45 @@ static int rec_split(const char *rec, size_t len, const char **argv,
     return off == len ? (int)n : -1;
 }
 
+/* Numbers without printf: a result is written a few thousand times a
+ * second, and printf's float path cost more than the rest of encoding. */
+static void add_uint(struct sbuf *b, unsigned long long v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sbuf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void add_int(struct sbuf *b, long long v)
+{
+    if (v < 0) {
+        sbuf_addc(b, '-');
+        add_uint(b, 0ull - (unsigned long long)v);
+    } else
+        add_uint(b, (unsigned long long)v);
+}
+
+/* <v> with one decimal, as "%.1f" prints it for the values a run has
+ * (milliseconds, never negative, far below 2^53). */
+static void add_tenths(struct sbuf *b, double v)
+{
+    unsigned long long t;
+
+    if (!(v >= 0) || v > 1e15) {
+        sbuf_addf(b, "%.1f", v);
+        return;
+    }
+    t = (unsigned long long)(v * 10.0 + 0.5);
+    add_uint(b, t / 10);
+    sbuf_addc(b, '.');
+    sbuf_addc(b, (char)('0' + t % 10));
+}
+
 void store_run_json(struct sbuf *out, const struct run_result *r)
 {
     size_t i;
@@ -188,10 +227,14 @@ void store_run_json(struct sbuf *out, const struct run_result *r)
 #define JSTR(s) sbuf_add_json_str(out, (s), strlen(s))
     sbuf_adds(out, "{\"run_id\":");
     JSTR(r->run_id ? r->run_id : "");
-    sbuf_addf(out, ",\"status\":\"%s\",\"started\":%lld,"
-              "\"duration_ms\":%.1f,\"requests\":%u",
-              run_status_name(r->status), (long long)r->started,
-              r->duration_ms, r->requests);
+    sbuf_adds(out, ",\"status\":\"");
+    sbuf_adds(out, run_status_name(r->status));
+    sbuf_adds(out, "\",\"started\":");
+    add_int(out, (long long)r->started);
+    sbuf_adds(out, ",\"duration_ms\":");
+    add_tenths(out, r->duration_ms);
+    sbuf_adds(out, ",\"requests\":");
+    add_uint(out, r->requests);
     if (r->step) {
         sbuf_adds(out, ",\"step\":");
         JSTR(r->step);
@@ -210,11 +253,21 @@ void store_run_json(struct sbuf *out, const struct run_result *r)
 
         sbuf_adds(out, i ? ",{\"name\":" : "{\"name\":");
         JSTR(s->name ? s->name : "");
-        sbuf_addf(out, ",\"attempts\":%u,\"status\":%ld,\"dns_ms\":%.1f,"
-                  "\"connect_ms\":%.1f,\"tls_ms\":%.1f,"
-                  "\"first_byte_ms\":%.1f,\"total_ms\":%.1f}",
-                  s->attempts, s->status, s->dns_ms, s->connect_ms,
-                  s->tls_ms, s->first_byte_ms, s->total_ms);
+        sbuf_adds(out, ",\"attempts\":");
+        add_uint(out, s->attempts);
+        sbuf_adds(out, ",\"status\":");
+        add_int(out, s->status);
+        sbuf_adds(out, ",\"dns_ms\":");
+        add_tenths(out, s->dns_ms);
+        sbuf_adds(out, ",\"connect_ms\":");
+        add_tenths(out, s->connect_ms);
+        sbuf_adds(out, ",\"tls_ms\":");
+        add_tenths(out, s->tls_ms);
+        sbuf_adds(out, ",\"first_byte_ms\":");
+        add_tenths(out, s->first_byte_ms);
+        sbuf_adds(out, ",\"total_ms\":");
+        add_tenths(out, s->total_ms);
+        sbuf_addc(out, '}');
     }
     sbuf_adds(out, "]}");
 #undef JSTR
@@ -225,7 +278,6 @@ static void encode(struct store *st, const struct run_result *r,
 {
     struct sbuf k = SBUF_INIT, json = SBUF_INIT;
     const char *scn = r->sc ? scenario_name(r->sc) : "";
-    char num[64];
     uint64_t seq = (uint64_t)(clock_wall() * 1e6);
 
     if (seq <= st->last_seq)
@@ -249,22 +301,23 @@ static void encode(struct store *st, const struct run_result *r,
     KEY("scenario", scn);
     KEY("target", r->target);
 #undef KEY
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
-    rec_puts(b, num);
-    snprintf(num, sizeof(num), "%zu", st->opts.stream_maxlen);
-    rec_puts(b, num);
-    snprintf(num, sizeof(num), "%u", st->opts.runs_kept);
-    rec_puts(b, num);
-    snprintf(num, sizeof(num), "%u", st->opts.ttl_s);
-    rec_puts(b, num);
+#define NUM(add, v)                                                            \
+    do {                                                                       \
+        sbuf_reset(&k);                                                        \
+        add(&k, (v));                                                          \
+        rec_put(b, k.buf, k.len);                                              \
+    } while (0)
+    NUM(add_uint, (unsigned long long)seq);
+    NUM(add_uint, (unsigned long long)st->opts.stream_maxlen);
+    NUM(add_uint, st->opts.runs_kept);
+    NUM(add_uint, st->opts.ttl_s);
     rec_puts(b, r->test_id);
     rec_puts(b, scn);
     rec_puts(b, r->target);
     rec_puts(b, run_status_name(r->status));
-    snprintf(num, sizeof(num), "%.1f", r->duration_ms);
-    rec_puts(b, num);
-    snprintf(num, sizeof(num), "%lld", (long long)r->started);
-    rec_puts(b, num);
+    NUM(add_tenths, r->duration_ms);
+    NUM(add_int, (long long)r->started);
+#undef NUM
     rec_puts(b, r->step);
     rec_puts(b, r->message);
     rec_puts(b, r->run_id);
