@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "redis.h"
+#include "redisaddr.h"
 #include "sbuf.h"
 #include "xalloc.h"
 
@@ -65,64 +66,22 @@ struct redis {
 
 static void start_connect(struct redis *r);
 
+/* The URL is parsed where the fleet commands parse it; the message never
+ * repeats it, as it may carry a password. */
 static int parse_url(struct redis *r, const char *url, struct pw_err *err)
 {
-    const char *p, *at, *end, *hostend, *slash;
-    char *num_end;
-    long v;
+    struct redisaddr a;
 
-    if (strncmp(url, "unix:/", 6) == 0) {
-        r->path = xstrdup(url + 5);
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0)
-        return pw_err_set(err, PW_ERR_PARSE, "redis URL '%s' is not "
-                          "redis://HOST[:PORT][/DB] or unix:/PATH", url);
-    p = url + 8;
-    end = p + strlen(p);
-    slash = strchr(p, '/');
-    if (slash)
-        end = slash;
-    at = memchr(p, '@', (size_t)(end - p));
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-
-        if (colon && colon + 1 < at)
-            r->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
-        p = at + 1;
-    }
-    if (*p == '[') {
-        hostend = memchr(p, ']', (size_t)(end - p));
-        if (!hostend)
-            return pw_err_set(err, PW_ERR_PARSE, "redis URL has an "
-                              "unclosed '['");
-        r->host = xstrndup(p + 1, (size_t)(hostend - p - 1));
-        hostend++;
-    } else {
-        hostend = memchr(p, ':', (size_t)(end - p));
-        if (!hostend)
-            hostend = end;
-        r->host = xstrndup(p, (size_t)(hostend - p));
-    }
-    if (r->host[0] == '\0')
-        return pw_err_set(err, PW_ERR_PARSE, "redis URL has no host");
-    r->port = 6379;
-    if (hostend < end && *hostend == ':') {
-        v = strtol(hostend + 1, &num_end, 10);
-        if (num_end != end || v < 1 || v > 65535)
-            return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad "
-                              "port");
-        r->port = (int)v;
-    } else if (hostend != end) {
-        return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad host");
-    }
-    if (slash && slash[1]) {
-        v = strtol(slash + 1, &num_end, 10);
-        if (*num_end || v < 0 || v > 65535)
-            return pw_err_set(err, PW_ERR_PARSE, "redis URL has a bad "
-                              "database number");
-        r->db = (int)v;
-    }
+    if (redisaddr_parse(url, &a) < 0)
+        return pw_err_set(err, PW_ERR_PARSE,
+                          "the redis URL is not redis://[:PASSWORD@]HOST"
+                          "[:PORT][/DB] or unix:/PATH[?db=DB]");
+    /* The strings move into <r>. */
+    r->host = a.host;
+    r->port = a.port;
+    r->path = a.path;
+    r->password = a.password;
+    r->db = a.db;
     return 0;
 }
 
