@@ -7,7 +7,8 @@
 #      measured over SECONDS (default 15) after a 5 s warm-up: runs/s
 #      achieved, p99 scheduling lateness, Redis results written per second,
 #      and the daemon's CPU per run, Redis writes included (Redis's own CPU
-#      is printed apart).
+#      is printed apart); then the Redis memory one test and one stream
+#      entry take.
 #   usage: tests/bench/service.sh [SECONDS] [BUILD_DIR]
 # Sends only to 127.0.0.1; every daemon is stopped by the script.
 set -eu
@@ -121,6 +122,16 @@ late=$(grep 'service.stats' "$dir/daemon.err" | tail -1 |
 echo "2,000 tests due every second, over ${secs} s: $((runs / secs)) runs/s," \
      "Redis results written $((runs / secs))/s"
 echo "  scheduling lateness (whole run): $late"
+# Redis memory of one test after the run (its runs all passed: a failing
+# run's detail also holds a message and an excerpt), and of the stream.
+id='pace@local[a=1,b=1]'
+hash_b=$(redis-cli -p "$rport" memory usage "bench:test:$id")
+runs_b=$(redis-cli -p "$rport" memory usage "bench:runs:$id")
+kept=$(redis-cli -p "$rport" llen "bench:runs:$id")
+stream_b=$(redis-cli -p "$rport" memory usage bench:results samples 0)
+entries=$(redis-cli -p "$rport" xlen bench:results)
+echo "  Redis per test: state hash $hash_b bytes, last $kept runs $runs_b bytes;" \
+     "stream $((stream_b / entries)) bytes per entry ($entries entries)"
 awk -v c="$((c1 - c0))" -v r="$((r1 - r0))" -v n="$runs" -v hz="$hz" 'BEGIN {
     if (n == 0) { print "  no runs measured"; exit }
     printf "  CPU per run: %.3f ms in prodwatch (Redis writes included), %.3f ms in redis-server\n",
