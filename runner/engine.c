@@ -261,11 +261,6 @@ void engine_set_idle(struct engine *e, engine_fn *fn, void *arg)
     e->idle_arg = arg;
 }
 
-struct suite *engine_suite(struct engine *e)
-{
-    return e->cur->s;
-}
-
 void engine_set_suite(struct engine *e, struct suite *s)
 {
     struct gen *g = gen_new(e, s);
@@ -541,11 +536,6 @@ void engine_stop(struct engine *e, unsigned long grace_ms, engine_fn *cb,
         e->grace = loop_after(e->loop, grace_ms, on_grace_over, e);
     /* From the loop, so <cb> never runs inside this call. */
     loop_after(e->loop, 0, stop_when_idle, e);
-}
-
-int engine_stopping(const struct engine *e)
-{
-    return e->stopping;
 }
 
 void engine_run(struct engine *e)

@@ -99,9 +99,6 @@ void engine_kick(struct engine *e);
  * runs end) for the runs started from now on. */
 void engine_set_suite(struct engine *e, struct suite *s);
 
-/* The current suite.  Borrowed. */
-struct suite *engine_suite(struct engine *e);
-
 /* While <held>, no request to target <name> (engine_hold_all: to any
  * target) leaves the throttle -- cleanups included; they wait -- and no
  * run of it starts (a test the feed gave meanwhile waits in the engine).
@@ -133,9 +130,6 @@ void engine_clean(struct engine *e, const struct journal_intent *in,
  * call stands. */
 void engine_stop(struct engine *e, unsigned long grace_ms, engine_fn *cb,
                  void *arg);
-
-/* Whether engine_stop() was called. */
-int engine_stopping(const struct engine *e);
 
 /* Run the loop until engine_stop() is done (or loop_stop()). */
 void engine_run(struct engine *e);

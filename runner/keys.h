@@ -6,7 +6,7 @@
  * test id, a scenario or target name, a runner id) is escaped before it
  * becomes part of a key: '%', '{', '}', bytes below 0x21 and 0x7f are
  * written as %XX, so no value can form a Redis Cluster hash tag, add a
- * separator or change what a key means.  keys_unescape() reverses it.
+ * separator or change what a key means.
  *
  *   {p}:results                 stream, one entry per run (capped)
  *   {p}:tests                   sorted set: test id -> last run (unix s)
@@ -31,10 +31,6 @@
 
 /* Append <name> (<len> bytes) escaped as above to <out>. */
 void keys_escape(struct sbuf *out, const char *name, size_t len);
-
-/* Append <esc> unescaped to <out>; returns 0, or -1 when <esc> is not
- * the escaped form of anything (a bad %XX). */
-int keys_unescape(struct sbuf *out, const char *esc);
 
 /* Append "<prefix>:<kind>" to <out>, and ":<escaped name>" when <name>
  * is not NULL: keys_name(&b, "prodwatch", "test", id). */

@@ -629,11 +629,6 @@ unsigned long redis_connects(const struct redis *r)
     return r->connects;
 }
 
-struct event_base *redis_base(const struct redis *r)
-{
-    return r->base;
-}
-
 void redis_set_ping_ms(struct redis *r, unsigned ms)
 {
     r->ping_ms = ms ? ms : 1;

@@ -88,9 +88,6 @@ size_t redis_inflight(const struct redis *r);
 /* Times the connection came up since redis_new(). */
 unsigned long redis_connects(const struct redis *r);
 
-/* The event_base <r> runs on (borrowed), for its users' own timers. */
-struct event_base *redis_base(const struct redis *r);
-
 /* Milliseconds between PINGs (and the time a PING may take); default
  * 3000.  For tests that need a dead server noticed fast. */
 void redis_set_ping_ms(struct redis *r, unsigned ms);

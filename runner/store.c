@@ -220,7 +220,8 @@ static void add_tenths(struct sbuf *b, double v)
     sbuf_addc(b, (char)('0' + t % 10));
 }
 
-void store_run_json(struct sbuf *out, const struct run_result *r)
+/* A run as the JSON kept in {p}:runs:{id}. */
+static void store_run_json(struct sbuf *out, const struct run_result *r)
 {
     size_t i;
 

@@ -85,8 +85,4 @@ struct store_stats {
 /* Read <s>'s counters (<s> must come from store_new()). */
 void store_stats(struct result_sink *s, struct store_stats *out);
 
-/* Append <r> encoded as the JSON run detail kept in {p}:runs:{id}. */
-struct sbuf;
-void store_run_json(struct sbuf *out, const struct run_result *r);
-
 #endif /* PW_STORE_H */
