@@ -228,11 +228,30 @@ static void on_add_failed(void *arg)
     c->done(c, &c->resp, c->arg);
 }
 
+/* Whether the environment names a proxy curl would use. */
+static int proxy_in_env(void)
+{
+    static int known, found;
+    static const char *const names[] = { "http_proxy", "https_proxy",
+                                         "HTTPS_PROXY", "all_proxy",
+                                         "ALL_PROXY" };
+    size_t i;
+
+    if (!known) {
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (getenv(names[i]) && *getenv(names[i]))
+                found = 1;
+        known = 1;
+    }
+    return found;
+}
+
 void http_send(struct http_client *c, const struct http_req *req,
                http_done_fn *done, void *arg)
 {
     CURL *e = c->easy;
     size_t i;
+    int own_agent = 0;
 
     /* No curl_easy_reset() between requests: it would drop the list of
      * cookie files curl keeps (a leak in libcurl 7.88).  Every option that
@@ -264,7 +283,12 @@ void http_send(struct http_client *c, const struct http_req *req,
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "prodwatch/" PACKAGE_VERSION);
+        /* Without proxy variables, say so once: curl would otherwise
+         * read five of them from the environment at every request. */
+        if (!proxy_in_env()) {
+            curl_easy_setopt(e, CURLOPT_PROXY, "");
+            curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+        }
         curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* the run's jar */
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -302,12 +326,21 @@ void http_send(struct http_client *c, const struct http_req *req,
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
     curl_easy_setopt(e, CURLOPT_PASSWORD, req->user ? req->password : NULL);
-    for (i = 0; i < req->nheaders; i++)
+    for (i = 0; i < req->nheaders; i++) {
         c->headers = curl_slist_append(c->headers, req->headers[i]);
+        if (strncasecmp(req->headers[i], "User-Agent:", 11) == 0)
+            own_agent = 1;
+    }
+    /* A header rather than CURLOPT_USERAGENT, which curl formats again
+     * for every request. */
+    if (!own_agent)
+        c->headers = curl_slist_append(c->headers,
+                                       "User-Agent: prodwatch/" PACKAGE_VERSION);
     if (req->test_id) {
         struct sbuf h = SBUF_INIT;
 
-        sbuf_addf(&h, "X-Prodwatch-Probe: %s", req->test_id);
+        sbuf_adds(&h, "X-Prodwatch-Probe: ");
+        sbuf_adds(&h, req->test_id);
         c->headers = curl_slist_append(c->headers, h.buf);
         sbuf_release(&h);
     }

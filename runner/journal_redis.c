@@ -230,6 +230,7 @@ static void jr_add(struct journal *j, const struct journal_intent *in,
         c->id = id;
         redis_command(jr->redis, NULL, NULL, 3, sadd, NULL);
         redis_command(jr->redis, on_hset, c, 4, hset, NULL);
+        redis_flush(jr->redis); /* a run waits for it */
     } else {
         int ok = !sbuf_failed(&json) &&
                  spool_put(jr, 'A', field, json.buf, 1) == 0;

@@ -263,9 +263,10 @@ static void on_connect(const redisAsyncContext *cac, int status)
  * command in a system call of its own as soon as the loop turns; at a
  * few thousand results a second that is a write (and a wake-up of
  * Redis) per result.  This one corks: once connected, commands issued
- * within CORK_US go out together in one write.  Reads stay armed for the
+ * within CORK_US go out together in one write, unless redis_flush() asks
+ * for them sooner.  Reads stay armed for the
  * life of the connection instead of being re-added after each reply. */
-#define CORK_US 1000
+#define CORK_US 5000
 
 struct adapter {
     redisAsyncContext *ac;
@@ -617,6 +618,19 @@ void redis_command(struct redis *r, redis_reply_fn *fn, void *arg, int argc,
         return;
     }
     r->inflight++;
+}
+
+void redis_flush(struct redis *r)
+{
+    struct adapter *a;
+
+    if (r->state != CONN_UP || r->ac == NULL)
+        return;
+    a = r->ac->ev.data;
+    if (a && evtimer_pending(a->cork, NULL)) {
+        evtimer_del(a->cork);
+        event_active(a->cork, EV_TIMEOUT, 1);
+    }
 }
 
 size_t redis_inflight(const struct redis *r)

@@ -82,6 +82,11 @@ int redis_up(const struct redis *r);
 void redis_command(struct redis *r, redis_reply_fn *fn, void *arg, int argc,
                    const char **argv, const size_t *argvlen);
 
+/* Send the commands queued so far at the next turn of the loop, rather
+ * than after the few milliseconds commands are held so that many go out
+ * in one write.  For a command something waits on. */
+void redis_flush(struct redis *r);
+
 /* Commands waiting for a reply now. */
 size_t redis_inflight(const struct redis *r);
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "expect.h"
@@ -53,7 +54,6 @@ struct run {
     size_t nrow;
     char *test_id;
     char run_id[33];
-    char started_text[32];
     time_t started;
     double t0, deadline; /* monotonic seconds */
     struct named *vars;  /* rendered scenario vars */
@@ -170,13 +170,40 @@ static pw_status target_var(struct run *r, const char *name, struct sbuf *out)
     return PW_ERR_INVALID;
 }
 
-static void now_text(char *buf, size_t size)
+static void time_text(time_t t, char *buf, size_t size)
 {
-    time_t t = clock_now();
     struct tm tm;
 
     gmtime_r(&t, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A run id: 128 bits, unique across runs and runners, not secret.  The
+ * generator is seeded once from the kernel; a getrandom() per run cost a
+ * system call on the hot path. */
+static void new_run_id(char out[33])
+{
+    static uint64_t state;
+    static int seeded;
+    static const char hex[] = "0123456789abcdef";
+    uint64_t w[2];
+    size_t i;
+
+    if (!seeded) {
+        if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state))
+            state = (uint64_t)(clock_wall() * 1e6) ^ (uint64_t)getpid() << 32;
+        seeded = 1;
+    }
+    for (i = 0; i < 2; i++) { /* splitmix64 */
+        uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        w[i] = z ^ (z >> 31);
+    }
+    for (i = 0; i < 32; i++)
+        out[i] = hex[(w[i / 16] >> (60 - 4 * (i % 16))) & 15];
+    out[32] = '\0';
 }
 
 /* Names any template can use: secrets and the environment. */
@@ -218,8 +245,10 @@ static pw_status run_lookup(const char *path, void *arg, struct sbuf *out)
         return target_var(r, path + 12, out);
     if (strcmp(path, "run.id") == 0)
         return sbuf_adds(out, r->run_id);
-    if (strcmp(path, "run.started") == 0)
-        return sbuf_adds(out, r->started_text);
+    if (strcmp(path, "run.started") == 0) {
+        time_text(r->started, buf, sizeof(buf));
+        return sbuf_adds(out, buf);
+    }
     if (strcmp(path, "test.id") == 0)
         return sbuf_adds(out, r->test_id);
     if (strcmp(path, "test.scenario") == 0)
@@ -227,7 +256,7 @@ static pw_status run_lookup(const char *path, void *arg, struct sbuf *out)
     if (strcmp(path, "test.target") == 0)
         return sbuf_adds(out, r->tg->name);
     if (strcmp(path, "now") == 0) {
-        now_text(buf, sizeof(buf));
+        time_text(clock_now(), buf, sizeof(buf));
         return sbuf_adds(out, buf);
     }
     if (strncmp(path, "vars.", 5) == 0)
@@ -1701,8 +1730,6 @@ struct run *run_start(const struct run_env *env, const struct scenario *sc,
                       const char *test_id, run_done_fn *done, void *arg)
 {
     struct run *r = xcalloc(1, sizeof(*r));
-    unsigned char rnd[16];
-    struct tm tm;
     size_t i;
 
     r->env = *env;
@@ -1714,15 +1741,8 @@ struct run *run_start(const struct run_env *env, const struct scenario *sc,
     r->row = xcalloc(r->nrow ? r->nrow : 1, sizeof(char *));
     for (i = 0; i < r->nrow; i++)
         r->row[i] = xstrdup(row[i]);
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        for (i = 0; i < sizeof(rnd); i++)
-            rnd[i] = (unsigned char)rand();
-    for (i = 0; i < sizeof(rnd); i++)
-        snprintf(r->run_id + 2 * i, 3, "%02x", rnd[i]);
+    new_run_id(r->run_id);
     r->started = clock_now();
-    gmtime_r(&r->started, &tm);
-    strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
-             &tm);
     r->t0 = mono_s();
     r->deadline = r->t0 + (double)scenario_timeout_ms(sc) / 1000.0;
     r->vars = xcalloc(scenario_var_count(sc) + 1, sizeof(*r->vars));
@@ -1851,18 +1871,13 @@ void run_clean(const struct run_env *env, const struct suite *s,
                run_cleaned_fn *cleaned, void *arg)
 {
     struct run *r = xcalloc(1, sizeof(*r));
-    struct tm tm;
-    time_t reg = (time_t)in->registered;
 
     r->env = *env;
     r->test_id = xstrdup(in->test_id);
     snprintf(r->run_id, sizeof(r->run_id), "%s", in->run_id);
     /* The run's start is not kept; the intent's registration is the
      * nearest time known. */
-    r->started = reg;
-    gmtime_r(&reg, &tm);
-    strftime(r->started_text, sizeof(r->started_text), "%Y-%m-%dT%H:%M:%SZ",
-             &tm);
+    r->started = (time_t)in->registered;
     r->http = http_client_new(env->loop);
     sbuf_init(&r->message, 0);
     r->status = RUN_PASS;

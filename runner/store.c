@@ -117,6 +117,9 @@ struct store {
     struct flush_wait *flushes;   /* waiting for the store to drain */
     struct flush_wait *finished;  /* to be told from the loop */
     struct store_stats stats;
+    /* Kept from one result to the next, so encoding one allocates
+     * nothing once they have grown. */
+    struct sbuf rec, key, json;
 };
 
 void store_opts_default(struct store_opts *o)
@@ -277,7 +280,7 @@ static void store_run_json(struct sbuf *out, const struct run_result *r)
 static void encode(struct store *st, const struct run_result *r,
                    struct sbuf *b)
 {
-    struct sbuf k = SBUF_INIT, json = SBUF_INIT;
+    struct sbuf k = st->key, json = st->json;
     const char *scn = r->sc ? scenario_name(r->sc) : "";
     uint64_t seq = (uint64_t)(clock_wall() * 1e6);
 
@@ -323,6 +326,7 @@ static void encode(struct store *st, const struct run_result *r,
     rec_puts(b, r->message);
     rec_puts(b, r->run_id);
     rec_puts(b, st->runner);
+    sbuf_reset(&json);
     store_run_json(&json, r);
     rec_put(b, json.buf, json.len);
     {
@@ -331,8 +335,8 @@ static void encode(struct store *st, const struct run_result *r,
 
         memcpy(b->buf, c, 4);
     }
-    sbuf_release(&k);
-    sbuf_release(&json);
+    st->key = k;
+    st->json = json;
 }
 
 /* The number a record carries, or 0. */
@@ -682,19 +686,18 @@ static void on_state(int up, void *arg)
 static void store_result(struct result_sink *s, const struct run_result *r)
 {
     struct store *st = (struct store *)s;
-    struct sbuf rec = SBUF_INIT;
+    struct sbuf *rec = &st->rec;
 
-    encode(st, r, &rec);
+    encode(st, r, rec);
     st->stats.results++;
-    if (sbuf_failed(&rec)) {
+    if (sbuf_failed(rec) || sbuf_failed(&st->key) || sbuf_failed(&st->json)) {
         pwlog(PWLOG_ERROR, "store.lost", "a result could not be encoded");
     } else if (spool_records(st->spool) == 0 && can_send(st)) {
-        enqueue(st, rec.buf, rec.len, 0);
+        enqueue(st, rec->buf, rec->len, 0);
     } else {
-        to_spool(st, rec.buf, rec.len);
+        to_spool(st, rec->buf, rec->len);
         pump(st);
     }
-    sbuf_release(&rec);
 }
 
 static void on_flushed(evutil_socket_t fd, short what, void *arg)
@@ -776,6 +779,9 @@ static void store_free(struct result_sink *s)
     event_free(st->retry_ev);
     free(st->prefix);
     free(st->runner);
+    sbuf_release(&st->rec);
+    sbuf_release(&st->key);
+    sbuf_release(&st->json);
     free(st);
 }
 
@@ -795,6 +801,9 @@ struct result_sink *store_new(struct loop *loop, struct redis *redis,
     uint64_t pos = 0;
     int i;
 
+    sbuf_init(&st->rec, 0);
+    sbuf_init(&st->key, 0);
+    sbuf_init(&st->json, 0);
     st->sink.ops = &store_ops;
     st->redis = redis;
     st->spool = spool;
