@@ -153,10 +153,11 @@ struct loop *loop_new(void)
     struct event_config *ec = event_config_new();
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    /* Timers to the microsecond (timerfd on Linux): the throttle's slots
-     * at high rates, and curl's own timeouts, are shorter than the
-     * millisecond epoll would round them up to, and each rounding would
-     * cap the pace at about a request per millisecond. */
+    /* Precise timers: without them libevent reads the coarse monotonic
+     * clock, which moves in kernel ticks (4 ms at 250 Hz), and every timer --
+     * a test falling due, a throttle slot -- fires up to a tick late.
+     * The price is a timerfd_settime() at each turn of the loop, which
+     * the schedule's tick grid keeps to one per several runs. */
     if (ec)
         event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     /* Callbacks scheduled for the next turn (loop_after(0)) run in the

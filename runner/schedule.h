@@ -7,7 +7,9 @@
  * and a restart or a reload puts each test back at its place in the period.
  * Each due instant gets a little random jitter (at most SCHED_JITTER_MAX_MS
  * and a hundredth of the period) so that runners sharing a suite do not
- * fire in lockstep.  Wall instants are mapped once to the monotonic clock
+ * fire in lockstep.  Due instants are then rounded up to a multiple of
+ * SCHED_TICK_MS, so that tests due close together start in one turn of
+ * the loop.  Wall instants are mapped once to the monotonic clock
  * (at schedule_new() and schedule_reload()), which orders the queue.
  *
  * The table holds, per test, only its due time, a hash of its id, where
@@ -46,6 +48,9 @@
  * critical test, both in milliseconds. */
 #define SCHED_JITTER_MAX_MS 1000
 #define SCHED_HEAD_START_MS 60000
+
+/* The grid due instants sit on, in milliseconds. */
+#define SCHED_TICK_MS 4
 
 /* Most tests one schedule holds (indices are 32 bits). */
 #define SCHED_MAX_TESTS 0xfffffffeu

@@ -1,10 +1,16 @@
-/* throttle.c -- GCRA buckets of depth one, one FIFO per target, one timer.
+/* throttle.c -- GCRA buckets, one FIFO per target, one timer.
  *
  * The first version handed each request a slot computed when it asked and
- * armed a timer for it.  Timers fire late by a varying amount, so a
- * request that left late and one that left on time could end up closer
- * than the interval: six requests in some one-second window at 5/s.  Now
- * the slots are taken when the timer fires and counted from that moment.
+ * armed a timer for it; a request that left late and one that left on
+ * time could end up closer than the interval: six requests in some
+ * one-second window at 5/s.  The second counted each slot from the moment
+ * the previous request left; a late timer never bunched requests, but at
+ * high rates each request of a group due together waited for a timer of
+ * its own, a turn of the loop each.  Now each bucket keeps a theoretical
+ * time that moves on by an interval from itself (or from now, if a timer
+ * fired late), and a request may leave up to TOLERANCE before it: a late
+ * timer still bunches nothing beyond the tolerance, and a group leaves
+ * together when the rate has room for it.
  */
 #include <event2/event.h>
 #include <math.h>
@@ -55,6 +61,11 @@ static double now_s(void)
  * later the first one is delayed, up to 20 ms.  The price is 2% of the
  * configured rate. */
 #define SLACK 0.02
+
+/* How early a request may leave.  It comes out of the 20 ms the slack
+ * covers: of R + 1 requests, the first and the last still leave
+ * R intervals less TOLERANCE apart. */
+#define TOLERANCE THROTTLE_TOLERANCE_S
 
 static double spacing(double interval)
 {
@@ -147,7 +158,14 @@ static double ready_at(const struct throttle *t, const struct bucket *b)
 
     if (t->all.interval > 0 && t->all.next > at)
         at = t->all.next;
-    return at;
+    return at - TOLERANCE;
+}
+
+/* The theoretical time after a request leaves <b> at <now>. */
+static void take(struct bucket *b, double now)
+{
+    if (b->interval > 0)
+        b->next = (b->next > now ? b->next : now) + spacing(b->interval);
 }
 
 /* Let out every request whose slot has come, oldest first, then arm the
@@ -184,10 +202,8 @@ static void pump(struct throttle *t)
         if (pick->head == NULL)
             pick->tail = NULL;
         t->waiting--;
-        if (pick->interval > 0)
-            pick->next = now + spacing(pick->interval);
-        if (t->all.interval > 0)
-            t->all.next = now + spacing(t->all.interval);
+        take(pick, now);
+        take(&t->all, now);
         /* <fn> may ask again; the queues are consistent by now. */
         w->fn(w->arg);
         free(w);

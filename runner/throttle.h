@@ -1,14 +1,17 @@
 /* throttle.h -- hard request rates, overall and per target.
  *
- * Each rate is a token bucket of depth one kept as a "next free slot"
- * time (the GCRA form).  Requests wait in one queue per target, in the
- * order they asked; a request leaves when both its target's bucket and the
- * overall bucket allow it, and the buckets' next slots are then counted
- * from the moment it actually left, not from the moment it was due.  So
- * however late a timer fires, two requests to one target are never closer
- * than the target's interval: at "5/s" no window of one second, wherever
- * it starts, holds a sixth request.  Retries, redirect hops and cleanups
- * all pass here.  Waiting is one loop timer, never a sleep.
+ * Each rate is a token bucket kept as the theoretical time of the next
+ * request (the GCRA form), with a tolerance of THROTTLE_TOLERANCE_S.
+ * Requests wait in one queue per target, in the order they asked; a
+ * request leaves when both its target's bucket and the overall bucket
+ * allow it, and each bucket's time then moves on by one interval (plus
+ * 2% slack) from itself, or from now if now is later.  So however late a
+ * timer fires, no window of W seconds holds more than
+ * 1 + (W + THROTTLE_TOLERANCE_S) / interval requests to one target: at
+ * "5/s" no window of one second, wherever it starts, holds a sixth.
+ * The tolerance lets the requests of tests that fall due together leave
+ * in one turn of the loop at high rates.  Retries, redirect hops and
+ * cleanups all pass here.  Waiting is one loop timer, never a sleep.
  */
 #ifndef PW_THROTTLE_H
 #define PW_THROTTLE_H
@@ -18,6 +21,9 @@
 #include "loop.h"
 
 struct throttle;
+
+/* How far ahead of its slot a request may leave, in seconds. */
+#define THROTTLE_TOLERANCE_S 0.002
 
 /* A throttle for <ntargets> targets on loop <l>, with overall rate
  * <rate> requests/s (0: unlimited).  Free with throttle_free(); requests

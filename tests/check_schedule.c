@@ -175,9 +175,14 @@ static int collect_phase(const char *id, double due, int status, void *arg)
 {
     struct phases *p = arg;
     double w = fmod((due + p->off) * 1000.0, p->period);
+    double g = fmod(w, SCHED_TICK_MS);
 
     (void)id;
     (void)status;
+    /* On the tick grid (within the millisecond the clocks' offset is
+     * rounded to). */
+    ck_assert_msg(g <= 1.0 || g >= SCHED_TICK_MS - 1.0,
+                  "%s due %.3f ms past the %d ms grid", id, g, SCHED_TICK_MS);
     ck_assert_uint_lt(p->n, p->max);
     p->ms[p->n++] = w;
     return 0;
@@ -222,8 +227,10 @@ START_TEST(test_schedule_phase_stable)
     phases_of(b, &pb, 402, 60000);
     ck_assert_uint_eq(pa.n, pb.n);
     for (i = 0; i < 400; i++) {
-        /* Jitter of at most 1% of the minute on either side. */
-        ck_assert_msg(phase_dist(pa.ms[i], pb.ms[i], 60000) <= 601,
+        /* Jitter of at most 1% of the minute on either side, and the
+         * rounding up to the tick grid. */
+        ck_assert_msg(phase_dist(pa.ms[i], pb.ms[i], 60000) <=
+                          601 + SCHED_TICK_MS,
                       "test %zu: phase %.0f ms, then %.0f ms", i, pa.ms[i],
                       pb.ms[i]);
         lo = pa.ms[i] < lo ? pa.ms[i] : lo;

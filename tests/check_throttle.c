@@ -18,8 +18,8 @@ static double now_s(void)
 
 struct grant {
     struct loop *l;
-    double t[32];
-    int target[32];
+    double t[160];
+    int target[160];
     size_t n, want;
     int in_acquire; /* set while throttle_acquire() runs */
 };
@@ -51,7 +51,8 @@ static void arm_deadline(struct loop *l)
 }
 
 /* Eight requests to target 0 at 40/s and four to target 1 at 1000/s,
- * overall unlimited: target 0's requests are never closer than 25 ms,
+ * overall unlimited: target 0's requests are never closer than 25 ms
+ * (less the tolerance), k of them span k intervals (less the tolerance),
  * each target keeps its asking order, and target 1 is not held up behind
  * target 0. */
 START_TEST(test_throttle_spacing_and_order)
@@ -60,7 +61,7 @@ START_TEST(test_throttle_spacing_and_order)
     struct ask asks[12];
     struct throttle *t;
     size_t i;
-    double last0 = 0;
+    double last0 = 0, first0 = 0;
     int seen0 = 0, seen1 = 0;
 
     memset(&g, 0, sizeof(g));
@@ -82,9 +83,16 @@ START_TEST(test_throttle_spacing_and_order)
     ck_assert_uint_eq(g.n, 12);
     for (i = 0; i < g.n; i++) {
         if (g.target[i] == 0) {
-            if (seen0)
-                ck_assert_msg(g.t[i] - last0 >= 0.025,
+            if (seen0) {
+                ck_assert_msg(g.t[i] - last0 >= 0.025 - THROTTLE_TOLERANCE_S,
                               "two grants %.4fs apart at 40/s", g.t[i] - last0);
+                ck_assert_msg(g.t[i] - first0 >=
+                                  0.025 * seen0 - THROTTLE_TOLERANCE_S,
+                              "%d grants within %.4fs at 40/s", seen0 + 1,
+                              g.t[i] - first0);
+            } else {
+                first0 = g.t[i];
+            }
             last0 = g.t[i];
             seen0++;
         } else {
@@ -125,8 +133,61 @@ START_TEST(test_throttle_overall_rate_changes)
     loop_run(g.l);
     ck_assert_uint_eq(g.n, 6);
     for (i = 1; i < g.n; i++)
-        ck_assert_msg(g.t[i] - g.t[i - 1] >= 0.05, "%.4fs apart at 20/s",
-                      g.t[i] - g.t[i - 1]);
+        ck_assert_msg(g.t[i] - g.t[i - 1] >= 0.05 - THROTTLE_TOLERANCE_S,
+                      "%.4fs apart at 20/s", g.t[i] - g.t[i - 1]);
+    throttle_free(t);
+    loop_free(g.l);
+}
+END_TEST
+
+/* At 100/s, 150 requests asked at once: no window of one second holds
+ * more than 100 of them -- the promise itself -- and yet those the
+ * tolerance allows leave together, in one turn of the loop. */
+START_TEST(test_throttle_window_and_groups)
+{
+    struct grant g;
+    struct ask asks[150];
+    struct throttle *t;
+    size_t i, together = 1;
+
+    memset(&g, 0, sizeof(g));
+    g.l = loop_new();
+    g.want = 150;
+    t = throttle_new(g.l, 1, 0);
+    throttle_set_target_rate(t, 0, 100);
+    for (i = 0; i < 150; i++) {
+        asks[i].g = &g;
+        throttle_acquire(t, 0, on_grant, &asks[i]);
+    }
+    arm_deadline(g.l);
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 150);
+    for (i = 0; i + 100 < g.n; i++)
+        ck_assert_msg(g.t[i + 100] - g.t[i] > 1.0,
+                      "101 requests within %.4fs at 100/s",
+                      g.t[i + 100] - g.t[i]);
+    throttle_free(t);
+    loop_free(g.l);
+
+    /* 2000/s: a slot every 0.51 ms, so the first turn lets out the ones
+     * within the 2 ms tolerance, not one. */
+    memset(&g, 0, sizeof(g));
+    g.l = loop_new();
+    g.want = 10;
+    t = throttle_new(g.l, 1, 0);
+    throttle_set_target_rate(t, 0, 2000);
+    for (i = 0; i < 10; i++) {
+        asks[i].g = &g;
+        throttle_acquire(t, 0, on_grant, &asks[i]);
+    }
+    arm_deadline(g.l);
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 10);
+    while (together < g.n && g.t[together] - g.t[0] < 0.0002)
+        together++;
+    ck_assert_msg(together >= 3, "only %zu left in the first turn", together);
+    ck_assert_msg(g.t[9] - g.t[0] >= 9 * 0.0005 - THROTTLE_TOLERANCE_S,
+                  "10 requests within %.4fs at 2000/s", g.t[9] - g.t[0]);
     throttle_free(t);
     loop_free(g.l);
 }
@@ -183,6 +244,7 @@ static Suite *throttle_suite(void)
 
     tcase_add_test(tc, test_throttle_spacing_and_order);
     tcase_add_test(tc, test_throttle_overall_rate_changes);
+    tcase_add_test(tc, test_throttle_window_and_groups);
     tcase_add_test(tc, test_window_days_hours_zones);
     suite_add_tcase(s, tc);
     return s;
