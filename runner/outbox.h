@@ -27,25 +27,41 @@
 
 struct loop;
 struct redis;
-struct reporters;
+
+/* How one delivery went (the same as reporters.h's reporter_delivered_fn). */
+typedef void outbox_answer_fn(void *arg, enum pw_outcome outcome,
+                              unsigned long retry_after_ms, const char *why);
+
+/* Where events go: a set of named instances (the reporters, in the
+ * daemon: reporters_count(), reporters_name() and reporters_deliver()).
+ * deliver() must call <done> exactly once, from the loop, never inside
+ * the call. */
+struct outbox_dest {
+    size_t (*count)(void *arg);
+    const char *(*name)(void *arg, size_t i);
+    void (*deliver)(void *arg, size_t i, const struct pw_alert *a,
+                    outbox_answer_fn *done, void *done_arg);
+    void *arg;
+};
 
 #define OUTBOX_MAX_AGE_S (24 * 3600)
 #define OUTBOX_MAX_EVENTS 10000
 
 struct outbox;
 
-/* An outbox for the instances of <reps> (borrowed), on <l>, kept in
- * <redis> under <prefix>. */
+/* An outbox for the instances of <dest> (copied; its arg borrowed), on
+ * <l>, kept in <redis> under <prefix>. */
 struct outbox *outbox_new(struct loop *l, struct redis *redis,
-                          const char *prefix, struct reporters *reps);
+                          const char *prefix, const struct outbox_dest *dest);
 
 /* Release it; what is not delivered stays in Redis (or, when Redis is
  * down, is lost -- logged with the count). */
 void outbox_free(struct outbox *o);
 
-/* After a reload: deliver to the instances of <reps> from now on.
- * Queues of instances that kept their name carry on. */
-void outbox_set_reporters(struct outbox *o, struct reporters *reps);
+/* After a reload: deliver to the instances of <dest> from now on.
+ * Queues of instances that kept their name carry on; an event in flight
+ * to an instance that is gone is answered by nobody and tried again. */
+void outbox_set_dest(struct outbox *o, const struct outbox_dest *dest);
 
 /* Queue <a> (copied) for every instance, or, when <only> is not NULL, for
  * the instance of that name alone. */
