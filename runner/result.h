@@ -43,6 +43,11 @@ struct run_result {
                                  passed run may carry a cleanup problem) */
     const char *excerpt;      /* the start of the failing response's body,
                                  printable, redacted; NULL when none */
+    const char *request;      /* "METHOD URL" of the failing request,
+                                 redacted; NULL when none was sent */
+    const char *check;        /* what failed: "transport" (no answer),
+                                 "timeout", "status" or "response";
+                                 NULL when the run passed */
     double duration_ms;       /* steps only: cleanups and time spent
                                  waiting for the throttle excluded */
     unsigned requests;        /* HTTP requests sent, retries and cleanups

@@ -101,6 +101,9 @@ struct run {
 
     enum run_status status;
     char *fail_step;
+    char *fail_request; /* "METHOD URL" of the failing request */
+    struct sbuf last_req; /* "METHOD URL" of the step's latest request */
+    const char *fail_check;
     struct sbuf message;
     double duration_ms;
     unsigned requests;
@@ -563,6 +566,8 @@ static void run_free(struct run *r)
     free(r->excerpt);
     free(r->step_name);
     free(r->fail_step);
+    free(r->fail_request);
+    sbuf_release(&r->last_req);
     sbuf_release(&r->message);
     free(r);
 }
@@ -601,6 +606,9 @@ static void report(struct run *r)
     step = redacted_copy(r, r->fail_step);
     free(r->fail_step);
     r->fail_step = step;
+    step = redacted_copy(r, r->fail_request);
+    free(r->fail_request);
+    r->fail_request = step;
     for (i = 0; i < r->nrecords; i++) {
         char *name = redacted_copy(r, r->records[i].name);
 
@@ -628,6 +636,8 @@ static void report(struct run *r)
     res.sc = r->sc;
     res.target = r->tg->name;
     res.step = r->fail_step;
+    res.request = r->fail_request;
+    res.check = r->status == RUN_PASS ? NULL : r->fail_check;
     res.message = r->message.len ? r->message.buf : NULL;
     res.duration_ms = r->duration_ms;
     res.requests = r->requests;
@@ -748,6 +758,20 @@ static void finish_steps(struct run *r, enum run_status status)
     }
     if (status != RUN_PASS && r->step_name)
         r->fail_step = xstrdup(r->step_name);
+    if (status != RUN_PASS) {
+        if (r->last_req.len)
+            r->fail_request = xstrdup(r->last_req.buf);
+        if (!r->have_resp)
+            r->fail_check = "timeout"; /* the run's deadline came first */
+        else if (r->resp.result == CURLE_OPERATION_TIMEDOUT)
+            r->fail_check = "timeout";
+        else if (r->resp.result != CURLE_OK)
+            r->fail_check = "transport";
+        else if (strncmp(r->message.buf, "status ", 7) == 0)
+            r->fail_check = "status";
+        else
+            r->fail_check = "response";
+    }
     if (r->cleanup_note) {
         /* A record that may stay behind is news whatever the verdict. */
         if (status == RUN_PASS || r->message.len == 0)
@@ -1604,6 +1628,10 @@ static void send_current(struct run *r)
     r->req.connect_timeout_ms = (unsigned long)st->req.connect_timeout_ms;
     r->req.want_cert = want_cert;
     r->requests++;
+    sbuf_reset(&r->last_req);
+    sbuf_adds(&r->last_req, r->req.method);
+    sbuf_addc(&r->last_req, ' ');
+    sbuf_adds(&r->last_req, r->req.url);
     http_send(r->http, &r->req, on_step_response, r);
 }
 
@@ -1632,6 +1660,7 @@ static void begin_step(struct run *r)
     free(r->step_name);
     r->step_name = NULL;
     sbuf_reset(&r->message);
+    sbuf_reset(&r->last_req);
     if (!render(r, st->name, "name", &name)) {
         r->step_name = xstrdup(tmpl_source(st->name));
         sbuf_release(&name);
@@ -1756,6 +1785,7 @@ struct run *run_start(const struct run_env *env, const struct scenario *sc,
         evtimer_add(r->deadline_ev, &tv);
     }
     sbuf_init(&r->message, 0);
+    sbuf_init(&r->last_req, 0);
     r->done = done;
     r->arg = arg;
     loop_after(env->loop, 0, start_first_step, r);
@@ -1880,6 +1910,7 @@ void run_clean(const struct run_env *env, const struct suite *s,
     r->started = (time_t)in->registered;
     r->http = http_client_new(env->loop);
     sbuf_init(&r->message, 0);
+    sbuf_init(&r->last_req, 0);
     r->status = RUN_PASS;
     r->clean = CLEAN_OK;
     r->cleaned = cleaned;
