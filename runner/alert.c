@@ -218,6 +218,7 @@ struct alert {
     int suspect;          /* the runner suspects its own network */
     char *conn_msg;
     int sweep;            /* define or restore changed things */
+    int ticking;          /* inside alert_tick(): updates may go */
 };
 
 static void reconcile_all(struct alert *a);
@@ -703,6 +704,8 @@ static void membership(struct alert *a, struct test *t, int quiet)
         }
         sbuf_release(&id);
         member_add(inc, t);
+        if (quiet)
+            inc->dirty = 0; /* what was sent before the restart stands */
     } else if (!(t->flags & F_MEMBER) && t->inc) {
         struct incident *inc = t->inc;
 
@@ -1060,7 +1063,9 @@ static int silenced(const struct alert *a, const struct incident *inc)
 
 /* Bring <inc>'s pages in line with its state.  Pass 0 only takes back
  * pages an incident above now speaks for, pass 1 sends triggers and
- * updates, so a target's page never precedes the resolves it replaces. */
+ * updates, so a target's page never precedes the resolves it replaces.
+ * Updates wait for alert_tick(): a round of runs changes many members in
+ * a moment, and one update after it says more than one per member. */
 static void reconcile(struct alert *a, struct incident *inc, int pass)
 {
     double now;
@@ -1082,8 +1087,8 @@ static void reconcile(struct alert *a, struct incident *inc, int pass)
         emit(a, inc, PW_ALERT_TRIGGER, 0);
         inc->triggered = 1;
         incident_save(a, inc);
-    } else if (inc->dirty && now - inc->last_sent >= UPDATE_EVERY &&
-               !silenced(a, inc)) {
+    } else if (a->ticking && inc->dirty &&
+               now - inc->last_sent >= UPDATE_EVERY && !silenced(a, inc)) {
         struct sbuf s = SBUF_INIT, d = SBUF_INIT;
         uint64_t h;
 
@@ -1471,7 +1476,7 @@ void alert_observe(struct alert *a, const struct alert_obs *o)
         p = pair_find(a, o->scenario, o->target);
         if (p) {
             p->last_answer = clock_wall();
-            if (p->tg->inc) {
+            if (p->tg->incs) {
                 target_update(a, p->tg, 1);
                 reconcile_target(a, p->tg);
             }
@@ -1527,7 +1532,9 @@ void alert_tick(struct alert *a)
     if (a->sweep)
         sweep(a);
     runner_update(a);
+    a->ticking = 1;
     reconcile_all(a);
+    a->ticking = 0;
 }
 
 void alert_stats(const struct alert *a, struct alert_stats *st)
