@@ -327,6 +327,28 @@ static int unesc(const char *f, char **out)
     return 0;
 }
 
+/* Split the last two fields of a saved string, <rest> ("scenario target"),
+ * and decode them; -1 when malformed. */
+static int two_names(const char *rest, char **first, char **second)
+{
+    const char *sp = strchr(rest, ' ');
+    char *f1;
+    int rc;
+
+    *first = *second = NULL;
+    if (!sp || strchr(sp + 1, ' ') || sp == rest || !sp[1])
+        return -1;
+    f1 = xstrndup(rest, (size_t)(sp - rest));
+    rc = unesc(f1, first) < 0 || unesc(sp + 1, second) < 0 ? -1 : 0;
+    free(f1);
+    if (rc < 0) {
+        free(*first);
+        free(*second);
+        *first = *second = NULL;
+    }
+    return rc;
+}
+
 static void save(struct alert *a, const char *kind, const char *key,
                  const char *value)
 {
@@ -1350,15 +1372,16 @@ static int restore_test(struct alert *a, const char *key, const char *value)
     unsigned flags, cf, cp, nhist, ta, ra;
     unsigned long long hist;
     long long since;
-    char sev[16], fs[256], ft[256];
+    char sev[16];
     char *scenario = NULL, *target = NULL;
     struct test *t;
+    int end = 0;
 
-    if (sscanf(value, "v1 %x %u %u %llx %u %lld %u %u %15s %255s %255s",
-               &flags, &cf, &cp, &hist, &nhist, &since, &ta, &ra, sev, fs,
-               ft) != 11 ||
-        unesc(fs, &scenario) < 0 || unesc(ft, &target) < 0 || !scenario ||
-        !target || nhist > 64 || (flags & ~(F_MEMBER | F_TRANSPORT))) {
+    if (sscanf(value, "v1 %x %u %u %llx %u %lld %u %u %15s %n", &flags, &cf,
+               &cp, &hist, &nhist, &since, &ta, &ra, sev, &end) != 9 ||
+        end == 0 || two_names(value + end, &scenario, &target) < 0 ||
+        !scenario || !target || nhist > 64 ||
+        (flags & ~(F_MEMBER | F_TRANSPORT))) {
         free(scenario);
         free(target);
         return -1;
@@ -1398,16 +1421,16 @@ static int restore_incident(struct alert *a, const char *key,
     long long since;
     double last_sent;
     unsigned long long sumhash;
-    char fs[256], ft[256];
     char *scenario = NULL, *target = NULL;
     struct incident *inc;
     struct pair *p = NULL;
     struct target *tg = NULL;
+    int end = 0;
 
-    if (sscanf(value, "v1 %d %d %lld %lf %llx %255s %255s", &level,
-               &triggered, &since, &last_sent, &sumhash, fs, ft) != 7 ||
-        level < PW_LEVEL_TEST || level > PW_LEVEL_RUNNER ||
-        unesc(fs, &scenario) < 0 || unesc(ft, &target) < 0 ||
+    if (sscanf(value, "v1 %d %d %lld %lf %llx %n", &level, &triggered, &since,
+               &last_sent, &sumhash, &end) != 5 ||
+        end == 0 || level < PW_LEVEL_TEST || level > PW_LEVEL_RUNNER ||
+        two_names(value + end, &scenario, &target) < 0 ||
         (level != PW_LEVEL_RUNNER && !target) ||
         (level <= PW_LEVEL_SCENARIO && !scenario)) {
         free(scenario);

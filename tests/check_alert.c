@@ -783,6 +783,36 @@ START_TEST(test_alert_restart_keeps_state)
 }
 END_TEST
 
+/* Names with spaces, percent signs and a lone "-", and longer than any
+ * fixed buffer, survive the saved strings. */
+START_TEST(test_alert_restart_odd_names)
+{
+    struct rec r = { 0 };
+    struct sbuf scen = SBUF_INIT;
+    struct alert *a;
+    int k, round;
+
+    sbuf_adds(&scen, "pay 100% ");
+    for (k = 0; k < 300; k++)
+        sbuf_addc(&scen, 'x');
+    for (round = 0; round < 2; round++) {
+        a = mk(&r, NULL);
+        restore_all(a, &r);
+        alert_define_begin(a);
+        alert_define(a, scen.buf, "-", 1);
+        alert_define_end(a);
+        for (k = 0; k < 3; k++)
+            run(a, scen.buf, "-", 0, 'f');
+        alert_free(a);
+    }
+    ck_assert_uint_eq(r.nev, 1);
+    ck_assert_str_eq(r.ev[0].target, "-");
+    ck_assert_str_eq(r.ev[0].scenario, scen.buf);
+    sbuf_release(&scen);
+    rec_free(&r);
+}
+END_TEST
+
 /* A paged incident whose tests did not come back (their pair is no longer
  * declared): resolved at the first chance, not forgotten. */
 START_TEST(test_alert_restart_forgotten_pair)
@@ -1020,6 +1050,7 @@ static Suite *alert_suite(void)
     tcase_add_test(tl, test_alert_runner_network);
     tcase_add_test(tl, test_alert_runner_takes_over);
     tcase_add_test(tp, test_alert_restart_keeps_state);
+    tcase_add_test(tp, test_alert_restart_odd_names);
     tcase_add_test(tp, test_alert_restart_forgotten_pair);
     tcase_add_test(tp, test_alert_reload_forgets);
     tcase_add_test(tm, test_alert_memory_healthy);
