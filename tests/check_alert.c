@@ -190,11 +190,12 @@ static const struct ev *last(const struct rec *r, enum pw_alert_action action,
 /* Occurrences of <needle> in <hay>. */
 static size_t occurrences(const char *hay, const char *needle)
 {
+    const char *at = strstr(hay, needle);
     size_t n = 0;
 
-    while ((hay = strstr(hay, needle)) != NULL) {
+    while (at) {
         n++;
-        hay += strlen(needle);
+        at = strstr(at + strlen(needle), needle);
     }
     return n;
 }
