@@ -136,6 +136,7 @@ void alert_tick(struct alert *a);
 
 /* Counts for status and metrics. */
 struct alert_stats {
+    size_t tests_tracked; /* tests with an entry: trouble, not size */
     size_t tests_failing, tests_flapping;
     size_t incidents_open, incidents_triggered;
     unsigned long events;
