@@ -813,7 +813,6 @@ static void flush_done(struct outbox *o)
     if (o->flush_timer)
         loop_timer_cancel(o->flush_timer);
     o->flush_timer = NULL;
-    schedule_kick(o); /* deliveries resume */
     while (w) {
         struct flush_waiter *next = w->next;
 
@@ -829,13 +828,12 @@ static void on_kick(void *arg)
     size_t i;
 
     o->kick = NULL;
-    if (o->waiters) {
-        if (!busy(o))
-            flush_done(o);
-        return;
-    }
     for (i = 0; i < o->ninsts; i++)
         deliver_head(o->insts[i]);
+    /* A flush lets what can go now go, so `alert test` sees outcomes and
+     * a stop delivers what it can; what waits to be retried stays. */
+    if (o->waiters && !busy(o))
+        flush_done(o);
 }
 
 static void on_flush_timeout(void *arg)

@@ -5,7 +5,8 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_matrix tests/check_jqset tests/check_expect \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
-	tests/check_journal_redis tests/check_schedule tests/check_notify
+	tests/check_journal_redis tests/check_schedule tests/check_notify \
+	tests/check_outbox
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -65,6 +66,9 @@ tests_check_schedule_LDADD = $(TEST_LDADD)
 tests_check_notify_SOURCES = tests/check_notify.c $(TESTUTIL)
 tests_check_notify_CFLAGS = $(TEST_CFLAGS)
 tests_check_notify_LDADD = $(TEST_LDADD)
+tests_check_outbox_SOURCES = tests/check_outbox.c $(TESTUTIL)
+tests_check_outbox_CFLAGS = $(TEST_CFLAGS)
+tests_check_outbox_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
