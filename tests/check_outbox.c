@@ -824,6 +824,51 @@ START_TEST(test_outbox_stale_dropped)
 }
 END_TEST
 
+static int attempted_1(void *arg)
+{
+    (void)arg;
+    return fx.ti[0].attempts >= 1;
+}
+
+START_TEST(test_outbox_cap_drops_oldest)
+{
+    struct outbox_stats st;
+    redisReply *rep;
+    char s[16], *key;
+    int i;
+
+    start("pd");
+    fx.check_redis = 0;
+    open_outbox();
+    fx.ti[0].hold_next = 1;
+    push("e0", 0, NULL);
+    ck_assert(tu_loop_until(fx.loop, attempted_1, NULL, 5));
+    for (i = 1; i <= OUTBOX_MAX_EVENTS + 4; i++) {
+        snprintf(s, sizeof(s), "e%d", i);
+        push(s, 0, NULL);
+    }
+    st = stats("pd");
+    ck_assert_uint_eq(st.pending, OUTBOX_MAX_EVENTS);
+    ck_assert_uint_eq(st.dropped, 5);
+    wait_llen("pd", OUTBOX_MAX_EVENTS);
+    /* The one in flight stays; the five after it went. */
+    key = key_of("pd");
+    rep = redisCommand(fx.conn, "LRANGE %s 0 1", key);
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_uint_eq(rep->elements, 2);
+    ck_assert_ptr_nonnull(strstr(rep->element[0]->str, "\"e0\""));
+    ck_assert_ptr_nonnull(strstr(rep->element[1]->str, "\"e6\""));
+    freeReplyObject(rep);
+    free(key);
+    fx.held->out = PW_RETRY;
+    fx.held->after = 60000;
+    release();
+    flush_wait(5000, 6);
+    ck_assert_uint_eq(stats("pd").retried, 1);
+    finish();
+}
+END_TEST
+
 /* The waits the outbox logged, from the captured log in <path>. */
 static size_t logged_waits(const char *path, const char *inst,
                            unsigned long *waits, size_t max)
@@ -912,6 +957,7 @@ static Suite *outbox_suite(void)
     tcase_add_test(q, test_outbox_reload_keeps_queues);
     tcase_add_test(q, test_outbox_garbage_skipped);
     tcase_add_test(q, test_outbox_stale_dropped);
+    tcase_add_test(q, test_outbox_cap_drops_oldest);
     tcase_add_test(q, test_outbox_backoff_grows);
     suite_add_tcase(s, q);
     return s;
