@@ -10,8 +10,7 @@
  * removal whose reply was lost with the connection can be sent again
  * without ever taking the next event, and an entry that is not an event
  * can be taken out wherever it sits.  A write whose reply was lost is
- * sent again too, so an event may be delivered twice after a crash:
- * never lost.
+ * sent again only if the list does not hold the event already.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +58,7 @@ struct item {
     int resolve;        /* its action, for the log */
     enum wstate w;
     struct cmd *wcmd;   /* the RPUSH in flight while W_SENT */
+    int unsure;         /* an RPUSH of it went without a reply */
 };
 
 /* A removal not yet done because Redis was away. */
@@ -414,6 +414,7 @@ static void on_written(struct redisReply *reply, void *arg)
         it->wcmd = NULL;
         if (!reply) {
             set_w(in, it, W_NO);
+            it->unsure = 1;
         } else if (reply->type == REDIS_REPLY_ERROR) {
             pwlog(PWLOG_WARN, "outbox.redis",
                   "%s: RPUSH failed, the event waits in memory only: %s",
@@ -428,16 +429,28 @@ static void on_written(struct redisReply *reply, void *arg)
     cmd_done(c);
 }
 
+/* RPUSH, unless the event is there: the connection may have been lost
+ * after Redis ran the first RPUSH and before its reply came. */
+static const char push_again[] =
+    "if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end\n"
+    "return redis.call('RPUSH', KEYS[1], ARGV[1])\n";
+
 static void write_item(struct inst *in, struct item *it)
 {
     struct cmd *c = cmd_new(in);
-    const char *argv[3] = { "RPUSH", in->key, it->json };
-    size_t argvlen[3] = { 5, strlen(in->key), it->len };
+    const char *eval[5] = { "EVAL", push_again, "1", in->key, it->json };
+    size_t evallen[5] = { 4, sizeof(push_again) - 1, 1, strlen(in->key),
+                          it->len };
+    const char *push[3] = { "RPUSH", in->key, it->json };
+    size_t pushlen[3] = { 5, strlen(in->key), it->len };
 
     c->it = it;
     it->wcmd = c;
     set_w(in, it, W_SENT);
-    redis_command(in->o->redis, on_written, c, 3, argv, argvlen);
+    if (it->unsure)
+        redis_command(in->o->redis, on_written, c, 5, eval, evallen);
+    else
+        redis_command(in->o->redis, on_written, c, 3, push, pushlen);
 }
 
 /* Once Redis is up and the list was read: removals owed, then writes. */
@@ -486,7 +499,7 @@ static void item_drop(struct inst *in, struct item *prev, struct item *it)
     in->n--;
     if (it->wcmd)
         it->wcmd->it = NULL;
-    if (it->w == W_YES || it->w == W_SENT)
+    if (it->w == W_YES || it->w == W_SENT || it->unsure)
         remove_json(in, it->json, it->len); /* after the RPUSH, if sent */
     else
         free(it->json);

@@ -1,6 +1,7 @@
 /* check_outbox.c -- the alert outbox against a real redis-server, with a
  * destination that answers from a script. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +212,6 @@ static void start(const char *names)
     fx.loop = loop_new();
     fx.redis = redis_new(fx.loop, fx.srv.url, NULL);
     ck_assert_ptr_nonnull(fx.redis);
-    redis_set_ping_ms(fx.redis, 300);
     use(names);
     fx.check_redis = 1;
     ck_assert(tu_loop_until(fx.loop, is_up, NULL, 5));
@@ -338,7 +338,7 @@ static void wait_llen(const char *name, long long n)
 {
     struct len_want w = { name, n };
 
-    ck_assert_msg(tu_loop_until(fx.loop, llen_is, &w, 5),
+    ck_assert_msg(tu_loop_until(fx.loop, llen_is, &w, 20),
                   "%s holds %lld, not %lld", name, llen(name), n);
 }
 
@@ -689,6 +689,30 @@ START_TEST(test_outbox_redis_down_then_up)
 }
 END_TEST
 
+/* Redis stops answering with an RPUSH on its way: the write may or may
+ * not have happened.  Nothing is lost, and nothing stays behind. */
+START_TEST(test_outbox_lost_reply_no_duplicate)
+{
+    start("pd");
+    redis_set_ping_ms(fx.redis, 200);
+    fx.check_redis = 0;
+    open_outbox();
+    push("e0", 0, NULL);
+    wait_got("pd", 1, 5);
+    ck_assert(tu_loop_until(fx.loop, nothing_answering, NULL, 5));
+    ck_assert_int_eq(kill(fx.srv.pid, SIGSTOP), 0);
+    push("e1", 0, NULL);
+    ck_assert(tu_loop_until(fx.loop, is_down, NULL, 10));
+    ck_assert_int_eq(kill(fx.srv.pid, SIGCONT), 0);
+    ck_assert(tu_loop_until(fx.loop, is_up, NULL, 10));
+    wait_got("pd", 2, 5);
+    flush_wait(5000, 6);
+    assert_got("pd", "e0,e1");
+    ck_assert_int_eq(llen("pd"), 0);
+    finish();
+}
+END_TEST
+
 START_TEST(test_outbox_flush_times_out_while_down)
 {
     start("pd");
@@ -952,6 +976,7 @@ static Suite *outbox_suite(void)
     tcase_add_test(q, test_outbox_rejected_dropped);
     tcase_add_test(q, test_outbox_restart_loses_nothing);
     tcase_add_test(q, test_outbox_redis_down_then_up);
+    tcase_add_test(q, test_outbox_lost_reply_no_duplicate);
     tcase_add_test(q, test_outbox_flush_times_out_while_down);
     tcase_add_test(q, test_outbox_instances_independent);
     tcase_add_test(q, test_outbox_reload_keeps_queues);
