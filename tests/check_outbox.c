@@ -387,6 +387,27 @@ static int is_flushed(void *arg)
     return fx.flushed;
 }
 
+/* Whether "pd" was handed at least *<arg> events. */
+static int attempted(void *arg)
+{
+    return fx.ti[0].attempts >= *(const size_t *)arg;
+}
+
+static void wait_attempts(size_t n)
+{
+    ck_assert(tu_loop_until(fx.loop, attempted, &n, 5));
+}
+
+/* An outbox on "pd" that has delivered e0: its list has been read. */
+static void start_delivered(void)
+{
+    start("pd");
+    open_outbox();
+    push("e0", 0, NULL);
+    wait_got("pd", 1, 5);
+    ck_assert(tu_loop_until(fx.loop, nothing_answering, NULL, 5));
+}
+
 static void flush_wait(unsigned long timeout_ms, double seconds)
 {
     fx.flushed = 0;
@@ -644,21 +665,11 @@ START_TEST(test_outbox_restart_loses_nothing)
 }
 END_TEST
 
-static int attempted_2(void *arg)
-{
-    (void)arg;
-    return fx.ti[0].attempts >= 2;
-}
-
 START_TEST(test_outbox_redis_down_then_up)
 {
     struct outbox_stats st;
 
-    start("pd");
-    open_outbox();
-    push("e0", 0, NULL);
-    wait_got("pd", 1, 5);
-    ck_assert(tu_loop_until(fx.loop, nothing_answering, NULL, 5));
+    start_delivered();
     tu_redis_kill(&fx.srv);
     redisFree(fx.conn);
     fx.conn = NULL;
@@ -670,7 +681,7 @@ START_TEST(test_outbox_redis_down_then_up)
     push("e1", 0, NULL);
     push("e2", 1, NULL);
     push("e3", 0, NULL);
-    ck_assert(tu_loop_until(fx.loop, attempted_2, NULL, 5));
+    wait_attempts(2);
     ck_assert_ptr_nonnull(fx.held);
     tu_redis_start(&fx.srv);
     fx.conn = tu_redis_conn(&fx.srv);
@@ -693,13 +704,9 @@ END_TEST
  * not have happened.  Nothing is lost, and nothing stays behind. */
 START_TEST(test_outbox_lost_reply_no_duplicate)
 {
-    start("pd");
+    start_delivered();
     redis_set_ping_ms(fx.redis, 200);
     fx.check_redis = 0;
-    open_outbox();
-    push("e0", 0, NULL);
-    wait_got("pd", 1, 5);
-    ck_assert(tu_loop_until(fx.loop, nothing_answering, NULL, 5));
     ck_assert_int_eq(kill(fx.srv.pid, SIGSTOP), 0);
     push("e1", 0, NULL);
     ck_assert(tu_loop_until(fx.loop, is_down, NULL, 10));
@@ -715,11 +722,7 @@ END_TEST
 
 START_TEST(test_outbox_flush_times_out_while_down)
 {
-    start("pd");
-    open_outbox();
-    push("e0", 0, NULL);
-    wait_got("pd", 1, 5);
-    ck_assert(tu_loop_until(fx.loop, nothing_answering, NULL, 5));
+    start_delivered();
     tu_redis_kill(&fx.srv);
     ck_assert(tu_loop_until(fx.loop, is_down, NULL, 5));
     script("pd", PW_RETRY, 60000, 1);
@@ -848,12 +851,6 @@ START_TEST(test_outbox_stale_dropped)
 }
 END_TEST
 
-static int attempted_1(void *arg)
-{
-    (void)arg;
-    return fx.ti[0].attempts >= 1;
-}
-
 START_TEST(test_outbox_cap_drops_oldest)
 {
     struct outbox_stats st;
@@ -866,7 +863,7 @@ START_TEST(test_outbox_cap_drops_oldest)
     open_outbox();
     fx.ti[0].hold_next = 1;
     push("e0", 0, NULL);
-    ck_assert(tu_loop_until(fx.loop, attempted_1, NULL, 5));
+    wait_attempts(1);
     for (i = 1; i <= OUTBOX_MAX_EVENTS + 4; i++) {
         snprintf(s, sizeof(s), "e%d", i);
         push(s, 0, NULL);
