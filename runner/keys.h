@@ -21,6 +21,8 @@
  *   {p}:cleanup:{runner}        hash: the runner's pending cleanups
  *   {p}:cleanups                set: runners that may have pending cleanups
  *   {p}:seq:{runner}            string: the last result number written
+ *   {p}:outbox:{instance}       list: alert events a reporter instance has
+ *                               yet to take, JSON, oldest first
  */
 #ifndef PW_KEYS_H
 #define PW_KEYS_H

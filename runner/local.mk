@@ -33,6 +33,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/alert.c runner/alert.h \
 	runner/result.h \
 	runner/redis.c runner/redis.h \
+	runner/outbox.c runner/outbox.h \
 	runner/spool.c runner/spool.h \
 	runner/store.c runner/store.h \
 	runner/journal_redis.c runner/journal_redis.h \

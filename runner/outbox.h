@@ -2,7 +2,7 @@
  *
  * Every event the alert state machine emits is queued once per reporter
  * instance, as JSON, in the Redis list {prefix}:outbox:{instance} (RPUSH
- * before it is handed to the plugin; LPOP once the plugin answered
+ * before it is handed to the plugin; LREM once the plugin answered
  * PW_DELIVERED or PW_REJECTED), so a restart or a crash loses no pending
  * event: outbox_new() picks up what the lists hold.  While Redis is down,
  * events wait in memory and are written when it comes back.

@@ -6,7 +6,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
-	tests/check_alert
+	tests/check_alert tests/check_outbox
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -69,6 +69,9 @@ tests_check_notify_LDADD = $(TEST_LDADD)
 tests_check_alert_SOURCES = tests/check_alert.c $(TESTUTIL)
 tests_check_alert_CFLAGS = $(TEST_CFLAGS)
 tests_check_alert_LDADD = $(TEST_LDADD)
+tests_check_outbox_SOURCES = tests/check_outbox.c $(TESTUTIL)
+tests_check_outbox_CFLAGS = $(TEST_CFLAGS)
+tests_check_outbox_LDADD = $(TEST_LDADD)
 endif
 
 # End-to-end: the real binary on the shipped examples and on bad files,
