@@ -2,6 +2,7 @@
  * as the daemon loads them, driven through a test host that records what
  * they ask for (requests, timers, log lines, config errors) instead of
  * doing it, and answers their requests as the far end would. */
+#include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../reporters/json.h"
@@ -1234,6 +1237,143 @@ START_TEST(test_reporters_example)
 }
 END_TEST
 
+/* -- The stand-in for PagerDuty ---------------------------------------- */
+
+struct stub {
+    pid_t pid;
+    int port;
+    char log[512];
+};
+
+static void stub_start(struct stub *st, const char *listen_at)
+{
+    const char *bin = getenv("PDSTUB");
+    char port_file[512];
+    int i;
+    FILE *f;
+
+    ck_assert_msg(bin != NULL, "PDSTUB is not set");
+    snprintf(port_file, sizeof(port_file), "%s/pd.port", tu_tmpdir());
+    snprintf(st->log, sizeof(st->log), "%s/pd.log", tu_tmpdir());
+    unlink(port_file);
+    st->pid = fork();
+    ck_assert_int_ge(st->pid, 0);
+    if (st->pid == 0) {
+        execl(bin, bin, "--listen", listen_at, "--port-file", port_file,
+              "--log", st->log, (char *)NULL);
+        _exit(127);
+    }
+    /* Bounded: 10 s for the port file. */
+    for (i = 0; i < 1000; i++) {
+        f = fopen(port_file, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &st->port) == 1;
+
+            fclose(f);
+            if (ok)
+                return;
+        }
+        usleep(10000);
+    }
+    ck_abort_msg("pdstub wrote no port file");
+}
+
+static int stub_stop(struct stub *st)
+{
+    int status;
+
+    kill(st->pid, SIGTERM);
+    ck_assert_int_eq(waitpid(st->pid, &status, 0), st->pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static size_t sink(char *p, size_t size, size_t n, void *arg)
+{
+    sbuf_add(arg, p, size * n);
+    return size * n;
+}
+
+/* POST <body> to the stub's <path>; the status, the answer in <out>. */
+static long stub_post(const struct stub *st, const char *path,
+                      const char *body, struct sbuf *out)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: "
+                                                    "application/json");
+    char url[256];
+    long status = 0;
+
+    sbuf_reset(out);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", st->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+START_TEST(test_reporters_pdstub)
+{
+    static const char ev[] = "{\"routing_key\":\"k\",\"dedup_key\":\"d1\","
+                             "\"text\":\"caf\xc3\xa9 \\\"q\\\"\"}";
+    static const long want[] = { 429, 500, 202, 202, 400, 400 };
+    struct sbuf out = SBUF_INIT;
+    struct stub st;
+    char line[8192];
+    size_t i;
+
+    stub_start(&st, "127.0.0.1:0");
+    ck_assert_int_eq(stub_post(&st, "/_answers", "429 500 202", &out), 200);
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(stub_post(&st, "/v2/enqueue", ev, &out), want[i]);
+    ck_assert_str_eq(jpath(out.buf, "status"), "success");
+    ck_assert_str_eq(jpath(out.buf, "dedup_key"), "d1");
+    ck_assert_int_eq(stub_post(&st, "/_default", "400", &out), 200);
+    ck_assert_int_eq(stub_post(&st, "/v2/enqueue", ev, &out), 400);
+    ck_assert_str_eq(jpath(out.buf, "message"), "Event object is invalid");
+    ck_assert_str_ne(jpath(out.buf, "errors.0"), "<none>");
+    ck_assert_int_eq(stub_post(&st, "/v2/enqueue", "not json", &out), 400);
+    ck_assert_int_eq(stub_post(&st, "/_answers", "99 x", &out), 400);
+    ck_assert_int_eq(stub_post(&st, "/_default", "200 201", &out), 400);
+    /* Control requests are not recorded; every event is, in order. */
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(jsonl_lines(st.log, (int)i, line, sizeof(line)), 6);
+        ck_assert_str_eq(jpath(line, "path"), "/v2/enqueue");
+        ck_assert_str_eq(jpath(line, "status"),
+                         want[i] == 202   ? "202"
+                         : want[i] == 429 ? "429"
+                         : want[i] == 500 ? "500"
+                                          : "400");
+        ck_assert_str_eq(jpath(line, "headers.Content-Type"),
+                         "application/json");
+    }
+    jsonl_lines(st.log, 0, line, sizeof(line));
+    ck_assert_str_eq(jpath(line, "body"), ev);
+    ck_assert_int_eq(stub_stop(&st), 0);
+    sbuf_release(&out);
+}
+END_TEST
+
+START_TEST(test_reporters_pdstub_loopback_only)
+{
+    const char *bin = getenv("PDSTUB");
+    char cmd[1024];
+
+    ck_assert_ptr_nonnull(bin);
+    snprintf(cmd, sizeof(cmd), "'%s' --listen 0.0.0.0:0 2>/dev/null", bin);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "'%s' --listen localhost:0 2>/dev/null", bin);
+    ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+}
+END_TEST
+
 /* -- The JSON writer itself --------------------------------------------- */
 
 START_TEST(test_reporters_json_escape)
@@ -1248,6 +1388,12 @@ START_TEST(test_reporters_json_escape)
                             "\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd"
                             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                             "\xef\xbf\xbd\xef\xbf\xbd\"");
+    /* Overlong forms of '/' in three and four bytes. */
+    jw_reset(&b);
+    jw_strn(&b, "\xe0\x80\xaf|\xf0\x80\x80\xaf", 8);
+    ck_assert_str_eq(b.buf, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+                            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                            "\xef\xbf\xbd\"");
     jw_reset(&b);
     jw_strn(&b, "x\0y", 3);
     ck_assert_str_eq(b.buf, "\"x\\u0000y\"");
@@ -1288,6 +1434,8 @@ static Suite *reporters_suite(void)
     tcase_add_test(other, test_reporters_exports);
     tcase_add_test(other, test_reporters_example);
     tcase_add_test(other, test_reporters_json_escape);
+    tcase_add_test(other, test_reporters_pdstub);
+    tcase_add_test(other, test_reporters_pdstub_loopback_only);
     suite_add_tcase(s, other);
     return s;
 }
