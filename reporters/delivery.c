@@ -95,8 +95,8 @@ int dv_post(struct dv *d, const char *url, const char *const *headers,
         d->calls->prev = c;
     d->calls = c;
     d->ncalls++;
-    if (c->headers == NULL || c->nheaders < nheaders ||
-        d->api->http == NULL || d->api->http(d->h, &req, on_answer, c) < 0) {
+    if (c->headers == NULL || c->nheaders < nheaders || d->api->http == NULL ||
+        d->api->http(d->h, &req, on_answer, c) < 0) {
         unlink_call(c);
         return -1;
     }
@@ -118,12 +118,11 @@ static unsigned long retry_after(const struct pw_http_response *r)
     while (*v >= '0' && *v <= '9' && s < DV_RETRY_AFTER_MAX_MS)
         s = s * 10 + (unsigned long long)(*v++ - '0');
     s *= 1000;
-    return s > DV_RETRY_AFTER_MAX_MS ? DV_RETRY_AFTER_MAX_MS
-                                     : (unsigned long)s;
+    return s > DV_RETRY_AFTER_MAX_MS ? DV_RETRY_AFTER_MAX_MS : (unsigned long)s;
 }
 
-enum pw_outcome dv_judge(const struct pw_http_response *r, int flags,
-                         char *why, size_t whysz, unsigned long *retry_ms)
+enum pw_outcome dv_judge(const struct pw_http_response *r, int flags, char *why,
+                         size_t whysz, unsigned long *retry_ms)
 {
     long st = r->status;
 

@@ -46,9 +46,9 @@ DV_HIDDEN void dv_release(struct dv *d);
  * caller's stack).
  * <done> runs later with <self> and <token>.  Returns 0, or -1 when the
  * request could not start (<body> is freed, <done> never runs). */
-DV_HIDDEN int dv_post(struct dv *d, const char *url,
-                      const char *const *headers, size_t nheaders, char *body,
-                      size_t len, dv_done_fn *done, void *self, void *token);
+DV_HIDDEN int dv_post(struct dv *d, const char *url, const char *const *headers,
+                      size_t nheaders, char *body, size_t len, dv_done_fn *done,
+                      void *self, void *token);
 
 /* Flags for dv_judge(). */
 #define DV_RETRY_408 1 /* a request timeout is worth another try */
@@ -57,8 +57,8 @@ DV_HIDDEN int dv_post(struct dv *d, const char *url,
  * retried (<*retry_ms> from Retry-After in seconds, else 0); 408 retried
  * with DV_RETRY_408; anything else (other 4xx, a redirect) rejected.
  * <why> (<whysz> bytes) says what came back, for the log. */
-DV_HIDDEN enum pw_outcome dv_judge(const struct pw_http_response *r,
-                                   int flags, char *why, size_t whysz,
+DV_HIDDEN enum pw_outcome dv_judge(const struct pw_http_response *r, int flags,
+                                   char *why, size_t whysz,
                                    unsigned long *retry_ms);
 
 #endif /* PW_REPORTERS_DELIVERY_H */

@@ -481,8 +481,7 @@ static void copy_out(const struct jw *v, char *out, size_t outsz)
     out[n] = '\0';
 }
 
-int jr_member(const char *s, size_t n, const char *key, char *out,
-              size_t outsz)
+int jr_member(const char *s, size_t n, const char *key, char *out, size_t outsz)
 {
     const char *end = s + n, *p, *k, *v, *e;
     size_t klen = strlen(key);

@@ -50,8 +50,7 @@ struct jsonl {
 
 static void *jsonl_create(struct pw_host *h, const struct pw_host_api *api)
 {
-    static const char *const known[] = { "path", "results", "alerts",
-                                         NULL };
+    static const char *const known[] = { "path", "results", "alerts", NULL };
     const struct pw_conf *root = api->conf_root(h);
     const char *path = NULL;
     int results = 1, alerts = 1, bad = 0, fd = -1;
@@ -200,7 +199,7 @@ static void jsonl_on_alert(void *self, const struct pw_alert *a, void *token)
     j->api->delivered(j->h, token, PW_DELIVERED, 0, NULL);
 }
 
-const struct pw_reporter pw_reporter = {
-    PW_REPORTER_ABI, "jsonl", jsonl_create, jsonl_on_result, jsonl_on_alert,
-    NULL, jsonl_destroy
-};
+const struct pw_reporter pw_reporter = { PW_REPORTER_ABI, "jsonl",
+                                         jsonl_create,    jsonl_on_result,
+                                         jsonl_on_alert,  NULL,
+                                         jsonl_destroy };

@@ -26,9 +26,9 @@
 #include "json.h"
 #include "prodwatch/reporter.h"
 
-#define PD_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
+#define PD_DEFAULT_URL  "https://events.pagerduty.com/v2/enqueue"
 #define PD_DEFAULT_RATE 120
-#define PD_SUMMARY_MAX 1024
+#define PD_SUMMARY_MAX  1024
 
 struct pd {
     struct pw_host *h;
@@ -36,10 +36,10 @@ struct pd {
     const char *routing_key; /* the host's; lives as long as we do */
     const char *url;
     struct dv dv;
-    long long cap;            /* tokens when full */
-    long long tokens;         /* events that may leave now */
-    unsigned long refill_ms;  /* one token back every this often */
-    struct pw_timer *refill;  /* armed while not full */
+    long long cap;           /* tokens when full */
+    long long tokens;        /* events that may leave now */
+    unsigned long refill_ms; /* one token back every this often */
+    struct pw_timer *refill; /* armed while not full */
 };
 
 static const char *const pd_headers[] = { "Content-Type: application/json" };
@@ -117,8 +117,7 @@ static void arm_refill(struct pd *pd)
 
 static const char *severity(const char *s)
 {
-    static const char *const ok[] = { "critical", "error", "warning",
-                                      "info" };
+    static const char *const ok[] = { "critical", "error", "warning", "info" };
     size_t i;
 
     for (i = 0; s && i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -127,8 +126,7 @@ static const char *severity(const char *s)
     return "error";
 }
 
-static void trigger_body(struct pd *pd, const struct pw_alert *a,
-                         struct jw *b)
+static void trigger_body(struct pd *pd, const struct pw_alert *a, struct jw *b)
 {
     const char *summary = a->summary ? a->summary : "prodwatch alert";
     const char *source = a->source;
@@ -185,8 +183,7 @@ static void trigger_body(struct pd *pd, const struct pw_alert *a,
     jw_close(b);
 }
 
-static void resolve_body(struct pd *pd, const struct pw_alert *a,
-                         struct jw *b)
+static void resolve_body(struct pd *pd, const struct pw_alert *a, struct jw *b)
 {
     jw_open(b);
     jw_kstr(b, "routing_key", pd->routing_key);
@@ -195,8 +192,7 @@ static void resolve_body(struct pd *pd, const struct pw_alert *a,
     jw_close(b);
 }
 
-static void on_answer(void *self, void *token,
-                      const struct pw_http_response *r)
+static void on_answer(void *self, void *token, const struct pw_http_response *r)
 {
     struct pd *pd = self;
     char why[1024], msg[256], errs[256];
@@ -205,10 +201,10 @@ static void on_answer(void *self, void *token,
 
     /* PagerDuty says what it refused and why in its body. */
     if (out == PW_REJECTED && r->body) {
-        int has_msg = jr_member(r->body, r->body_len, "message", msg,
-                                sizeof(msg));
-        int has_errs = jr_member(r->body, r->body_len, "errors", errs,
-                                 sizeof(errs));
+        int has_msg =
+            jr_member(r->body, r->body_len, "message", msg, sizeof(msg));
+        int has_errs =
+            jr_member(r->body, r->body_len, "errors", errs, sizeof(errs));
 
         if (has_msg || has_errs)
             snprintf(why, sizeof(why), "HTTP %ld: %s%s%s", r->status,
@@ -253,6 +249,5 @@ static void pd_on_alert(void *self, const struct pw_alert *a, void *token)
 }
 
 const struct pw_reporter pw_reporter = {
-    PW_REPORTER_ABI, "pagerduty", pd_create, NULL, pd_on_alert, NULL,
-    pd_destroy
+    PW_REPORTER_ABI, "pagerduty", pd_create, NULL, pd_on_alert, NULL, pd_destroy
 };

@@ -28,14 +28,11 @@ struct slack {
     struct dv dv;
 };
 
-static const char *const slack_headers[] = {
-    "Content-Type: application/json"
-};
+static const char *const slack_headers[] = { "Content-Type: application/json" };
 
 static void *slack_create(struct pw_host *h, const struct pw_host_api *api)
 {
-    static const char *const known[] = { "url", "channel", "updates",
-                                         NULL };
+    static const char *const known[] = { "url", "channel", "updates", NULL };
     const struct pw_conf *root = api->conf_root(h);
     const char *url = NULL, *channel = NULL;
     int updates = 0, bad = 0;
@@ -130,8 +127,7 @@ static void message(const struct pw_alert *a, struct jw *t)
     }
 }
 
-static void on_answer(void *self, void *token,
-                      const struct pw_http_response *r)
+static void on_answer(void *self, void *token, const struct pw_http_response *r)
 {
     struct slack *s = self;
     char why[512];
@@ -173,7 +169,7 @@ static void slack_on_alert(void *self, const struct pw_alert *a, void *token)
                           "the request could not start");
 }
 
-const struct pw_reporter pw_reporter = {
-    PW_REPORTER_ABI, "slack", slack_create, NULL, slack_on_alert, NULL,
-    slack_destroy
-};
+const struct pw_reporter pw_reporter = { PW_REPORTER_ABI, "slack",
+                                         slack_create,    NULL,
+                                         slack_on_alert,  NULL,
+                                         slack_destroy };

@@ -30,8 +30,8 @@
 #include "prodwatch/reporter.h"
 
 #define WH_RESULTS_IN_FLIGHT 64
-#define WH_MAX_HEADERS 32
-#define WH_SIG_HEADER "X-Prodwatch-Signature: sha256="
+#define WH_MAX_HEADERS       32
+#define WH_SIG_HEADER        "X-Prodwatch-Signature: sha256="
 
 struct webhook {
     struct pw_host *h;
@@ -57,8 +57,8 @@ static int header_ok(const char *s)
 static void add_header(void *arg, const char *key, const char *value)
 {
     struct webhook *w = arg;
-    const struct pw_conf *map = w->api->conf_get(w->h, w->api->conf_root(w->h),
-                                                 "headers");
+    const struct pw_conf *map =
+        w->api->conf_get(w->h, w->api->conf_root(w->h), "headers");
     const struct pw_conf *at = map ? w->api->conf_get(w->h, map, key) : NULL;
     size_t n;
     char *line;
@@ -73,8 +73,7 @@ static void add_header(void *arg, const char *key, const char *value)
         return;
     }
     if (w->nheaders >= WH_MAX_HEADERS + 1) {
-        w->api->conf_error(w->h, at, "more than %d headers",
-                           WH_MAX_HEADERS);
+        w->api->conf_error(w->h, at, "more than %d headers", WH_MAX_HEADERS);
         w->bad_header = 1;
         return;
     }
@@ -101,8 +100,8 @@ static void wh_destroy(void *self)
 
 static void *wh_create(struct pw_host *h, const struct pw_host_api *api)
 {
-    static const char *const known[] = { "url", "headers", "secret",
-                                         "events", NULL };
+    static const char *const known[] = { "url", "headers", "secret", "events",
+                                         NULL };
     const struct pw_conf *root = api->conf_root(h);
     const char *events = "alerts";
     struct webhook *w = calloc(1, sizeof(*w));
@@ -125,8 +124,7 @@ static void *wh_create(struct pw_host *h, const struct pw_host_api *api)
     if (api->conf_string(h, root, "secret", 0, &w->secret) < 0)
         bad = 1;
     else if (w->secret && w->secret[0] == '\0') {
-        api->conf_error(h, api->conf_get(h, root, "secret"),
-                        "secret is empty");
+        api->conf_error(h, api->conf_get(h, root, "secret"), "secret is empty");
         bad = 1;
     }
     if (api->conf_string(h, root, "events", 0, &events) < 0) {
@@ -149,8 +147,8 @@ static void *wh_create(struct pw_host *h, const struct pw_host_api *api)
 
 /* Sign <body> into the last header slot when a secret is set; returns
  * the number of headers to send. */
-static size_t sign(struct webhook *w, const char *body, size_t len,
-                   char *sig, size_t sigsz)
+static size_t sign(struct webhook *w, const char *body, size_t len, char *sig,
+                   size_t sigsz)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0, i;
@@ -186,8 +184,8 @@ static int post(struct webhook *w, char *body, size_t len, dv_done_fn *done,
     }
     /* dv_post() copies the headers; the slot is cleared so that no later
      * request sends a stale signature from this stack frame. */
-    rc = dv_post(&w->dv, w->url, (const char *const *)w->headers, n, body,
-                 len, done, w, token);
+    rc = dv_post(&w->dv, w->url, (const char *const *)w->headers, n, body, len,
+                 done, w, token);
     w->headers[w->nheaders] = NULL;
     return rc;
 }
@@ -198,8 +196,8 @@ static void on_alert_answer(void *self, void *token,
     struct webhook *w = self;
     char why[512];
     unsigned long retry_ms;
-    enum pw_outcome out = dv_judge(r, DV_RETRY_408, why, sizeof(why),
-                                   &retry_ms);
+    enum pw_outcome out =
+        dv_judge(r, DV_RETRY_408, why, sizeof(why), &retry_ms);
 
     w->api->delivered(w->h, token, out, retry_ms, why);
 }
@@ -262,7 +260,7 @@ static void wh_on_result(void *self, const struct pw_result *r)
     w->results_in_flight++;
 }
 
-const struct pw_reporter pw_reporter = {
-    PW_REPORTER_ABI, "webhook", wh_create, wh_on_result, wh_on_alert, NULL,
-    wh_destroy
-};
+const struct pw_reporter pw_reporter = { PW_REPORTER_ABI, "webhook",
+                                         wh_create,       wh_on_result,
+                                         wh_on_alert,     NULL,
+                                         wh_destroy };

@@ -122,9 +122,8 @@ static const struct pw_conf *th_conf_root(struct pw_host *h)
     return &h->root;
 }
 
-static const struct pw_conf *th_conf_get(struct pw_host *h,
-                                         const struct pw_conf *map,
-                                         const char *key)
+static const struct pw_conf *
+th_conf_get(struct pw_host *h, const struct pw_conf *map, const char *key)
 {
     size_t i;
 
@@ -148,8 +147,8 @@ static void th_conf_error(struct pw_host *h, const struct pw_conf *node,
 }
 
 /* The scalar <key> of <map>: 1 and *<v>, 0 absent, -1 a map. */
-static int scalar(struct pw_host *h, const struct pw_conf *map,
-                  const char *key, int required, const char **v)
+static int scalar(struct pw_host *h, const struct pw_conf *map, const char *key,
+                  int required, const char **v)
 {
     const struct pw_conf *c = th_conf_get(h, map, key);
 
@@ -238,11 +237,9 @@ static int th_conf_url(struct pw_host *h, const struct pw_conf *map,
     return 1;
 }
 
-static int th_conf_map(struct pw_host *h, const struct pw_conf *map,
-                       const char *key, int required,
-                       void (*fn)(void *arg, const char *key,
-                                  const char *value),
-                       void *arg)
+static int th_conf_map(
+    struct pw_host *h, const struct pw_conf *map, const char *key, int required,
+    void (*fn)(void *arg, const char *key, const char *value), void *arg)
 {
     const struct pw_conf *c = th_conf_get(h, map, key);
     size_t i;
@@ -278,8 +275,8 @@ static void th_conf_known(struct pw_host *h, const struct pw_conf *map,
 
 /* -- The rest of the API ------------------------------------------------ */
 
-static void th_log(struct pw_host *h, enum pw_log_level level,
-                   const char *fmt, ...)
+static void th_log(struct pw_host *h, enum pw_log_level level, const char *fmt,
+                   ...)
 {
     va_list ap;
 
@@ -336,26 +333,34 @@ static void th_timer_cancel(struct pw_host *h, struct pw_timer *t)
 static void th_kv_set(struct pw_host *h, const char *key, const char *value,
                       size_t len, unsigned long ttl_s)
 {
-    (void)h, (void)key, (void)value, (void)len, (void)ttl_s;
+    (void)h;
+    (void)key;
+    (void)value;
+    (void)len;
+    (void)ttl_s;
     ck_abort_msg("no plugin here keeps state in Redis");
 }
 
 static void th_kv_get(struct pw_host *h, const char *key, pw_kv_fn *fn,
                       void *arg)
 {
-    (void)h, (void)key, (void)fn, (void)arg;
+    (void)h;
+    (void)key;
+    (void)fn;
+    (void)arg;
     ck_abort_msg("no plugin here keeps state in Redis");
 }
 
 static void th_kv_del(struct pw_host *h, const char *key)
 {
-    (void)h, (void)key;
+    (void)h;
+    (void)key;
     ck_abort_msg("no plugin here keeps state in Redis");
 }
 
 static void th_delivered(struct pw_host *h, void *token,
-                         enum pw_outcome outcome,
-                         unsigned long retry_after_ms, const char *why)
+                         enum pw_outcome outcome, unsigned long retry_after_ms,
+                         const char *why)
 {
     struct th_delivery *d;
 
@@ -386,11 +391,11 @@ static const char *th_version(struct pw_host *h)
 }
 
 static const struct pw_host_api th_api = {
-    PW_REPORTER_ABI, th_conf_root,  th_conf_get,    th_conf_string,
+    PW_REPORTER_ABI, th_conf_root,  th_conf_get,      th_conf_string,
     th_conf_int,     th_conf_bool,  th_conf_duration, th_conf_url,
-    th_conf_map,     th_conf_known, th_conf_error,  th_log,
-    th_http,         th_timer_add,  th_timer_cancel, th_kv_set,
-    th_kv_get,       th_kv_del,     th_delivered,   th_runner_id,
+    th_conf_map,     th_conf_known, th_conf_error,    th_log,
+    th_http,         th_timer_add,  th_timer_cancel,  th_kv_set,
+    th_kv_get,       th_kv_del,     th_delivered,     th_runner_id,
     th_key_prefix,   th_version
 };
 
@@ -406,8 +411,7 @@ static struct pw_host *th_new(void)
     return h;
 }
 
-static const struct pw_reporter *th_dlopen(struct pw_host *h,
-                                           const char *path)
+static const struct pw_reporter *th_dlopen(struct pw_host *h, const char *path)
 {
     h->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(h->dl != NULL, "dlopen %s: %s", path, dlerror());
@@ -461,8 +465,7 @@ struct th_resp {
     const char *retry_after;
 };
 
-static const char *th_header(const struct pw_http_response *r,
-                             const char *name)
+static const char *th_header(const struct pw_http_response *r, const char *name)
 {
     const struct th_resp *t = (const struct th_resp *)r;
 
@@ -711,14 +714,12 @@ START_TEST(test_reporters_pd_summary_cut)
     big[2000] = '\0';
     a.summary = big;
     h->rep->on_alert(h->self, &a, (void *)1);
-    ck_assert_uint_eq(strlen(jpath(h->req[0].body, "payload.summary")),
-                      1024);
+    ck_assert_uint_eq(strlen(jpath(h->req[0].body, "payload.summary")), 1024);
     /* A two-byte character across the cut is left out whole. */
     memset(big, 'y', 1023);
     memcpy(big + 1023, "\xc3\xa9zz", 5);
     h->rep->on_alert(h->self, &a, (void *)2);
-    ck_assert_uint_eq(strlen(jpath(h->req[1].body, "payload.summary")),
-                      1023);
+    ck_assert_uint_eq(strlen(jpath(h->req[1].body, "payload.summary")), 1023);
     th_free(h);
 }
 END_TEST
@@ -860,8 +861,7 @@ static const char *header_value(const char *headers, const char *name)
         if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
             const char *e = strchr(p, '\n');
 
-            snprintf(out, sizeof(out), "%.*s", (int)(e - p - n - 2),
-                     p + n + 2);
+            snprintf(out, sizeof(out), "%.*s", (int)(e - p - n - 2), p + n + 2);
             return out;
         }
         p = strchr(p, '\n');
@@ -891,8 +891,8 @@ START_TEST(test_reporters_webhook_hmac)
     h->rep->on_alert(h->self, &a, (void *)2);
     ck_assert_uint_eq(h->nreq, 2);
     b = h->req[0].body;
-    HMAC(EVP_sha256(), secret, (int)strlen(secret),
-         (const unsigned char *)b, h->req[0].body_len, md, &mdlen);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)b,
+         h->req[0].body_len, md, &mdlen);
     ck_assert_uint_eq(mdlen, 32);
     for (i = 0; i < mdlen; i++)
         snprintf(want + 7 + 2 * i, 3, "%02x", md[i]);
@@ -916,8 +916,8 @@ START_TEST(test_reporters_webhook_hmac)
     ck_assert_int_eq(jkeys(b), 22);
     /* Alerts only by default: results are not posted. */
     {
-        struct pw_result r = { "t@p", "t", "p", "pass", NULL, NULL, NULL,
-                               "00", "runner-1", 1.5, 1, 1 };
+        struct pw_result r = { "t@p", "t",  "p",        "pass", NULL, NULL,
+                               NULL,  "00", "runner-1", 1.5,    1,    1 };
 
         h->rep->on_result(h->self, &r);
         ck_assert_uint_eq(h->nreq, 2);
@@ -933,9 +933,18 @@ END_TEST
 START_TEST(test_reporters_webhook_results)
 {
     struct pw_host *h = th_new();
-    struct pw_result r = { "checkout@prod[locale=en]", "checkout", "prod",
-                           "fail", "pay", "status 502", "bad\x01gateway",
-                           "0123", "runner-1", 12.25, 1714564800, 3 };
+    struct pw_result r = { "checkout@prod[locale=en]",
+                           "checkout",
+                           "prod",
+                           "fail",
+                           "pay",
+                           "status 502",
+                           "bad\x01gateway",
+                           "0123",
+                           "runner-1",
+                           12.25,
+                           1714564800,
+                           3 };
     size_t i;
 
     th_load(h, "webhook");
@@ -944,8 +953,8 @@ START_TEST(test_reporters_webhook_results)
     ck_assert_ptr_nonnull(th_create(h));
     h->rep->on_result(h->self, &r);
     ck_assert_uint_eq(h->nreq, 1);
-    ck_assert_ptr_null(header_value(h->req[0].headers,
-                                    "X-Prodwatch-Signature"));
+    ck_assert_ptr_null(
+        header_value(h->req[0].headers, "X-Prodwatch-Signature"));
     ck_assert_str_eq(jpath(h->req[0].body, "type"), "result");
     ck_assert_str_eq(jpath(h->req[0].body, "test_id"), r.test_id);
     ck_assert_str_eq(jpath(h->req[0].body, "excerpt"), "bad\x01gateway");
@@ -1083,10 +1092,18 @@ static int jsonl_lines(const char *path, int want, char *line, size_t n)
 START_TEST(test_reporters_jsonl_lines)
 {
     struct pw_host *h = th_new();
-    struct pw_result r = { "t@p[a=1]", "t", "p", "fail", "pay",
+    struct pw_result r = { "t@p[a=1]",
+                           "t",
+                           "p",
+                           "fail",
+                           "pay",
                            "bad \"quote\"\n\tand \xff\xfe bytes \xc3\xa9",
                            "\xed\xa0\x80 surrogate, \xc0\xaf overlong",
-                           "0123", "runner-1", 1.0 / 3, 1714564800, 2 };
+                           "0123",
+                           "runner-1",
+                           1.0 / 3,
+                           1714564800,
+                           2 };
     struct pw_alert a = sample_alert();
     char path[512], line[8192];
     struct stat st;
@@ -1142,8 +1159,8 @@ END_TEST
 START_TEST(test_reporters_jsonl_errors)
 {
     struct pw_host *h = th_new();
-    struct pw_result r = { "t@p", "t", "p", "pass", NULL, NULL, NULL,
-                           "0123", "runner-1", 1, 1, 1 };
+    struct pw_result r = { "t@p", "t",    "p",        "pass", NULL, NULL,
+                           NULL,  "0123", "runner-1", 1,      1,    1 };
     struct pw_alert a = sample_alert();
     char path[512];
 
@@ -1177,7 +1194,8 @@ START_TEST(test_reporters_jsonl_errors)
         int lines = 0;
         const char *p;
 
-        for (p = h->logs.buf; (p = strstr(p, "cannot write")); p++)
+        for (p = strstr(h->logs.buf, "cannot write"); p;
+             p = strstr(p + 1, "cannot write"))
             lines++;
         ck_assert_int_eq(lines, 4); /* 1st, 2nd, 4th, 8th */
     }
@@ -1213,8 +1231,8 @@ START_TEST(test_reporters_example)
     const char *top = getenv("TOP_BUILDDIR");
     struct pw_host *h = th_new();
     struct pw_alert a = sample_alert();
-    struct pw_result r = { "t@p", "t", "p", "fail", NULL, NULL, NULL,
-                           "0123", "runner-1", 1, 1, 1 };
+    struct pw_result r = { "t@p", "t",    "p",        "fail", NULL, NULL,
+                           NULL,  "0123", "runner-1", 1,      1,    1 };
     char path[1024];
 
     ck_assert_ptr_nonnull(top);
@@ -1294,8 +1312,8 @@ static size_t sink(char *p, size_t size, size_t n, void *arg)
 }
 
 /* POST <body> to the stub's <path>; the status, the answer in <out>. */
-static long stub_post(const struct stub *st, const char *path,
-                      const char *body, struct sbuf *out)
+static long stub_post(const struct stub *st, const char *path, const char *body,
+                      struct sbuf *out)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: "
@@ -1346,11 +1364,10 @@ START_TEST(test_reporters_pdstub)
     for (i = 0; i < 6; i++) {
         ck_assert_int_eq(jsonl_lines(st.log, (int)i, line, sizeof(line)), 6);
         ck_assert_str_eq(jpath(line, "path"), "/v2/enqueue");
-        ck_assert_str_eq(jpath(line, "status"),
-                         want[i] == 202   ? "202"
-                         : want[i] == 429 ? "429"
-                         : want[i] == 500 ? "500"
-                                          : "400");
+        ck_assert_str_eq(jpath(line, "status"), want[i] == 202   ? "202"
+                                                : want[i] == 429 ? "429"
+                                                : want[i] == 500 ? "500"
+                                                                 : "400");
         ck_assert_str_eq(jpath(line, "headers.Content-Type"),
                          "application/json");
     }

@@ -53,8 +53,7 @@ static void example_on_result(void *self, const struct pw_result *r)
         e->failed++;
 }
 
-static void example_on_alert(void *self, const struct pw_alert *a,
-                             void *token)
+static void example_on_alert(void *self, const struct pw_alert *a, void *token)
 {
     struct example *e = self;
 
@@ -70,8 +69,8 @@ static void example_flush(void *self)
 {
     struct example *e = self;
 
-    e->api->log(e->h, PW_LOG_INFO, "%s: %lu results, %lu failed",
-                e->prefix, e->results, e->failed);
+    e->api->log(e->h, PW_LOG_INFO, "%s: %lu results, %lu failed", e->prefix,
+                e->results, e->failed);
 }
 
 static void example_destroy(void *self)
@@ -79,7 +78,7 @@ static void example_destroy(void *self)
     free(self);
 }
 
-const struct pw_reporter pw_reporter = {
-    PW_REPORTER_ABI, "example",      example_create, example_on_result,
-    example_on_alert, example_flush, example_destroy
-};
+const struct pw_reporter pw_reporter = { PW_REPORTER_ABI,  "example",
+                                         example_create,   example_on_result,
+                                         example_on_alert, example_flush,
+                                         example_destroy };

@@ -39,7 +39,7 @@
 #include "json.h"
 
 #define STUB_QUEUE_MAX 256
-#define STUB_BODY_MAX (1 << 20)
+#define STUB_BODY_MAX  (1 << 20)
 
 struct stub {
     struct event_base *base;
@@ -58,8 +58,7 @@ static int parse_statuses(const char *s, int *out, size_t max)
     long v;
 
     for (;;) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
-               *s == ',')
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ',')
             s++;
         if (*s == '\0')
             return (int)n;
@@ -159,8 +158,9 @@ static void answer_body(int status, const char *body, size_t len,
         jw_close_array(out);
     } else if (status == 429) {
         jw_kstr(out, "status", "throttle event");
-        jw_kstr(out, "message", "Requests for this service are arriving "
-                                "too quickly. Please retry later.");
+        jw_kstr(out, "message",
+                "Requests for this service are arriving "
+                "too quickly. Please retry later.");
     } else {
         jw_kstr(out, "status", "error");
         jw_kstr(out, "message", "stub answer");
@@ -188,8 +188,7 @@ static const char *method_name(enum evhttp_cmd_type m)
 }
 
 static void record(struct stub *st, struct evhttp_request *req,
-                   const char *path, const char *body, size_t len,
-                   int status)
+                   const char *path, const char *body, size_t len, int status)
 {
     struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
     struct evkeyval *kv;
