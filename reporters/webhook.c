@@ -63,8 +63,8 @@ static void add_header(void *arg, const char *key, const char *value)
     size_t n;
     char *line;
 
-    if (key[0] == '\0' || strpbrk(key, ": \t") || !header_ok(key) ||
-        !header_ok(value)) {
+    if (value == NULL || key[0] == '\0' || strpbrk(key, ": \t") ||
+        !header_ok(key) || !header_ok(value)) {
         w->api->conf_error(w->h, at,
                            "header \"%s\": a name without ':' or blanks "
                            "and a value on one line",
