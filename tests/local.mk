@@ -6,7 +6,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
-	tests/check_alert tests/check_outbox
+	tests/check_alert tests/check_outbox tests/check_reporters
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -72,7 +72,21 @@ tests_check_alert_LDADD = $(TEST_LDADD)
 tests_check_outbox_SOURCES = tests/check_outbox.c $(TESTUTIL)
 tests_check_outbox_CFLAGS = $(TEST_CFLAGS)
 tests_check_outbox_LDADD = $(TEST_LDADD)
+# The plugins as built (PRODWATCH_REPORTER_DIR), and the JSON writer they
+# carry, which the test also calls directly.
+tests_check_reporters_SOURCES = tests/check_reporters.c reporters/json.c \
+	reporters/json.h $(TESTUTIL)
+tests_check_reporters_CFLAGS = $(TEST_CFLAGS)
+tests_check_reporters_LDADD = $(TEST_LDADD) -ldl
 endif
+
+# The loopback stand-in for PagerDuty and webhooks (PDSTUB in the tests).
+check_PROGRAMS += tests/stub/pdstub
+tests_stub_pdstub_SOURCES = tests/stub/pdstub.c reporters/json.c \
+	reporters/json.h
+tests_stub_pdstub_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/reporters
+tests_stub_pdstub_CFLAGS = $(AM_CFLAGS)
+tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 
 # End-to-end: the real binary on the shipped examples and on bad files,
 # `once` against the demo target on loopback, and the service with a
@@ -168,10 +182,13 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo \
 	UNIT=$(abs_top_builddir)/contrib/systemd/prodwatch.service \
 	TOP_BUILDDIR=$(abs_top_builddir) MAKE='$(MAKE)' \
+	PRODWATCH_REPORTER_DIR=$(abs_top_builddir)/reporters/.libs \
+	PDSTUB=$(abs_top_builddir)/tests/stub/pdstub \
 	BINDIR='$(bindir)' MANDIR='$(mandir)' DOCDIR='$(docdir)' \
 	SYSCONFDIR='$(sysconfdir)' UNITDIR='$(systemdsystemunitdir)'; \
 	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO \
-	UNIT TOP_BUILDDIR MAKE BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
+	UNIT TOP_BUILDDIR PRODWATCH_REPORTER_DIR PDSTUB MAKE BINDIR MANDIR \
+	DOCDIR SYSCONFDIR UNITDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
 	tests/service.log
