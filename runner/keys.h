@@ -21,6 +21,8 @@
  *   {p}:cleanup:{runner}        hash: the runner's pending cleanups
  *   {p}:cleanups                set: runners that may have pending cleanups
  *   {p}:seq:{runner}            string: the last result number written
+ *   {p}:kv:{instance}:{key}     string (TTL optional): a reporter plugin's
+ *                               own store (reporters.h); {key} escaped too
  */
 #ifndef PW_KEYS_H
 #define PW_KEYS_H

@@ -30,6 +30,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/throttle.c runner/throttle.h \
 	runner/window.c runner/window.h \
 	runner/secret.c runner/secret.h \
+	runner/reporters.c runner/reporters.h \
 	runner/result.h \
 	runner/redis.c runner/redis.h \
 	runner/spool.c runner/spool.h \
