@@ -252,12 +252,16 @@ static const char *conf_render(struct pw_host *h, const struct ynode *v,
     struct pw_err err;
     struct tmpl *t;
     char *s;
+    size_t before = diag_count(h->lc.d);
 
     if (!load_want_scalar(&h->lc, v, what))
         return NULL;
     t = config_tmpl(&h->lc, v, what);
-    if (t == NULL)
+    /* A name it reported (a missing secret) would fail again here. */
+    if (t == NULL || diag_count(h->lc.d) != before) {
+        tmpl_free(t);
         return NULL;
+    }
     /* `prodwatch check` on a machine without the secrets directory checks
      * the shape of the settings, not the secrets' values. */
     rc.placeholder = !h->set->live && h->lc.secrets_dir == NULL;
@@ -402,7 +406,9 @@ static void api_conf_error(struct pw_host *h, const struct pw_conf *node,
     va_start(ap, fmt);
     sbuf_vaddf(&msg, fmt, ap);
     va_end(ap);
-    diag_add(h->lc.d, node_pos(h, conf_node(h, node)), "%s", msg.buf);
+    diag_add(h->lc.d,
+             node ? node_pos(h, conf_node(h, node)) : h->pos, "%s",
+             msg.buf);
     sbuf_release(&msg);
     late_flush(h);
 }
