@@ -29,7 +29,7 @@ reporters_jsonl_la_LIBADD = -lm
 # The example third-party reporter: built here too (never installed) so
 # the tests load it; its own Makefile builds it against the installed
 # header.
-check_LTLIBRARIES = contrib/reporter-example/example.la
+check_LTLIBRARIES += contrib/reporter-example/example.la
 contrib_reporter_example_example_la_SOURCES = \
 	contrib/reporter-example/example.c
 # -rpath makes libtool build a shared object for a library nobody installs.

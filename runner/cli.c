@@ -11,6 +11,7 @@
 #include "service.h"
 #include "expand.h"
 #include "once.h"
+#include "reporters.h"
 #include "sbuf.h"
 #include "suite.h"
 #include "xalloc.h"
@@ -193,20 +194,39 @@ int cli_no_operands(int argc, char **argv)
     return -1;
 }
 
+static void print_problems(struct diag *d)
+{
+    size_t n = diag_count(d);
+
+    diag_print(d, stderr);
+    fprintf(stderr, "%zu problem%s found\n", n, n == 1 ? "" : "s");
+}
+
 /* Load the suite, printing every problem.  NULL on failure. */
 static struct suite *load_or_report(const char *path)
 {
     struct diag *d = diag_new();
     struct suite *s = suite_load(path, d);
 
-    if (s == NULL) {
-        size_t n = diag_count(d);
-
-        diag_print(d, stderr);
-        fprintf(stderr, "%zu problem%s found\n", n, n == 1 ? "" : "s");
-    }
+    if (s == NULL)
+        print_problems(d);
     diag_free(d);
     return s;
+}
+
+/* Have every reporter plugin read its settings, as the service would, so
+ * their mistakes show with file:line:col too.  Returns 1 when all are
+ * good. */
+static int check_reporters(const struct config *cfg)
+{
+    struct diag *d = diag_new();
+    struct reporters *r = reporters_load(cfg, NULL, d);
+
+    if (r == NULL)
+        print_problems(d);
+    reporters_free(r);
+    diag_free(d);
+    return r != NULL;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -221,6 +241,11 @@ static int cmd_check(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
     } else {
         s = NULL;
+    }
+    if (s && !check_reporters(suite_config(s))) {
+        suite_free(s);
+        s = NULL;
+        rc = CLI_EXIT_USAGE;
     }
     if (s) {
         /* Counted, not enumerated: a suite near the cap checks at once. */

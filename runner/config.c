@@ -35,6 +35,15 @@ void kv_free_array(struct kv *kv, size_t n)
     free(kv);
 }
 
+static void free_strings(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void config_free(struct config *cfg)
 {
     size_t i;
@@ -45,9 +54,7 @@ void config_free(struct config *cfg)
     free(cfg->dir);
     free(cfg->redis);
     free(cfg->key_prefix);
-    for (i = 0; i < cfg->nscenarios; i++)
-        free(cfg->scenarios[i]);
-    free(cfg->scenarios);
+    free_strings(cfg->scenarios, cfg->nscenarios);
     free(cfg->scenario_pos);
     free(cfg->secrets_dir);
     free(cfg->state_dir);
@@ -67,13 +74,18 @@ void config_free(struct config *cfg)
     for (i = 0; i < cfg->nwindows; i++)
         free(cfg->windows[i].timezone);
     free(cfg->windows);
-    for (i = 0; i < cfg->nreporters; i++) {
-        struct reporter_conf *r = &cfg->reporters[i];
+    for (i = 0; i < cfg->alerting.nsilences; i++) {
+        struct silence *si = &cfg->alerting.silences[i];
 
-        tmpl_free(r->routing_key);
-        tmpl_free(r->url);
-        free(r->path);
-        kv_free_array(r->headers, r->nheaders);
+        free(si->when.timezone);
+        free_strings(si->targets, si->ntargets);
+    }
+    free(cfg->alerting.silences);
+    tmpl_free(cfg->alerting.connectivity_check);
+    free(cfg->public_url);
+    for (i = 0; i < cfg->nreporters; i++) {
+        free(cfg->reporters[i].kind);
+        free(cfg->reporters[i].path);
     }
     free(cfg->reporters);
     ydoc_free(cfg->doc);
@@ -103,8 +115,8 @@ const struct target *config_target(const struct config *cfg, const char *name)
 
 /* Config templates may only read secrets and the environment: nothing else
  * exists when the config is rendered. */
-static struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
-                                const char *what)
+struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
+                         const char *what)
 {
     struct tmpl *t = load_tmpl(c, n, what);
     size_t i;
@@ -284,11 +296,12 @@ static int parse_hours(const char *s, struct window *w)
            parse_hhmm(s + 6, &w->end_min);
 }
 
-static void load_window(struct loadctx *c, const struct ynode *n,
-                        struct window *w)
+/* The days, hours and timezone of window <n>, a map of <keys> named
+ * <what> ("a throttle window"); 0 when <n> is not even a map. */
+static int load_window(struct loadctx *c, const struct ynode *n,
+                       struct window *w, const char *const *keys,
+                       const char *what)
 {
-    static const char *const keys[] = { "days", "hours",       "timezone",
-                                        "rate", "concurrency", NULL };
     static const char *const days[] = { "sun", "mon", "tue", "wed",
                                         "thu", "fri", "sat" };
     const struct ynode *v;
@@ -296,9 +309,9 @@ static void load_window(struct loadctx *c, const struct ynode *n,
 
     w->days = 0x7f;
     w->end_min = 24 * 60;
-    if (!load_want_map(c, n, "a throttle window"))
-        return;
-    load_check_keys(c, n, keys, "a throttle window");
+    if (!load_want_map(c, n, what))
+        return 0;
+    load_check_keys(c, n, keys, what);
     v = ymap_get(n, "days");
     if (v && load_want_seq(c, v, "days")) {
         w->days = 0;
@@ -332,7 +345,7 @@ static void load_window(struct loadctx *c, const struct ynode *n,
         else if (h && w->start_min == w->end_min)
             load_err(c, v, "hours '%s' is an empty window", h);
     } else {
-        load_err(c, n, "a throttle window needs hours, like \"01:00-05:00\"");
+        load_err(c, n, "%s needs hours, like \"01:00-05:00\"", what);
     }
     v = ymap_get(n, "timezone");
     if (v) {
@@ -351,6 +364,18 @@ static void load_window(struct loadctx *c, const struct ynode *n,
             w->timezone = xstrdup(tz);
         }
     }
+    return 1;
+}
+
+static void load_throttle_window(struct loadctx *c, const struct ynode *n,
+                                 struct window *w)
+{
+    static const char *const keys[] = { "days", "hours",       "timezone",
+                                        "rate", "concurrency", NULL };
+    const struct ynode *v;
+
+    if (!load_window(c, n, w, keys, "a throttle window"))
+        return;
     v = ymap_get(n, "rate");
     if (v)
         w->rate = load_rate(c, v, "rate", 0);
@@ -382,38 +407,151 @@ static void load_throttle(struct loadctx *c, const struct ynode *n,
         cfg->windows = xcalloc(v->len ? v->len : 1, sizeof(*cfg->windows));
         cfg->nwindows = v->len;
         for (i = 0; i < v->len; i++)
-            load_window(c, v->items[i], &cfg->windows[i]);
+            load_throttle_window(c, v->items[i], &cfg->windows[i]);
+    }
+}
+
+/* A silence names targets of the configuration: a misspelt one would
+ * silence nothing, at the worst moment. */
+static void load_silence(struct loadctx *c, const struct config *cfg,
+                         const struct ynode *n, struct silence *si)
+{
+    static const char *const keys[] = { "days", "hours", "timezone",
+                                        "targets", NULL };
+    const struct ynode *v;
+    size_t i;
+
+    if (!load_window(c, n, &si->when, keys, "a silence"))
+        return;
+    v = ymap_get(n, "targets");
+    if (v == NULL || !load_want_seq(c, v, "targets"))
+        return;
+    if (v->len == 0)
+        load_err(c, v, "targets is empty: leave it out to silence every "
+                       "target");
+    si->targets = xcalloc(v->len ? v->len : 1, sizeof(char *));
+    for (i = 0; i < v->len; i++) {
+        const char *t = load_str(c, v->items[i], "a target");
+
+        if (t == NULL)
+            continue;
+        if (cfg->ntargets && config_target(cfg, t) == NULL)
+            load_err(c, v->items[i], "unknown target '%s'", t);
+        si->targets[si->ntargets++] = xstrdup(t);
+    }
+}
+
+static void load_alert_window(struct loadctx *c, const struct ynode *n,
+                              struct alerting_conf *a)
+{
+    static const char *const keys[] = { "failures", "of", NULL };
+    const struct ynode *f, *of;
+
+    if (!load_want_map(c, n, "window"))
+        return;
+    load_check_keys(c, n, keys, "window");
+    f = ymap_get(n, "failures");
+    of = ymap_get(n, "of");
+    if (f == NULL || of == NULL) {
+        load_err(c, n, "window needs failures and of, like "
+                       "{ failures: 3, of: 5 }");
+        return;
+    }
+    a->window_failures = (unsigned)load_int(c, f, 1, 64, "failures", 0);
+    a->window_of = (unsigned)load_int(c, of, 1, 64, "of", 0);
+    if (a->window_failures > a->window_of && a->window_of) {
+        load_err(c, f, "failures (%u) must not be more than of (%u)",
+                 a->window_failures, a->window_of);
+        a->window_failures = a->window_of = 0;
+    }
+}
+
+static void load_flapping(struct loadctx *c, const struct ynode *n,
+                          struct alerting_conf *a)
+{
+    static const char *const keys[] = { "changes", "runs", NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "flapping"))
+        return;
+    load_check_keys(c, n, keys, "flapping");
+    v = ymap_get(n, "runs");
+    if (v)
+        a->flap_runs = (unsigned)load_int(c, v, 2, 64, "runs", a->flap_runs);
+    v = ymap_get(n, "changes");
+    if (v) {
+        a->flap_changes = (unsigned)load_int(c, v, 1, 63, "changes",
+                                             a->flap_changes);
+        if (a->flap_changes >= a->flap_runs)
+            load_err(c, v, "changes must be fewer than runs (%u)",
+                     a->flap_runs);
     }
 }
 
 static void load_alerting(struct loadctx *c, const struct ynode *n,
                           struct config *cfg)
 {
-    static const char *const keys[] = { "trigger_after", "resolve_after",
-                                        NULL };
+    static const char *const keys[] = {
+        "trigger_after",      "resolve_after",      "window",
+        "group_by",           "connectivity_check", "connectivity_every",
+        "flapping",           "silences",           NULL
+    };
+    struct alerting_conf *a = &cfg->alerting;
     const struct ynode *v;
+    size_t i;
 
     if (!load_want_map(c, n, "alerting"))
         return;
     load_check_keys(c, n, keys, "alerting");
     v = ymap_get(n, "trigger_after");
     if (v)
-        cfg->trigger_after =
-            (unsigned)load_int(c, v, 1, 1000, "trigger_after", 3);
+        a->trigger_after = (unsigned)load_int(c, v, 1, 1000, "trigger_after",
+                                              a->trigger_after);
     v = ymap_get(n, "resolve_after");
     if (v)
-        cfg->resolve_after =
-            (unsigned)load_int(c, v, 1, 1000, "resolve_after", 2);
+        a->resolve_after = (unsigned)load_int(c, v, 1, 1000, "resolve_after",
+                                              a->resolve_after);
+    v = ymap_get(n, "window");
+    if (v)
+        load_alert_window(c, v, a);
+    v = ymap_get(n, "group_by");
+    if (v && load_str(c, v, "group_by")) {
+        if (strcmp(v->str, "test") == 0)
+            a->group_by = GROUP_BY_TEST;
+        else if (strcmp(v->str, "scenario") != 0)
+            load_err(c, v, "group_by must be scenario or test, not '%s'",
+                     v->str);
+    }
+    v = ymap_get(n, "connectivity_check");
+    if (v) {
+        a->connectivity_check = config_tmpl(c, v, "connectivity_check");
+        check_url_literal(c, v, "connectivity_check");
+    }
+    v = ymap_get(n, "connectivity_every");
+    if (v) {
+        a->connectivity_every_ms = load_duration(c, v, "connectivity_every",
+                                                 a->connectivity_every_ms);
+        if (a->connectivity_every_ms < 1000)
+            load_err(c, v, "connectivity_every must be at least 1s");
+    }
+    v = ymap_get(n, "flapping");
+    if (v)
+        load_flapping(c, v, a);
+    v = ymap_get(n, "silences");
+    if (v && load_want_seq(c, v, "silences")) {
+        a->silences = xcalloc(v->len ? v->len : 1, sizeof(*a->silences));
+        a->nsilences = v->len;
+        for (i = 0; i < v->len; i++)
+            load_silence(c, cfg, v->items[i], &a->silences[i]);
+    }
 }
 
+/* `- NAME: {settings}` names the built-in NAME.so; `- plugin: {path,
+ * config}` a file of the user's.  Settings are the plugin's business:
+ * reporters_load() has it check them. */
 static void load_reporter(struct loadctx *c, const struct config *cfg,
                           const struct ynode *n, struct reporter_conf *r)
 {
-    static const char *const kinds[] = { "pagerduty", "webhook", "jsonl",
-                                         "plugin", NULL };
-    static const char *const pd_keys[] = { "routing_key", "url", NULL };
-    static const char *const wh_keys[] = { "url", "headers", NULL };
-    static const char *const jl_keys[] = { "path", NULL };
     static const char *const pl_keys[] = { "path", "config", NULL };
     const struct ynode *body, *v;
     const char *kind;
@@ -423,54 +561,37 @@ static void load_reporter(struct loadctx *c, const struct config *cfg,
         return;
     if (n->len != 1) {
         load_err(c, n,
-                 "a reporter is one of pagerduty, webhook, jsonl or "
-                 "plugin, with its settings below it");
+                 "a reporter is one key, its name (pagerduty, webhook, "
+                 "slack, jsonl) or plugin, with its settings below it");
         return;
     }
-    load_check_keys(c, n, kinds, "reporters");
     kind = n->pairs[0].key->str;
     body = n->pairs[0].value;
+    r->kind = xstrdup(kind);
+    if (!str_is_ident(kind)) {
+        load_err(c, n->pairs[0].key,
+                 "reporter name '%s' must be letters, digits, '_' or '-'",
+                 kind);
+        return;
+    }
+    /* `- jsonl:` with nothing below is a reporter with no settings. */
+    if (load_is_null(body) && strcmp(kind, "plugin") != 0)
+        return;
     if (!load_want_map(c, body, kind))
         return;
-    if (strcmp(kind, "pagerduty") == 0) {
-        r->kind = REP_PAGERDUTY;
-        load_check_keys(c, body, pd_keys, "pagerduty");
-        v = ymap_get(body, "routing_key");
-        if (v)
-            r->routing_key = config_tmpl(c, v, "routing_key");
-        else
-            load_err(c, n, "pagerduty needs a routing_key");
-        v = ymap_get(body, "url");
-        if (v) {
-            r->url = config_tmpl(c, v, "url");
-            check_url_literal(c, v, "url");
-        }
-    } else if (strcmp(kind, "webhook") == 0) {
-        r->kind = REP_WEBHOOK;
-        load_check_keys(c, body, wh_keys, "webhook");
-        v = ymap_get(body, "url");
-        if (v) {
-            r->url = config_tmpl(c, v, "url");
-            check_url_literal(c, v, "url");
-        } else {
-            load_err(c, n, "webhook needs a url");
-        }
-        v = ymap_get(body, "headers");
-        if (v)
-            r->headers = load_kv_map(c, v, "headers", &r->nheaders);
-    } else if (strcmp(kind, "jsonl") == 0 || strcmp(kind, "plugin") == 0) {
-        int plugin = kind[0] == 'p';
-
-        r->kind = plugin ? REP_PLUGIN : REP_JSONL;
-        load_check_keys(c, body, plugin ? pl_keys : jl_keys, kind);
-        v = ymap_get(body, "path");
-        if (v)
-            r->path = dup_path(c, cfg, v, "path");
-        else
-            load_err(c, n, "%s needs a path", kind);
-        if (plugin)
-            r->plugin_config = ymap_get(body, "config");
+    if (strcmp(kind, "plugin") != 0) {
+        r->settings = body;
+        return;
     }
+    load_check_keys(c, body, pl_keys, kind);
+    v = ymap_get(body, "path");
+    if (v)
+        r->path = dup_path(c, cfg, v, "path");
+    else
+        load_err(c, n, "plugin needs a path");
+    v = ymap_get(body, "config");
+    if (v && load_want_map(c, v, "config"))
+        r->settings = v;
 }
 
 static void check_redis_url(struct loadctx *c, const struct ynode *n,
@@ -548,7 +669,8 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     static const char *const keys[] = {
         "redis",     "key_prefix", "scenarios", "secrets_dir",
         "state_dir", "listen",     "targets",   "throttle",
-        "alerting",  "reporters",  "limits",    NULL
+        "alerting",  "reporters",  "limits",    "public_url",
+        NULL
     };
     const struct ynode *v;
     size_t i;
@@ -629,6 +751,11 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     v = ymap_get(root, "alerting");
     if (v)
         load_alerting(c, v, cfg);
+    v = ymap_get(root, "public_url");
+    if (v) {
+        set_str(&cfg->public_url, dup_str(c, v, "public_url"));
+        check_url_literal(c, v, "public_url");
+    }
     v = ymap_get(root, "limits");
     if (v)
         load_limits(c, v, cfg);
@@ -664,8 +791,11 @@ struct config *config_load(const char *path, struct diag *d)
     cfg->state_dir = xstrdup(env && *env ? env : DEFAULT_STATE);
     cfg->listen = xstrdup(DEFAULT_LISTEN);
     cfg->concurrency = DEFAULT_CONCURRENCY;
-    cfg->trigger_after = 3;
-    cfg->resolve_after = 2;
+    cfg->alerting.trigger_after = 3;
+    cfg->alerting.resolve_after = 2;
+    cfg->alerting.connectivity_every_ms = 30000;
+    cfg->alerting.flap_changes = 6;
+    cfg->alerting.flap_runs = 20;
     cfg->max_tests = DEFAULT_MAX_TESTS;
     cfg->max_tests_pos.file = cfg->path;
 

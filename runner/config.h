@@ -48,21 +48,38 @@ struct window {
     unsigned concurrency; /* 0: keep the default */
 };
 
-enum reporter_kind { REP_PAGERDUTY, REP_WEBHOOK, REP_JSONL, REP_PLUGIN };
-
+/* One entry of `reporters:`.  Its settings are read by the plugin itself
+ * (reporters.h), through the host's getters over <settings>. */
 struct reporter_conf {
-    enum reporter_kind kind;
-    struct tmpl *routing_key; /* pagerduty */
-    struct tmpl *url;         /* pagerduty (endpoint), webhook */
-    char *path;               /* jsonl file, plugin .so */
-    struct kv *headers;       /* webhook */
-    size_t nheaders;
-    const struct ynode *plugin_config; /* plugin: borrowed from the doc */
-    struct pos pos;
+    char *kind;     /* "pagerduty", ..., or "plugin" */
+    char *path;     /* plugin: the shared object, resolved; NULL: built-in */
+    const struct ynode *settings; /* borrowed from the doc; NULL: none */
+    struct pos pos; /* the entry */
+};
+
+/* A window in which pages are held back (alerting.silences). */
+struct silence {
+    struct window when;
+    char **targets; /* NULL: every target */
+    size_t ntargets;
+};
+
+enum alert_group_by { GROUP_BY_SCENARIO, GROUP_BY_TEST };
+
+/* alerting: the rules of alert.h, with their defaults. */
+struct alerting_conf {
+    unsigned trigger_after, resolve_after;
+    unsigned window_failures, window_of; /* 0, 0: no windowed rule */
+    enum alert_group_by group_by;
+    struct tmpl *connectivity_check;     /* NULL: none */
+    uint64_t connectivity_every_ms;
+    unsigned flap_changes, flap_runs;
+    struct silence *silences;
+    size_t nsilences;
 };
 
 /* Every path in the configuration (secrets_dir, state_dir, ca_file,
- * client_cert, client_key, a jsonl or plugin path) is stored resolved: a
+ * client_cert, client_key, a plugin path) is stored resolved: a
  * relative one is joined to the directory of the configuration file, as
  * the scenario globs are, so the same file means the same thing whatever
  * the current directory.  Paths taken from the environment
@@ -84,12 +101,13 @@ struct config {
     double rate; /* overall requests/s; 0 = unlimited */
     struct window *windows;
     size_t nwindows;
-    unsigned trigger_after, resolve_after;
+    struct alerting_conf alerting;
+    char *public_url; /* NULL: pages carry no links */
     uint64_t max_tests;       /* limits.max_tests: most tests a suite holds */
     struct pos max_tests_pos; /* where it was set (or the file) */
     struct reporter_conf *reporters;
     size_t nreporters;
-    struct ydoc *doc; /* kept for plugin_config */
+    struct ydoc *doc; /* kept for the reporters' settings */
 };
 
 /* Load and validate the configuration file <path>.  Every problem goes to
@@ -106,6 +124,13 @@ char *config_resolve(const struct config *cfg, const char *path);
 
 /* The target named <name>, or NULL.  Borrowed. */
 const struct target *config_target(const struct config *cfg, const char *name);
+
+struct loadctx;
+/* Compile scalar <n> as a template that may read secret.NAME and env.NAME
+ * only (what exists when the configuration is rendered), reporting any
+ * other name; NULL (reported) when it cannot be used.  Caller owns. */
+struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
+                         const char *what);
 
 /* Release the contents of <kv>[0..<n>) and the array itself. */
 void kv_free_array(struct kv *kv, size_t n);

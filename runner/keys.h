@@ -23,6 +23,8 @@
  *   {p}:seq:{runner}            string: the last result number written
  *   {p}:outbox:{instance}       list: alert events a reporter instance has
  *                               yet to take, JSON, oldest first
+ *   {p}:kv:{instance}:{key}     string (TTL optional): a reporter plugin's
+ *                               own store (reporters.h); {key} escaped too
  */
 #ifndef PW_KEYS_H
 #define PW_KEYS_H

@@ -86,10 +86,15 @@ typedef void reporter_delivered_fn(void *arg, enum pw_outcome outcome,
 /* Hand alert <a> to instance <i>'s on_alert().  <done> runs exactly once,
  * from the loop, never inside this call (also when the plugin has no
  * on_alert: PW_DELIVERED; when the plugin never answers within 60 s:
- * PW_RETRY; when the set is freed first: never). */
+ * PW_RETRY; when the set is freed first: never).  Only for a set loaded
+ * with an environment. */
 void reporters_deliver(struct reporters *r, size_t i,
                        const struct pw_alert *a, reporter_delivered_fn *done,
                        void *arg);
+
+/* Answer PW_RETRY for an event the plugin has not answered after <ms>
+ * instead of the default 60 s (0: the default), for tests. */
+void reporters_set_watchdog(struct reporters *r, unsigned long ms);
 
 /* Every instance's flush(). */
 void reporters_flush(struct reporters *r);

@@ -32,6 +32,7 @@ struct scenario {
     char **tags;
     size_t ntags;
     enum severity severity;
+    unsigned trigger_after, resolve_after; /* 0: the configuration's */
     uint64_t every_ms, timeout_ms;
     char **targets;
     size_t ntargets;
@@ -1529,7 +1530,9 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     static const char *const keys[] = { "name",     "description", "tags",
                                         "severity", "every",       "timeout",
                                         "targets",  "matrix",      "coverage",
-                                        "vars",     "steps",       NULL };
+                                        "vars",     "steps",
+                                        "trigger_after", "resolve_after",
+                                        NULL };
     static const char *const sevs[] = { "critical", "error", "warning",
                                         "info" };
     struct scenario *sc = L->sc;
@@ -1574,6 +1577,14 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                      "info, not '%s'",
                      v->str);
     }
+    v = ymap_get(root, "trigger_after");
+    if (v)
+        sc->trigger_after =
+            (unsigned)load_int(&L->c, v, 1, 1000, "trigger_after", 0);
+    v = ymap_get(root, "resolve_after");
+    if (v)
+        sc->resolve_after =
+            (unsigned)load_int(&L->c, v, 1, 1000, "resolve_after", 0);
     v = ymap_get(root, "every");
     if (v) {
         sc->every_ms = load_duration(&L->c, v, "every", sc->every_ms);
@@ -1685,6 +1696,16 @@ size_t scenario_tag_count(const struct scenario *sc)
 enum severity scenario_severity(const struct scenario *sc)
 {
     return sc->severity;
+}
+
+unsigned scenario_trigger_after(const struct scenario *sc)
+{
+    return sc->trigger_after;
+}
+
+unsigned scenario_resolve_after(const struct scenario *sc)
+{
+    return sc->resolve_after;
 }
 uint64_t scenario_every_ms(const struct scenario *sc)
 {

@@ -172,6 +172,11 @@ size_t scenario_tag_count(const struct scenario *sc);
 const char *scenario_tag(const struct scenario *sc, size_t i);
 int scenario_has_tag(const struct scenario *sc, const char *tag);
 enum severity scenario_severity(const struct scenario *sc);
+
+/* The scenario's own trigger_after / resolve_after (alerting), or 0 when
+ * it keeps the configuration's. */
+unsigned scenario_trigger_after(const struct scenario *sc);
+unsigned scenario_resolve_after(const struct scenario *sc);
 uint64_t scenario_every_ms(const struct scenario *sc);
 uint64_t scenario_timeout_ms(const struct scenario *sc);
 /* Targets named in the file; 0 means every configured target. */

@@ -92,14 +92,19 @@ START_TEST(test_config_full_example)
     ck_assert_uint_eq(cfg->windows[0].days, DAY_BIT(1) | DAY_BIT(5));
     ck_assert_uint_eq(cfg->windows[0].start_min, 22 * 60 + 30);
     ck_assert_uint_eq(cfg->windows[0].end_min, 5 * 60);
-    ck_assert_uint_eq(cfg->trigger_after, 5);
-    ck_assert_uint_eq(cfg->resolve_after, 1);
+    ck_assert_uint_eq(cfg->alerting.trigger_after, 5);
+    ck_assert_uint_eq(cfg->alerting.resolve_after, 1);
     ck_assert_uint_eq(cfg->nreporters, 4);
-    ck_assert_int_eq(cfg->reporters[0].kind, REP_PAGERDUTY);
-    ck_assert_str_eq(tmpl_source(cfg->reporters[0].routing_key),
-                     "{{ secret.pagerduty }}");
-    ck_assert_int_eq(cfg->reporters[3].kind, REP_PLUGIN);
-    ck_assert_ptr_nonnull(cfg->reporters[3].plugin_config);
+    ck_assert_str_eq(cfg->reporters[0].kind, "pagerduty");
+    ck_assert_ptr_null(cfg->reporters[0].path);
+    ck_assert_ptr_nonnull(
+        ymap_get(cfg->reporters[0].settings, "routing_key"));
+    ck_assert_uint_eq(cfg->reporters[0].pos.line, 27);
+    ck_assert_uint_eq(cfg->reporters[0].pos.col, 5);
+    ck_assert_str_eq(cfg->reporters[2].kind, "jsonl");
+    ck_assert_str_eq(cfg->reporters[3].kind, "plugin");
+    ck_assert_str_eq(cfg->reporters[3].path, "/usr/lib/x.so");
+    ck_assert_ptr_nonnull(ymap_get(cfg->reporters[3].settings, "a"));
     free(msgs);
     config_free(cfg);
 }
@@ -116,8 +121,17 @@ START_TEST(test_config_defaults)
     ck_assert_str_eq(cfg->scenarios[0], "scenarios/*.yaml");
     ck_assert_str_eq(cfg->listen, "127.0.0.1:9464");
     ck_assert_uint_eq(cfg->concurrency, 8);
-    ck_assert_uint_eq(cfg->trigger_after, 3);
-    ck_assert_uint_eq(cfg->resolve_after, 2);
+    ck_assert_uint_eq(cfg->alerting.trigger_after, 3);
+    ck_assert_uint_eq(cfg->alerting.resolve_after, 2);
+    ck_assert_uint_eq(cfg->alerting.window_of, 0);
+    ck_assert_int_eq(cfg->alerting.group_by, GROUP_BY_SCENARIO);
+    ck_assert_ptr_null(cfg->alerting.connectivity_check);
+    ck_assert_uint_eq(cfg->alerting.connectivity_every_ms, 30000);
+    ck_assert_uint_eq(cfg->alerting.flap_changes, 6);
+    ck_assert_uint_eq(cfg->alerting.flap_runs, 20);
+    ck_assert_uint_eq(cfg->alerting.nsilences, 0);
+    ck_assert_ptr_null(cfg->public_url);
+    ck_assert_uint_eq(cfg->nreporters, 0);
     ck_assert_uint_eq(cfg->max_tests, 1000000);
     ck_assert_str_eq(cfg->targets[0].channel, "stable");
     ck_assert_double_eq_tol(cfg->targets[0].rate, 5.0, 1e-9);
@@ -159,8 +173,8 @@ START_TEST(test_config_bad_values_all_reported)
                   "timezone: Mars/Olympus }\n"
                   "alerting: { trigger_after: 0 }\n"
                   "reporters:\n"
-                  "  - pagerduty: { url: https://x }\n"
-                  "  - email: { to: x }\n",
+                  "  - pagerduty: 5\n"
+                  "  - { jsonl: {}, slack: {} }\n",
                   "c.yaml:1:8: redis must be redis://HOST:PORT[/DB] or "
                   "unix:/PATH, not 'http://localhost'\n"
                   "c.yaml:2:9: listen must be HOST:PORT, like "
@@ -180,8 +194,11 @@ START_TEST(test_config_bad_values_all_reported)
                   "c.yaml:12:59: unknown timezone 'Mars/Olympus'\n"
                   "c.yaml:13:28: trigger_after must be between 1 and 1000, "
                   "not 0\n"
-                  "c.yaml:15:5: pagerduty needs a routing_key\n"
-                  "c.yaml:16:5: unknown key 'email' in reporters\n");
+                  "c.yaml:15:16: pagerduty must be a mapping (key: value), not "
+                  "a scalar\n"
+                  "c.yaml:16:5: a reporter is one key, its name (pagerduty, "
+                  "webhook, slack, jsonl) or plugin, with its settings below "
+                  "it\n");
 }
 END_TEST
 
@@ -225,7 +242,7 @@ START_TEST(test_config_paths_relative_to_file)
              "    client_key: ./tls/me.key\n"
              "  b: { base_url: http://x, ca_file: %s/tls/ca.pem }\n"
              "reporters:\n"
-             "  - jsonl: { path: out/results.jsonl }\n"
+             "  - plugin: { path: lib/x.so }\n"
              "  - plugin: { path: /usr/lib/x.so }\n",
              dir);
     cfg = load(text, &msgs);
@@ -241,7 +258,7 @@ START_TEST(test_config_paths_relative_to_file)
     ck_assert_str_eq(cfg->targets[0].client_cert, want);
     snprintf(want, sizeof(want), "%s/./tls/me.key", dir);
     ck_assert_str_eq(cfg->targets[0].client_key, want);
-    snprintf(want, sizeof(want), "%s/out/results.jsonl", dir);
+    snprintf(want, sizeof(want), "%s/lib/x.so", dir);
     ck_assert_str_eq(cfg->reporters[0].path, want);
     ck_assert_str_eq(cfg->reporters[1].path, "/usr/lib/x.so");
     snprintf(want, sizeof(want), "%s/tls/ca.pem", dir);
@@ -356,6 +373,102 @@ START_TEST(test_config_secret_files)
 }
 END_TEST
 
+START_TEST(test_config_alerting)
+{
+    char *msgs;
+    struct config *cfg;
+
+    cfg = load("targets:\n"
+               "  a: { base_url: http://x }\n"
+               "  b: { base_url: http://y }\n"
+               "alerting:\n"
+               "  trigger_after: 4\n"
+               "  window: { failures: 3, of: 5 }\n"
+               "  group_by: test\n"
+               "  connectivity_check: https://gw.example.com/\n"
+               "  connectivity_every: 1m\n"
+               "  flapping: { changes: 4, runs: 10 }\n"
+               "  silences:\n"
+               "    - { days: [sat, sun], hours: \"00:00-24:00\" }\n"
+               "    - hours: \"02:00-03:00\"\n"
+               "      timezone: UTC\n"
+               "      targets: [ b ]\n"
+               "public_url: https://status.example.com\n"
+               "reporters:\n"
+               "  - jsonl:\n"
+               "  - webhook: { url: http://127.0.0.1:1/ }\n"
+               "  - webhook: { url: http://127.0.0.1:2/ }\n",
+               &msgs);
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_eq(cfg->alerting.trigger_after, 4);
+    ck_assert_uint_eq(cfg->alerting.resolve_after, 2);
+    ck_assert_uint_eq(cfg->alerting.window_failures, 3);
+    ck_assert_uint_eq(cfg->alerting.window_of, 5);
+    ck_assert_int_eq(cfg->alerting.group_by, GROUP_BY_TEST);
+    ck_assert_str_eq(tmpl_source(cfg->alerting.connectivity_check),
+                     "https://gw.example.com/");
+    ck_assert_uint_eq(cfg->alerting.connectivity_every_ms, 60000);
+    ck_assert_uint_eq(cfg->alerting.flap_changes, 4);
+    ck_assert_uint_eq(cfg->alerting.flap_runs, 10);
+    ck_assert_uint_eq(cfg->alerting.nsilences, 2);
+    ck_assert_uint_eq(cfg->alerting.silences[0].when.days,
+                      DAY_BIT(0) | DAY_BIT(6));
+    ck_assert_uint_eq(cfg->alerting.silences[0].when.end_min, 24 * 60);
+    ck_assert_ptr_null(cfg->alerting.silences[0].targets);
+    ck_assert_uint_eq(cfg->alerting.silences[1].when.start_min, 120);
+    ck_assert_uint_eq(cfg->alerting.silences[1].ntargets, 1);
+    ck_assert_str_eq(cfg->alerting.silences[1].targets[0], "b");
+    ck_assert_str_eq(cfg->public_url, "https://status.example.com");
+    ck_assert_uint_eq(cfg->nreporters, 3);
+    ck_assert_str_eq(cfg->reporters[0].kind, "jsonl");
+    ck_assert_ptr_null(cfg->reporters[0].settings);
+    ck_assert_str_eq(cfg->reporters[2].kind, "webhook");
+    free(msgs);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_alerting_errors)
+{
+    assert_errors("targets:\n"
+                  "  a: { base_url: http://x }\n"
+                  "alerting:\n"
+                  "  window: { failures: 6, of: 5 }\n"
+                  "  group_by: team\n"
+                  "  connectivity_check: gopher://gw\n"
+                  "  connectivity_every: 10ms\n"
+                  "  flapping: { changes: 20, runs: 100 }\n"
+                  "  silences:\n"
+                  "    - { hours: \"01:00-02:00\", targets: [ a, c ], "
+                  "rate: 1/s }\n"
+                  "    - { days: [mon] }\n"
+                  "  paging: yes\n"
+                  "public_url: status.example.com\n"
+                  "reporters:\n"
+                  "  - plugin: { config: { a: 1 } }\n"
+                  "  - \"web hook\": {}\n",
+                  "c.yaml:4:23: failures (6) must not be more than of (5)\n"
+                  "c.yaml:5:13: group_by must be scenario or test, not "
+                  "'team'\n"
+                  "c.yaml:6:23: connectivity_check must start with http:// "
+                  "or https://\n"
+                  "c.yaml:7:23: connectivity_every must be at least 1s\n"
+                  "c.yaml:8:24: changes must be fewer than runs (20)\n"
+                  "c.yaml:8:34: runs must be between 2 and 64, not 100\n"
+                  "c.yaml:10:45: unknown target 'c'\n"
+                  "c.yaml:10:50: unknown key 'rate' in a silence\n"
+                  "c.yaml:11:7: a silence needs hours, like "
+                  "\"01:00-05:00\"\n"
+                  "c.yaml:12:3: unknown key 'paging' in alerting\n"
+                  "c.yaml:13:13: public_url must start with http:// or "
+                  "https://\n"
+                  "c.yaml:15:5: plugin needs a path\n"
+                  "c.yaml:16:5: reporter name 'web hook' must be letters, "
+                  "digits, '_' or '-'\n");
+}
+END_TEST
+
 START_TEST(test_config_limits)
 {
     char *msgs;
@@ -394,6 +507,8 @@ static Suite *config_suite(void)
     tcase_add_test(te, test_config_unknown_keys_suggest);
     tcase_add_test(te, test_config_bad_values_all_reported);
     tcase_add_test(te, test_config_structure_errors);
+    tcase_add_test(tc, test_config_alerting);
+    tcase_add_test(te, test_config_alerting_errors);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, te);
     return s;

@@ -6,7 +6,8 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_jsonscan tests/check_throttle tests/check_secret \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
-	tests/check_alert tests/check_outbox tests/check_reporters
+	tests/check_alert tests/check_outbox tests/check_reporters \
+	tests/check_reporters_host
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -78,6 +79,23 @@ tests_check_reporters_SOURCES = tests/check_reporters.c reporters/json.c \
 	reporters/json.h $(TESTUTIL)
 tests_check_reporters_CFLAGS = $(TEST_CFLAGS)
 tests_check_reporters_LDADD = $(TEST_LDADD) -ldl
+tests_check_reporters_host_SOURCES = tests/check_reporters_host.c \
+	tests/plugins/probe.h $(TESTUTIL)
+tests_check_reporters_host_CFLAGS = $(TEST_CFLAGS)
+tests_check_reporters_host_LDADD = $(TEST_LDADD)
+# Plugins of the host's tests: one good, the others wrong in one way each.
+# Modules for `make check` only: -rpath makes libtool build them shared.
+check_LTLIBRARIES += tests/plugins/good.la tests/plugins/badabi.la \
+	tests/plugins/nosym.la tests/plugins/confail.la
+TEST_PLUGIN_FLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_plugins_good_la_SOURCES = tests/plugins/good.c tests/plugins/probe.h
+tests_plugins_good_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_badabi_la_SOURCES = tests/plugins/badabi.c
+tests_plugins_badabi_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_nosym_la_SOURCES = tests/plugins/nosym.c
+tests_plugins_nosym_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
+tests_plugins_confail_la_SOURCES = tests/plugins/confail.c
+tests_plugins_confail_la_LDFLAGS = $(TEST_PLUGIN_FLAGS)
 endif
 
 # The loopback stand-in for PagerDuty and webhooks (PDSTUB in the tests).
@@ -182,13 +200,14 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	DEMO=$(abs_top_builddir)/contrib/demo/prodwatch-demo \
 	UNIT=$(abs_top_builddir)/contrib/systemd/prodwatch.service \
 	TOP_BUILDDIR=$(abs_top_builddir) MAKE='$(MAKE)' \
+	TEST_PLUGINS=$(abs_top_builddir)/tests/plugins/.libs \
 	PRODWATCH_REPORTER_DIR=$(abs_top_builddir)/reporters/.libs \
 	PDSTUB=$(abs_top_builddir)/tests/stub/pdstub \
 	BINDIR='$(bindir)' MANDIR='$(mandir)' DOCDIR='$(docdir)' \
 	SYSCONFDIR='$(sysconfdir)' UNITDIR='$(systemdsystemunitdir)'; \
 	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO \
-	UNIT TOP_BUILDDIR PRODWATCH_REPORTER_DIR PDSTUB MAKE BINDIR MANDIR \
-	DOCDIR SYSCONFDIR UNITDIR;
+	UNIT TOP_BUILDDIR TEST_PLUGINS PRODWATCH_REPORTER_DIR PDSTUB MAKE \
+	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
 	tests/service.log
