@@ -655,7 +655,7 @@ static void send_probe(struct probe *p)
     reporters_deliver(p->reps, p->i, &ev, on_probe, p);
 }
 
-int alerting_test_main(int argc, char **argv)
+static int alert_test(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -747,4 +747,14 @@ int alerting_test_main(int argc, char **argv)
     suite_unref(su);
     diag_free(d);
     return rc;
+}
+
+int alerting_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "test") != 0) {
+        fprintf(stderr, "usage: prodwatch alert test [-c FILE] "
+                        "[--reporter NAME]\n");
+        return CLI_EXIT_USAGE;
+    }
+    return alert_test(argc - 1, argv + 1);
 }

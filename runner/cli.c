@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "alerting.h"
 #include "cli.h"
 #include "control.h"
 #include "service.h"
@@ -45,6 +46,9 @@ static void usage(FILE *out)
             "  resume  [-c FILE] [--target T]  start probing again\n"
             "  silence --target T --for DURATION [-c FILE]  no pages for a "
             "while\n"
+            "  alert test [-c FILE] [--reporter NAME]  a marked test page "
+            "and its\n"
+            "          resolve through each reporter\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE  configuration file (default: "
@@ -399,6 +403,7 @@ int cli_main(int argc, char **argv)
         { "pause", control_pause_main },
         { "resume", control_resume_main },
         { "silence", control_silence_main },
+        { "alert", alerting_main },
     };
     size_t i;
 

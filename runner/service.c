@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "cli.h"
 #include "clock.h"
 #include "engine.h"
@@ -20,6 +21,7 @@
 #include "notify.h"
 #include "redis.h"
 #include "redisaddr.h"
+#include "reporters.h"
 #include "schedule.h"
 #include "service.h"
 #include "spool.h"
@@ -62,6 +64,8 @@ struct service {
     struct redis *redis;
     struct spool *rspool, *jspool;
     struct result_sink *store;  /* owned by the engine */
+    struct alerting *alerting;
+    int alerts_flushed;
     struct journal *journal;    /* owned by the engine */
     struct loop_timer *due_timer, *control_timer, *status_timer;
     struct loop_timer *sweep_timer, *drain_timer;
@@ -632,6 +636,19 @@ static void reload(struct service *v)
         suite_unref(s);
         s = NULL;
     }
+    if (s) {
+        /* Reporter settings are checked before anything changes. */
+        struct diag *d = diag_new();
+        struct reporters *r = reporters_load(suite_config(s), NULL, d);
+
+        if (r == NULL) {
+            log_diag(d, "config.rejected");
+            suite_unref(s);
+            s = NULL;
+        }
+        reporters_free(r);
+        diag_free(d);
+    }
     if (s && schedule_reload(v->sched, s, &v->o->filter, &err) != PW_OK) {
         pwlog(PWLOG_ERROR, "config.rejected", "%s", err.msg);
         suite_unref(s);
@@ -655,6 +672,17 @@ static void reload(struct service *v)
     suite_unref(v->suite);
     v->suite = s;
     log_set_secrets(suite_secrets(s));
+    {
+        struct diag *d = diag_new();
+
+        if (alerting_reload(v->alerting, s, d) < 0) {
+            log_diag(d, "config.reporters");
+            pwlog(PWLOG_ERROR, "config.reporters",
+                  "the reporters could not be reloaded; the ones loaded "
+                  "before go on");
+        }
+        diag_free(d);
+    }
     reset_holds(v);
     v->control_asked = 0;
     ask_control(v);
@@ -712,12 +740,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* After the engine stopped: the journal's last deletions and the store's
  * last writes get their answers, for at most DRAIN_MS. */
+static void on_alerts_flushed(void *arg)
+{
+    ((struct service *)arg)->alerts_flushed = 1;
+}
+
 static void on_drain(void *arg)
 {
     struct service *v = arg;
 
     v->drain_timer = NULL;
-    if (redis_inflight(v->redis) == 0 || !redis_up(v->redis) ||
+    if (((redis_inflight(v->redis) == 0 && v->alerts_flushed) ||
+         !redis_up(v->redis)) ||
         clock_mono() > v->drain_until) {
         loop_stop(v->loop);
         return;
@@ -730,6 +764,9 @@ static void drain(struct service *v)
     if (v->redis == NULL)
         return;
     v->drain_until = clock_mono() + DRAIN_MS / 1000.0;
+    v->alerts_flushed = v->alerting == NULL;
+    if (v->alerting)
+        alerting_flush(v->alerting, DRAIN_MS, on_alerts_flushed, v);
     v->drain_timer = loop_after(v->loop, 0, on_drain, v);
     loop_run(v->loop);
     cancel_timer(&v->drain_timer);
@@ -755,6 +792,7 @@ static void service_release(struct service *v)
      * then the loop. */
     redis_close(v->redis);
     engine_close(v->engine);
+    alerting_free(v->alerting);
     redis_free(v->redis);
     spool_close(v->rspool);
     spool_close(v->jspool);
@@ -818,6 +856,17 @@ int service_run_main(int argc, char **argv)
     if (open_store(&v, 1) < 0)
         rc = CLI_EXIT_FAIL;
     if (rc == 0) {
+        struct diag *d = diag_new();
+
+        v.alerting = alerting_new(v.suite, v.loop, v.redis, v.runner_id, d);
+        if (v.alerting == NULL) {
+            log_diag(d, "config.invalid");
+            rc = CLI_EXIT_USAGE;
+        }
+        diag_free(d);
+    }
+    if (rc == 0) {
+        engine_add_sink(v.engine, alerting_sink(v.alerting));
         sink = xcalloc(1, sizeof(*sink));
         sink->base.ops = &svc_sink_ops;
         sink->v = &v;
