@@ -21,8 +21,10 @@
 #include "outbox.h"
 #include "redis.h"
 #include "reporters.h"
+#include "secret.h"
 #include "scenario.h"
 #include "suite.h"
+#include "template.h"
 #include "window.h"
 #include "xalloc.h"
 
@@ -65,6 +67,7 @@ struct alerting {
     struct loop_timer *tick;
     struct loop_timer *conn_timer;
     struct http_client *conn;
+    struct sbuf conn_url;
     int conn_busy;
 };
 
@@ -127,7 +130,7 @@ static void observe_waiting(struct alerting *a)
     }
     a->nwaiting = 0;
     if (a->dropped_waiting) {
-        pwlog(PWLOG_WARNING, "alert.waiting",
+        pwlog(PWLOG_WARN, "alert.waiting",
               "%lu results passed the alert state machine by while the "
               "state was read", a->dropped_waiting);
         a->dropped_waiting = 0;
@@ -145,7 +148,7 @@ static void restore_hash(struct alerting *a, const char *kind,
 
         if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
             alert_restore(a->am, kind, k->str, v->str) != 0)
-            pwlog(PWLOG_WARNING, "alert.restore",
+            pwlog(PWLOG_WARN, "alert.restore",
                   "an unreadable %s state was ignored", kind);
     }
 }
@@ -200,6 +203,24 @@ static void on_redis(int up, void *arg)
 
 /* ---- Silences ------------------------------------------------------- */
 
+/* Whether a configured silence window holds pages of <target> now. */
+static int silence_window(const struct config *cfg, const char *target)
+{
+    time_t now = clock_now();
+    size_t i, j;
+
+    for (i = 0; i < cfg->alerting.nsilences; i++) {
+        const struct silence *s = &cfg->alerting.silences[i];
+        int mine = s->targets == NULL;
+
+        for (j = 0; !mine && j < s->ntargets; j++)
+            mine = strcmp(s->targets[j], target) == 0;
+        if (mine && window_active(&s->when, 1, now))
+            return 1;
+    }
+    return 0;
+}
+
 static int silenced(void *arg, const char *target)
 {
     struct alerting *a = arg;
@@ -208,8 +229,7 @@ static int silenced(void *arg, const char *target)
 
     for (i = 0; i < cfg->ntargets; i++) {
         int s = (i < a->nsilenced && a->silenced[i] == 1) ||
-                config_silence_active(cfg, cfg->targets[i].name,
-                                      clock_now());
+                silence_window(cfg, cfg->targets[i].name);
 
         if (target && strcmp(target, cfg->targets[i].name) == 0)
             return s;
@@ -298,6 +318,22 @@ static void on_connectivity(struct http_client *c, const struct http_resp *r,
     arm_connectivity(a);
 }
 
+/* Names the connectivity check's URL may use: secrets and the
+ * environment, as everywhere in the configuration. */
+static pw_status conn_lookup(const char *path, void *arg, struct sbuf *out)
+{
+    struct alerting *a = arg;
+    const char *v;
+
+    if (strncmp(path, "secret.", 7) == 0)
+        return secrets_get(suite_secrets(a->su), path + 7, out);
+    if (strncmp(path, "env.", 4) == 0) {
+        v = getenv(path + 4);
+        return v ? sbuf_adds(out, v) : PW_ERR_INVALID;
+    }
+    return PW_ERR_INVALID;
+}
+
 static void check_connectivity(void *arg)
 {
     struct alerting *a = arg;
@@ -305,11 +341,19 @@ static void check_connectivity(void *arg)
     struct http_req req;
 
     a->conn_timer = NULL;
-    if (cfg->connectivity_check == NULL || a->conn_busy)
+    if (cfg->alerting.connectivity_check == NULL || a->conn_busy)
         return;
+    sbuf_reset(&a->conn_url);
+    if (tmpl_render(cfg->alerting.connectivity_check, conn_lookup, a,
+                    &a->conn_url, NULL) != PW_OK) {
+        pwlog(PWLOG_ERROR, "alert.connectivity",
+              "the connectivity_check URL cannot be rendered");
+        arm_connectivity(a);
+        return;
+    }
     memset(&req, 0, sizeof(req));
     req.method = "GET";
-    req.url = cfg->connectivity_check;
+    req.url = a->conn_url.buf;
     req.timeout_ms = CONNECTIVITY_TIMEOUT_MS;
     req.body_cap = 64 << 10;
     if (a->conn == NULL)
@@ -326,12 +370,13 @@ static void arm_connectivity(struct alerting *a)
         loop_timer_cancel(a->conn_timer);
         a->conn_timer = NULL;
     }
-    if (cfg->connectivity_check && !a->conn_busy)
-        a->conn_timer = loop_after(a->loop,
-                                   cfg->connectivity_every_ms
-                                       ? cfg->connectivity_every_ms
-                                       : 30000,
-                                   check_connectivity, a);
+    if (cfg->alerting.connectivity_check && !a->conn_busy)
+        a->conn_timer = loop_after(
+            a->loop,
+            cfg->alerting.connectivity_every_ms
+                ? (unsigned long)cfg->alerting.connectivity_every_ms
+                : 30000,
+            check_connectivity, a);
 }
 
 /* ---- The sink -------------------------------------------------------- */
@@ -439,7 +484,7 @@ static void on_event(void *arg, const struct pw_alert *ev)
 {
     struct alerting *a = arg;
 
-    pwlog(ev->action == PW_ALERT_RESOLVE ? PWLOG_NOTICE : PWLOG_WARNING,
+    pwlog(ev->action == PW_ALERT_RESOLVE ? PWLOG_NOTICE : PWLOG_WARN,
           ev->action == PW_ALERT_RESOLVE ? "alert.resolve" : "alert.trigger",
           "%s%s", ev->update ? "(update) " : "", ev->summary);
     outbox_push(a->ob, ev, NULL);
@@ -476,17 +521,20 @@ static void opts_of(const struct config *cfg, const char *runner,
                     struct alert_opts *o)
 {
     alert_opts_default(o);
-    if (cfg->trigger_after)
-        o->trigger_after = cfg->trigger_after;
-    if (cfg->resolve_after)
-        o->resolve_after = cfg->resolve_after;
-    o->window_failures = cfg->alert_window_failures;
-    o->window_of = cfg->alert_window_of;
-    if (cfg->flap_changes)
-        o->flap_flips = cfg->flap_changes;
-    if (cfg->flap_runs)
-        o->flap_window = cfg->flap_runs;
-    o->group_by = cfg->group_by_test ? ALERT_GROUP_TEST : ALERT_GROUP_SCENARIO;
+    const struct alerting_conf *ac = &cfg->alerting;
+
+    if (ac->trigger_after)
+        o->trigger_after = ac->trigger_after;
+    if (ac->resolve_after)
+        o->resolve_after = ac->resolve_after;
+    o->window_failures = ac->window_failures;
+    o->window_of = ac->window_of;
+    if (ac->flap_changes)
+        o->flap_flips = ac->flap_changes;
+    if (ac->flap_runs)
+        o->flap_window = ac->flap_runs;
+    o->group_by = ac->group_by == GROUP_BY_TEST ? ALERT_GROUP_TEST
+                                                : ALERT_GROUP_SCENARIO;
     o->prefix = cfg->key_prefix;
     o->runner = runner;
     o->public_url = cfg->public_url;
@@ -516,6 +564,7 @@ struct alerting *alerting_new(struct suite *su, struct loop *l,
     a->redis = redis;
     a->prefix = xstrdup(cfg->key_prefix);
     a->runner = xstrdup(runner);
+    sbuf_init(&a->conn_url, 0);
     opts_of(cfg, a->runner, &o);
     o.prefix = a->prefix;
     a->am = alert_new(&o, &cb);
@@ -575,6 +624,7 @@ void alerting_free(struct alerting *a)
     if (a->conn_timer)
         loop_timer_cancel(a->conn_timer);
     http_client_free(a->conn);
+    sbuf_release(&a->conn_url);
     outbox_free(a->ob);
     reporters_free(a->reps);
     alert_free(a->am);

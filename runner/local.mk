@@ -31,6 +31,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/window.c runner/window.h \
 	runner/secret.c runner/secret.h \
 	runner/alert.c runner/alert.h \
+	runner/alerting.c runner/alerting.h \
 	runner/reporters.c runner/reporters.h \
 	runner/result.h \
 	runner/redis.c runner/redis.h \

@@ -110,8 +110,8 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 # `once` against the demo target on loopback, and the service with a
 # private redis-server.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
-	tests/service.test tests/no_secrets.test tests/systemd.test \
-	tests/install.test
+	tests/service.test tests/alert.test tests/no_secrets.test \
+	tests/systemd.test tests/install.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -189,8 +189,8 @@ TEST_INPUTS = \
 	tests/data/service/maker.yaml \
 	tests/data/service/ping.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
-	tests/service.test tests/no_secrets.test tests/systemd.test \
-	tests/install.test \
+	tests/service.test tests/alert.test tests/no_secrets.test \
+	tests/systemd.test tests/install.test \
 	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
@@ -210,7 +210,7 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
-	tests/service.log
+	tests/service.log tests/alert.log
 clean-local:
 	rm -rf tests/outputs
 
