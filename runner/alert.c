@@ -849,12 +849,15 @@ static void summary_build(const struct alert *a, const struct incident *inc,
     const struct test *t;
 
     switch (inc->level) {
-    case PW_LEVEL_RUNNER:
+    case PW_LEVEL_RUNNER: {
+        size_t n = failing_targets(a, NULL);
+
         sbuf_addf(b,
                   "runner %s cannot reach its connectivity check: "
-                  "suspecting its own network; %zu targets failing",
-                  a->runner, failing_targets(a, NULL));
+                  "suspecting its own network; %zu target%s failing",
+                  a->runner, n, n == 1 ? "" : "s");
         break;
+    }
     case PW_LEVEL_TARGET:
         sbuf_addf(b, "%s unreachable: every scenario fails without an answer",
                   inc->tg->h.key);

@@ -625,7 +625,7 @@ START_TEST(test_alert_runner_network)
     ck_assert_str_eq(e->dedup_key, "pw:runner:vm-1");
     ck_assert_str_eq(e->summary,
                      "runner vm-1 cannot reach its connectivity check: "
-                     "suspecting its own network; 1 targets failing");
+                     "suspecting its own network; 1 target failing");
     ck_assert_str_eq(e->message, "connect to 127.0.0.1:9 refused");
     ck_assert_ptr_nonnull(strstr(e->details, "\"prod-eu\""));
     for (k = 0; k < 5; k++) {

@@ -204,10 +204,11 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	PRODWATCH_REPORTER_DIR=$(abs_top_builddir)/reporters/.libs \
 	PDSTUB=$(abs_top_builddir)/tests/stub/pdstub \
 	BINDIR='$(bindir)' MANDIR='$(mandir)' DOCDIR='$(docdir)' \
-	SYSCONFDIR='$(sysconfdir)' UNITDIR='$(systemdsystemunitdir)'; \
+	SYSCONFDIR='$(sysconfdir)' UNITDIR='$(systemdsystemunitdir)' \
+	INCLUDEDIR='$(includedir)' PKGLIBDIR='$(pkglibdir)'; \
 	export CK_DEFAULT_TIMEOUT TESTDATA TOP_SRCDIR OUTPUTS PRODWATCH DEMO \
 	UNIT TOP_BUILDDIR TEST_PLUGINS PRODWATCH_REPORTER_DIR PDSTUB MAKE \
-	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR;
+	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR INCLUDEDIR PKGLIBDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
 	tests/service.log tests/alert.log
