@@ -36,6 +36,8 @@
 #define DEDUP_MAX    255
 #define SUMMARY_MAX  1024
 #define DETAILS_MAX  50      /* members listed in details */
+#define DETAILS_BYTES 32768  /* and no more once the details are this big */
+#define FIELD_MAX    1024    /* bytes kept of a failure's step, message... */
 #define UPDATE_EVERY 60.0    /* seconds between updates of one incident */
 /* How long a scenario incident whose members all failed without an answer
  * waits for the target's other scenarios to show whether the whole target
@@ -236,6 +238,28 @@ void alert_opts_default(struct alert_opts *o)
 static char *dup_or_null(const char *s)
 {
     return s ? xstrdup(s) : NULL;
+}
+
+/* A copy of <s> of at most <max> bytes, cut on a UTF-8 boundary: what a
+ * page says of one failure stays small whatever a run reported (a step
+ * name of 30 KB, say), so no event outgrows its endpoint's limit. */
+static char *dup_cut(const char *s, size_t max)
+{
+    size_t n;
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s);
+    if (n <= max)
+        return xstrdup(s);
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    d = xmalloc(n + 4);
+    memcpy(d, s, n);
+    memcpy(d + n, "...", 4);
+    return d;
 }
 
 static void replace(char **dst, const char *s)
@@ -548,10 +572,10 @@ static void test_record(struct alert *a, struct test *t,
         test_clear_failure(t);
         t->status = dup_or_null(o->status);
         t->check = dup_or_null(o->check);
-        t->step = dup_or_null(o->step);
-        t->message = dup_or_null(o->message);
-        t->request = dup_or_null(o->request);
-        t->excerpt = dup_or_null(o->excerpt);
+        t->step = dup_cut(o->step, FIELD_MAX);
+        t->message = dup_cut(o->message, FIELD_MAX);
+        t->request = dup_cut(o->request, FIELD_MAX);
+        t->excerpt = dup_cut(o->excerpt, FIELD_MAX);
         t->run_id = dup_or_null(o->run_id);
         t->duration_ms = o->duration_ms;
     } else {
@@ -906,16 +930,19 @@ static void details_members(const struct alert *a, const struct incident *inc,
                             struct sbuf *b)
 {
     const struct test *t;
-    size_t n = 0, nflap = 0;
+    size_t n = 0, nflap = 0, listed = 0;
 
     sbuf_adds(b, "{\"failing\":[");
     for (t = inc->members; t; t = t->mnext) {
         if (t->flags & F_FLAPPING)
             nflap++;
-        if (n++ >= DETAILS_MAX)
+        n++;
+        if (listed >= DETAILS_MAX || b->len > DETAILS_BYTES)
             continue;
-        sbuf_adds(b, n > 1 ? ",{\"test\":" : "{\"test\":");
-        sbuf_add_json_str(b, t->h.key, strlen(t->h.key));
+        sbuf_adds(b, listed++ ? ",{\"test\":" : "{\"test\":");
+        sbuf_add_json_str(b, t->h.key,
+                          strlen(t->h.key) < FIELD_MAX ? strlen(t->h.key)
+                                                       : FIELD_MAX);
         json_key_str(b, "status", t->status);
         json_key_str(b, "step", t->step);
         json_key_str(b, "check", t->check);
@@ -930,8 +957,8 @@ static void details_members(const struct alert *a, const struct incident *inc,
         sbuf_addc(b, '}');
     }
     sbuf_adds(b, "]");
-    if (n > DETAILS_MAX)
-        sbuf_addf(b, ",\"more\":%zu", n - DETAILS_MAX);
+    if (n > listed)
+        sbuf_addf(b, ",\"more\":%zu", n - listed);
     sbuf_addf(b, ",\"failing_count\":%zu,\"tests\":%zu,\"flapping\":%zu}", n,
               inc->pair->ntests, nflap);
 }
@@ -1579,6 +1606,21 @@ void alert_stats(const struct alert *a, struct alert_stats *st)
                                            ? 1
                                            : 0;
     st->events = a->events;
+}
+
+void alert_save_all(struct alert *a)
+{
+    struct hnode **v = ht_list(&a->tests);
+    size_t i, n = a->tests.n;
+
+    for (i = 0; i < n; i++)
+        test_save(a, (const struct test *)v[i]);
+    free(v);
+    v = ht_list(&a->incs);
+    n = a->incs.n;
+    for (i = 0; i < n; i++)
+        incident_save(a, (const struct incident *)v[i]);
+    free(v);
 }
 
 void alert_visit(const struct alert *a,

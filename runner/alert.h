@@ -124,6 +124,10 @@ void alert_define_end(struct alert *a);
 int alert_restore(struct alert *a, const char *kind, const char *key,
                   const char *value);
 
+/* Hand every test and incident state to the save callback again: after
+ * the store of those strings lost some (it was unreachable). */
+void alert_save_all(struct alert *a);
+
 /* Take one result. */
 void alert_observe(struct alert *a, const struct alert_obs *o);
 

@@ -33,6 +33,7 @@
  * back must not make them pile up. */
 #define MAX_WAITING 10000
 #define CONNECTIVITY_TIMEOUT_MS 10000
+#define RESTORE_WAIT_MS 30000
 
 /* A result waiting for the state to be read: one block, strings after. */
 struct waiting {
@@ -56,7 +57,8 @@ struct alerting {
     struct reporters *reps;
     struct outbox *ob;
     struct alert *am;
-    int restored; /* the state was read back */
+    int restored; /* the state was read back (or given up on) */
+    double started;
     int restoring;
     struct waiting *waiting;
     size_t nwaiting, walloc;
@@ -73,10 +75,16 @@ struct alerting {
 
 /* ---- State in Redis ------------------------------------------------ */
 
-static void state_key(struct sbuf *k, const char *prefix, const char *kind)
+/* {prefix}:alert:{runner}:{kind}: each runner of a fleet keeps the state
+ * of what it saw, so one runner's passes never resolve another's
+ * incident (the dedup keys, shared, keep one incident at the far end). */
+static void state_key(struct sbuf *k, const char *prefix, const char *runner,
+                      const char *kind)
 {
     sbuf_reset(k);
-    keys_name(k, prefix, "alert", kind);
+    keys_name(k, prefix, "alert", runner);
+    sbuf_addc(k, ':');
+    sbuf_adds(k, kind);
 }
 
 static void on_save(void *arg, const char *kind, const char *key,
@@ -85,7 +93,7 @@ static void on_save(void *arg, const char *kind, const char *key,
     struct alerting *a = arg;
     struct sbuf k = SBUF_INIT;
 
-    state_key(&k, a->prefix, kind);
+    state_key(&k, a->prefix, a->runner, kind);
     if (value) {
         const char *argv[4] = { "HSET", k.buf, key, value };
 
@@ -96,6 +104,24 @@ static void on_save(void *arg, const char *kind, const char *key,
         redis_command(a->redis, NULL, NULL, 3, argv, NULL);
     }
     sbuf_release(&k);
+}
+
+/* Write the whole state again, over what Redis holds: after an outage
+ * (saves are not queued while Redis is down), or when what Redis held was
+ * never read. */
+static void rewrite_state(struct alerting *a)
+{
+    struct sbuf k = SBUF_INIT;
+    const char *argv[2] = { "DEL", NULL };
+
+    state_key(&k, a->prefix, a->runner, "test");
+    argv[1] = k.buf;
+    redis_command(a->redis, NULL, NULL, 2, argv, NULL);
+    state_key(&k, a->prefix, a->runner, "incident");
+    argv[1] = k.buf;
+    redis_command(a->redis, NULL, NULL, 2, argv, NULL);
+    sbuf_release(&k);
+    alert_save_all(a->am);
 }
 
 static void define_all(struct alerting *a)
@@ -158,6 +184,11 @@ static void on_incidents(struct redisReply *reply, void *arg)
     struct alerting *a = arg;
 
     a->restoring = 0;
+    if (a->restored) { /* given up on meanwhile: what is known wins */
+        if (reply)
+            rewrite_state(a);
+        return;
+    }
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
         return; /* down again: read when it is back */
     restore_hash(a, "incident", reply);
@@ -170,6 +201,8 @@ static void on_tests(struct redisReply *reply, void *arg)
 {
     struct alerting *a = arg;
 
+    if (a->restored)
+        return;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         a->restoring = 0;
         return;
@@ -186,19 +219,46 @@ static void restore(struct alerting *a)
     if (a->restored || a->restoring || !redis_up(a->redis))
         return;
     a->restoring = 1;
-    state_key(&k, a->prefix, "test");
+    state_key(&k, a->prefix, a->runner, "test");
     argv[1] = k.buf;
     redis_command(a->redis, on_tests, a, 2, argv, NULL);
-    state_key(&k, a->prefix, "incident");
+    state_key(&k, a->prefix, a->runner, "incident");
     argv[1] = k.buf;
     redis_command(a->redis, on_incidents, a, 2, argv, NULL);
     sbuf_release(&k);
 }
 
+/* Back after an outage: the saves made meanwhile were lost (they are not
+ * queued), so the whole state is written again; or, before the state was
+ * ever read, it is read now. */
 static void on_redis(int up, void *arg)
 {
-    if (up)
-        restore(arg);
+    struct alerting *a = arg;
+
+    if (!up)
+        return;
+    if (a->restored)
+        rewrite_state(a);
+    else
+        restore(a);
+}
+
+/* Redis unreachable for RESTORE_WAIT_MS since the start: page from what
+ * is known (nothing) rather than not at all; the state read later would
+ * contradict what was seen since, so it is not read, and what is known
+ * now is written over it. */
+static void give_up_restore(struct alerting *a)
+{
+    if (a->restored || clock_mono() - a->started < RESTORE_WAIT_MS / 1000.0)
+        return;
+    pwlog(PWLOG_WARN, "alert.state",
+          "the alert state could not be read from Redis for %d s; alerting "
+          "starts afresh (an incident open before this start may be paged "
+          "again)",
+          RESTORE_WAIT_MS / 1000);
+    a->restored = 1;
+    define_all(a);
+    observe_waiting(a);
 }
 
 /* ---- Silences ------------------------------------------------------- */
@@ -513,6 +573,7 @@ static void on_tick(void *arg)
     a->tick = loop_after(a->loop, TICK_MS, on_tick, a);
     ask_silences(a);
     restore(a);
+    give_up_restore(a);
     if (a->restored)
         alert_tick(a->am);
 }
@@ -565,11 +626,12 @@ struct alerting *alerting_new(struct suite *su, struct loop *l,
     a->prefix = xstrdup(cfg->key_prefix);
     a->runner = xstrdup(runner);
     sbuf_init(&a->conn_url, 0);
+    a->started = clock_mono();
     opts_of(cfg, a->runner, &o);
     o.prefix = a->prefix;
     a->am = alert_new(&o, &cb);
     define_all(a);
-    a->ob = outbox_new(l, redis, a->prefix, &dest);
+    a->ob = outbox_new(l, redis, a->prefix, a->runner, &dest);
     reset_silences(a);
     redis_watch(redis, on_redis, a);
     a->tick = loop_after(l, 0, on_tick, a);

@@ -6,7 +6,7 @@
  *   - a result sink (alerting_sink()) that hands every result to the
  *     reporters' on_result() and to the alert state machine (alert.h);
  *   - the alert state machine's state, kept in the Redis hashes
- *     {prefix}:alert:test and {prefix}:alert:incident and read back at
+ *     {prefix}:alert:{runner}:test and :incident and read back at
  *     start, so a restart neither re-pages an open incident nor forgets
  *     one (results that arrive before that state is read wait for it);
  *   - the reporters (reporters.h) and the durable outbox (outbox.h) that

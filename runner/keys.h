@@ -21,8 +21,11 @@
  *   {p}:cleanup:{runner}        hash: the runner's pending cleanups
  *   {p}:cleanups                set: runners that may have pending cleanups
  *   {p}:seq:{runner}            string: the last result number written
- *   {p}:outbox:{instance}       list: alert events a reporter instance has
- *                               yet to take, JSON, oldest first
+ *   {p}:outbox:{runner}:{instance}  list: alert events a reporter
+ *                               instance of the runner has yet to take,
+ *                               JSON, oldest first
+ *   {p}:alert:{runner}:test     hash: the alert state of tests in trouble
+ *   {p}:alert:{runner}:incident hash: the runner's open incidents
  *   {p}:kv:{instance}:{key}     string (TTL optional): a reporter plugin's
  *                               own store (reporters.h); {key} escaped too
  */

@@ -119,6 +119,7 @@ struct outbox {
     struct loop *loop;
     struct redis *redis;
     char *prefix;
+    char *runner;
     struct outbox_dest dest;
     struct anchor *an;
     struct inst **insts;
@@ -647,7 +648,9 @@ static struct inst *inst_new(struct outbox *o, const char *name)
 
     in->o = o;
     in->name = xstrdup(name);
-    keys_name(&key, o->prefix, "outbox", name);
+    keys_name(&key, o->prefix, "outbox", o->runner);
+    sbuf_addc(&key, ':');
+    keys_escape(&key, name, strlen(name));
     in->key = sbuf_take(&key, NULL);
     in->tail = &in->head;
     in->st.last = PW_DELIVERED;
@@ -879,13 +882,15 @@ static void adopt_dest(struct outbox *o, const struct outbox_dest *dest)
 }
 
 struct outbox *outbox_new(struct loop *l, struct redis *redis,
-                          const char *prefix, const struct outbox_dest *dest)
+                          const char *prefix, const char *runner,
+                          const struct outbox_dest *dest)
 {
     struct outbox *o = xcalloc(1, sizeof(*o));
 
     o->loop = l;
     o->redis = redis;
     o->prefix = xstrdup(prefix);
+    o->runner = xstrdup(runner);
     o->an = xcalloc(1, sizeof(*o->an));
     o->an->o = o;
     o->an->refs = 1;
@@ -918,9 +923,10 @@ void outbox_set_dest(struct outbox *o, const struct outbox_dest *dest)
     for (i = 0; i < o->ninsts; i++) {
         struct inst *in = o->insts[i];
 
-        if (!in->active && in->flight) {
-            /* Nobody will answer: the next instance of that name, if
-             * one comes, gets the event again. */
+        if (in->flight) {
+            /* The old destination goes away and will answer nobody:
+             * the event goes again to the new instance of that name
+             * (a reload often keeps them all). */
             anchor_drop(in->flight->an);
             free(in->flight);
             in->flight = NULL;
@@ -1048,5 +1054,6 @@ void outbox_free(struct outbox *o)
     o->an->o = NULL;
     anchor_drop(o->an);
     free(o->prefix);
+    free(o->runner);
     free(o);
 }

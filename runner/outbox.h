@@ -1,7 +1,8 @@
 /* outbox.h -- alert events on their way to the reporters, kept in Redis.
  *
  * Every event the alert state machine emits is queued once per reporter
- * instance, as JSON, in the Redis list {prefix}:outbox:{instance} (RPUSH
+ * instance, as JSON, in the Redis list {prefix}:outbox:{runner}:{instance}
+ * (each runner of a fleet delivers its own) (RPUSH
  * before it is handed to the plugin; LREM once the plugin answered
  * PW_DELIVERED or PW_REJECTED), so a restart or a crash loses no pending
  * event: outbox_new() picks up what the lists hold.  While Redis is down,
@@ -49,18 +50,20 @@ struct outbox_dest {
 
 struct outbox;
 
-/* An outbox for the instances of <dest> (copied; its arg borrowed), on
- * <l>, kept in <redis> under <prefix>. */
+/* An outbox of runner <runner> for the instances of <dest> (copied; its
+ * arg borrowed), on <l>, kept in <redis> under <prefix>. */
 struct outbox *outbox_new(struct loop *l, struct redis *redis,
-                          const char *prefix, const struct outbox_dest *dest);
+                          const char *prefix, const char *runner,
+                          const struct outbox_dest *dest);
 
 /* Release it; what is not delivered stays in Redis (or, when Redis is
  * down, is lost -- logged with the count). */
 void outbox_free(struct outbox *o);
 
 /* After a reload: deliver to the instances of <dest> from now on.
- * Queues of instances that kept their name carry on; an event in flight
- * to an instance that is gone is answered by nobody and tried again. */
+ * Queues of instances that kept their name carry on.  The old
+ * destination must never answer again: every event in flight is
+ * delivered again to the new instance of its name. */
 void outbox_set_dest(struct outbox *o, const struct outbox_dest *dest);
 
 /* Queue <a> (copied) for every instance, or, when <only> is not NULL, for

@@ -30,6 +30,7 @@
 
 #define WATCHDOG_MS      60000UL
 #define HTTP_TIMEOUT_MS  10000UL
+#define HTTP_TIMEOUT_MAX_MS 30000UL /* well within the watchdog */
 #define HTTP_REPLY_CAP   (64u << 10)
 #define KV_MAX           (64u << 10)
 
@@ -490,6 +491,10 @@ static int api_http(struct pw_host *h, const struct pw_http_request *req,
     hr.body = req->body;
     hr.body_len = req->body ? req->body_len : 0;
     hr.timeout_ms = req->timeout_ms ? req->timeout_ms : HTTP_TIMEOUT_MS;
+    /* A request must end before the delivery watchdog hands its event
+     * over again: a late first answer could land after what follows. */
+    if (hr.timeout_ms > HTTP_TIMEOUT_MAX_MS)
+        hr.timeout_ms = HTTP_TIMEOUT_MAX_MS;
     hr.body_cap = HTTP_REPLY_CAP;
     c = xcalloc(1, sizeof(*c));
     c->h = h;

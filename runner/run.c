@@ -767,7 +767,8 @@ static void finish_steps(struct run *r, enum run_status status)
             r->fail_check = "timeout";
         else if (r->resp.result != CURLE_OK)
             r->fail_check = "transport";
-        else if (strncmp(r->message.buf, "status ", 7) == 0)
+        else if (strncmp(r->message.buf, "status", 6) == 0 &&
+                 (r->message.buf[6] == ' ' || r->message.buf[6] == ':'))
             r->fail_check = "status";
         else
             r->fail_check = "response";

@@ -20,6 +20,7 @@
 #include "xalloc.h"
 
 #define PREFIX "pwt"
+#define RUNNER "vm 1" /* escaped in keys */
 #define NNAMES 3
 #define MAXGOT 64
 #define MAXSCRIPT 32
@@ -91,7 +92,9 @@ static char *key_of(const char *name)
 {
     struct sbuf b = SBUF_INIT;
 
-    keys_name(&b, PREFIX, "outbox", name);
+    keys_name(&b, PREFIX, "outbox", RUNNER);
+    sbuf_addc(&b, ':');
+    keys_escape(&b, name, strlen(name));
     return sbuf_take(&b, NULL);
 }
 
@@ -219,7 +222,7 @@ static void start(const char *names)
 
 static void open_outbox(void)
 {
-    fx.ob = outbox_new(fx.loop, fx.redis, PREFIX, &dest);
+    fx.ob = outbox_new(fx.loop, fx.redis, PREFIX, RUNNER, &dest);
 }
 
 static int nothing_answering(void *arg)

@@ -131,7 +131,7 @@ struct pw_http_request {
     size_t nheaders;
     const char *body; /* may hold NULs; NULL for none */
     size_t body_len;
-    unsigned long timeout_ms; /* 0: 10 s */
+    unsigned long timeout_ms; /* 0: 10 s; at most 30 s */
 };
 
 struct pw_http_response {
