@@ -912,7 +912,12 @@ static struct pw_host *host_open(struct reporters *r, const struct config *cfg,
     }
     h->dl = dlopen(h->file, RTLD_NOW | RTLD_LOCAL);
     if (h->dl == NULL) {
+        size_t n = strlen(h->file);
+
         err = dlerror();
+        /* dlerror() names the file itself: say it once. */
+        if (err && strncmp(err, h->file, n) == 0 && strncmp(err + n, ": ", 2) == 0)
+            err += n + 2;
         diag_add(d, rc->pos, "%s: cannot open: %s", h->file,
                  err ? err : "unknown error");
         goto fail;
