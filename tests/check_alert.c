@@ -10,39 +10,6 @@
 #include "testutil.h"
 #include "xalloc.h"
 
-static double fake_mono = 1000.0, fake_wall = 1.7e9;
-
-static double f_mono(void *arg)
-{
-    (void)arg;
-    return fake_mono;
-}
-
-static double f_wall(void *arg)
-{
-    (void)arg;
-    return fake_wall;
-}
-
-static const struct clock_source fake = { f_mono, f_wall, NULL };
-
-static void setup(void)
-{
-    fake_mono = 1000.0;
-    fake_wall = 1.7e9;
-    clock_set_source(&fake);
-}
-
-static void teardown(void)
-{
-    clock_set_source(NULL);
-}
-
-static void advance(double sec)
-{
-    fake_mono += sec;
-    fake_wall += sec;
-}
 
 /* ---- A recorder behind the callbacks ---- */
 
@@ -285,11 +252,11 @@ START_TEST(test_alert_nine_permutations_one_incident)
     define1(a, "checkout", "prod-eu", 9);
     round_of(a, "checkout", "prod-eu", 9, 'p');
     for (k = 0; k < 2; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 9, 'f');
     }
     ck_assert_uint_eq(r.nev, 0);
-    advance(10);
+    tu_clock_advance(10);
     round_of(a, "checkout", "prod-eu", 9, 'f');
     ck_assert_uint_eq(r.nev, 1);
     e = last(&r, PW_ALERT_TRIGGER, 0);
@@ -304,7 +271,7 @@ START_TEST(test_alert_nine_permutations_one_incident)
     /* The members joined within the minute: no update yet. */
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 1);
-    advance(61);
+    tu_clock_advance(61);
     alert_tick(a);
     alert_tick(a);
     ck_assert_uint_eq(count(&r, PW_ALERT_TRIGGER, 0), 1);
@@ -319,7 +286,7 @@ START_TEST(test_alert_nine_permutations_one_incident)
     ck_assert_ptr_nonnull(strstr(e->details, "checkout@prod-eu[i=8]"));
 
     /* More failures of the same members change nothing. */
-    advance(61);
+    tu_clock_advance(61);
     round_of(a, "checkout", "prod-eu", 9, 'f');
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 2);
@@ -329,17 +296,17 @@ START_TEST(test_alert_nine_permutations_one_incident)
     ck_assert_uint_eq(st.incidents_triggered, 1);
 
     /* Recovery: resolve_after (2) rounds of passes, one resolve. */
-    advance(10);
+    tu_clock_advance(10);
     round_of(a, "checkout", "prod-eu", 9, 'p');
     ck_assert_uint_eq(count(&r, PW_ALERT_RESOLVE, 0), 0);
-    advance(10);
+    tu_clock_advance(10);
     round_of(a, "checkout", "prod-eu", 9, 'p');
     ck_assert_uint_eq(count(&r, PW_ALERT_RESOLVE, 0), 1);
     e = last(&r, PW_ALERT_RESOLVE, 0);
     ck_assert_str_eq(e->dedup_key, "pw:scenario:checkout@prod-eu");
     for (k = 0; k < 30; k++)
         round_of(a, "checkout", "prod-eu", 9, 'p');
-    advance(120);
+    tu_clock_advance(120);
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 3);
     alert_stats(a, &st);
@@ -458,7 +425,7 @@ START_TEST(test_alert_flapping_pages_once)
                      "runs");
     for (k = 0; k < 40; k++) {
         run(a, "checkout", "prod-eu", 2, k % 2 ? 'p' : 'f');
-        advance(30);
+        tu_clock_advance(30);
         alert_tick(a);
     }
     ck_assert_uint_eq(r.nev, 1);
@@ -496,9 +463,9 @@ static void eu_down(struct alert *a, int rounds)
     int k;
 
     for (k = 0; k < rounds; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 't');
-        advance(1);
+        tu_clock_advance(1);
         round_of(a, "login", "prod-eu", 2, 't');
         round_of(a, "checkout", "prod-us", 3, 'p');
     }
@@ -528,19 +495,19 @@ START_TEST(test_alert_target_unreachable)
         strstr(e->details, "{\"scenario\":\"checkout\",\"failing\":3,"
                            "\"tests\":3}"));
     eu_down(a, 5);
-    advance(120);
+    tu_clock_advance(120);
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 1);
 
     /* checkout answers with a 502: the target is reachable after all. */
-    advance(10);
+    tu_clock_advance(10);
     run(a, "checkout", "prod-eu", 0, 'f');
     ck_assert_uint_eq(count(&r, PW_ALERT_RESOLVE, 0), 1);
     ck_assert_str_eq(last(&r, PW_ALERT_RESOLVE, 0)->dedup_key,
                      "pw:target:prod-eu");
     ck_assert_uint_eq(count(&r, PW_ALERT_TRIGGER, 0), 3);
     for (k = 0; k < 2; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 'p');
         round_of(a, "login", "prod-eu", 2, 'p');
     }
@@ -562,12 +529,12 @@ START_TEST(test_alert_one_scenario_transport)
     int k;
 
     for (k = 0; k < 3; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 't');
     }
     /* login has not answered since: the target may be going down. */
     ck_assert_uint_eq(r.nev, 0);
-    advance(1);
+    tu_clock_advance(1);
     round_of(a, "login", "prod-eu", 2, 'p');
     ck_assert_uint_eq(r.nev, 1);
     e = last(&r, PW_ALERT_TRIGGER, 0);
@@ -580,13 +547,13 @@ START_TEST(test_alert_one_scenario_transport)
     rec_clear_events(&r);
     a = two_scenarios(&r);
     for (k = 0; k < 3; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 't');
     }
-    advance(250);
+    tu_clock_advance(250);
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 0);
-    advance(60);
+    tu_clock_advance(60);
     alert_tick(a);
     ck_assert_uint_eq(r.nev, 1);
     ck_assert_str_eq(last(&r, PW_ALERT_TRIGGER, 0)->dedup_key,
@@ -594,7 +561,7 @@ START_TEST(test_alert_one_scenario_transport)
 
     /* A target with one scenario, failing without an answer, is down. */
     for (k = 0; k < 3; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-us", 3, 't');
     }
     ck_assert_uint_eq(r.nev, 2);
@@ -630,7 +597,7 @@ START_TEST(test_alert_runner_network)
     ck_assert_ptr_nonnull(strstr(e->details, "\"prod-eu\""));
     for (k = 0; k < 5; k++) {
         alert_connectivity(a, 0, "connect to 127.0.0.1:9 refused");
-        advance(70);
+        tu_clock_advance(70);
         alert_tick(a);
     }
     eu_down(a, 2);
@@ -742,7 +709,7 @@ START_TEST(test_alert_restart_keeps_state)
 
     define1(a, "checkout", "prod-eu", 3);
     for (k = 0; k < 3; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 'f');
     }
     ck_assert_uint_eq(r.nev, 1);
@@ -750,7 +717,7 @@ START_TEST(test_alert_restart_keeps_state)
     alert_free(a);
 
     rec_clear_events(&r);
-    advance(30);
+    tu_clock_advance(30);
     a = mk(&r, NULL);
     restore_all(a, &r);
     define1(a, "checkout", "prod-eu", 3);
@@ -760,7 +727,7 @@ START_TEST(test_alert_restart_keeps_state)
     ck_assert_uint_eq(st.incidents_triggered, 1);
     ck_assert_uint_eq(st.tests_failing, 3);
     for (k = 0; k < 5; k++) {
-        advance(10);
+        tu_clock_advance(10);
         round_of(a, "checkout", "prod-eu", 3, 'f');
         alert_tick(a);
     }
@@ -827,7 +794,7 @@ START_TEST(test_alert_restart_forgotten_pair)
     alert_define(a, "login", "prod-eu", 1);
     alert_define_end(a);
     for (k = 0; k < 3; k++) {
-        advance(10);
+        tu_clock_advance(10);
         run(a, "checkout", "prod-eu", 0, 'f');
         run(a, "login", "prod-eu", 0, 'p');
     }
@@ -1033,10 +1000,10 @@ static Suite *alert_suite(void)
     TCase *tp = tcase_create("Persistence");
     TCase *tm = tcase_create("Memory");
 
-    tcase_add_checked_fixture(tr, setup, teardown);
-    tcase_add_checked_fixture(tl, setup, teardown);
-    tcase_add_checked_fixture(tp, setup, teardown);
-    tcase_add_checked_fixture(tm, setup, teardown);
+    tcase_add_checked_fixture(tr, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tl, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tp, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tm, tu_clock_fake, tu_clock_real);
     tcase_set_timeout(tm, 60);
     tcase_add_test(tr, test_alert_nine_permutations_one_incident);
     tcase_add_test(tr, test_alert_below_trigger_after);

@@ -11,40 +11,6 @@
 #include "testutil.h"
 #include "xalloc.h"
 
-/* The fake clock every test drives; a restart is a jump of both. */
-static double fake_mono = 1000.0, fake_wall = 1.7e9;
-
-static double f_mono(void *arg)
-{
-    (void)arg;
-    return fake_mono;
-}
-
-static double f_wall(void *arg)
-{
-    (void)arg;
-    return fake_wall;
-}
-
-static const struct clock_source fake = { f_mono, f_wall, NULL };
-
-static void setup(void)
-{
-    fake_mono = 1000.0;
-    fake_wall = 1.7e9;
-    clock_set_source(&fake);
-}
-
-static void teardown(void)
-{
-    clock_set_source(NULL);
-}
-
-static void advance(double sec)
-{
-    fake_mono += sec;
-    fake_wall += sec;
-}
 
 /* A scenario named <name> running every <every>, with parameters a and b
  * of <na> and <nb> values (none when 0), plus <extra> lines. */
@@ -138,7 +104,7 @@ START_TEST(test_schedule_even_spread)
                 runs[t.handle.index]++;
                 schedule_done(s, t.handle, RUN_PASS);
             }
-            advance(0.1);
+            tu_clock_advance(0.1);
         }
         for (i = 0; i < 30; i++)
             ck_assert_msg(slices[i] >= 267 && slices[i] <= 400,
@@ -156,8 +122,8 @@ START_TEST(test_schedule_even_spread)
         free(runs);
         schedule_free(s);
         /* A restart: both clocks elsewhere, a new schedule. */
-        fake_mono = 77.0;
-        fake_wall += 86400 * 3 + 1234.567;
+        tu_fake_mono = 77.0;
+        tu_fake_wall += 86400 * 3 + 1234.567;
     }
     suite_free(su);
 }
@@ -194,7 +160,7 @@ static void phases_of(struct schedule *s, struct phases *p, size_t max,
     p->ms = xcalloc(max, sizeof(double));
     p->n = 0;
     p->max = max;
-    p->off = fake_wall - fake_mono;
+    p->off = tu_fake_wall - tu_fake_mono;
     p->period = period_ms;
     schedule_visit(s, collect_phase, p);
 }
@@ -221,8 +187,8 @@ START_TEST(test_schedule_phase_stable)
     a = schedule_new(su, NULL, NULL);
     ck_assert_uint_eq(schedule_count(a), 2 * 200 + 2);
     phases_of(a, &pa, 402, 60000);
-    fake_mono = 5.5;
-    fake_wall += 100000.25;
+    tu_fake_mono = 5.5;
+    tu_fake_wall += 100000.25;
     b = schedule_new(su, NULL, NULL);
     phases_of(b, &pb, 402, 60000);
     ck_assert_uint_eq(pa.n, pb.n);
@@ -242,7 +208,7 @@ START_TEST(test_schedule_phase_stable)
     again = load("phase", (char *[]){ scen("p1", "1m", 20, 10, ""),
                                       scen("p2", "1h", 0, 0, "") },
                  2);
-    advance(12.0);
+    tu_clock_advance(12.0);
     ck_assert_int_eq(schedule_reload(b, again, NULL, NULL), PW_OK);
     suite_free(su);
     phases_of(b, &pr, 402, 60000);
@@ -321,7 +287,7 @@ START_TEST(test_schedule_reload_changes)
                 schedule_done(s, t.handle, bad ? RUN_FAIL : RUN_PASS);
             }
         }
-        advance(0.05);
+        tu_clock_advance(0.05);
     }
     ck_assert(have_kept && have_gone);
     schedule_stats(s, clock_mono(), &st);
@@ -389,7 +355,7 @@ START_TEST(test_schedule_critical_first)
     long long key, prev = LLONG_MIN;
     int i, vital_first = 0;
 
-    advance(61.5); /* all 200 due, none popped */
+    tu_clock_advance(61.5); /* all 200 due, none popped */
     for (i = 0; i < 200; i++) {
         int vital;
 
@@ -436,7 +402,7 @@ START_TEST(test_schedule_no_starvation)
             last[t.handle.index] = clock_mono();
             schedule_done(s, t.handle, RUN_PASS);
         }
-        advance(0.1);
+        tu_clock_advance(0.1);
     }
     for (i = 0; i < 200; i++) {
         double gap = clock_mono() - last[i];
@@ -463,14 +429,14 @@ START_TEST(test_schedule_late_pop_no_burst)
     char *sc[1] = { scen("late", "10s", 0, 0, "") };
     struct suite *su = load("late", sc, 1);
     struct schedule *s = schedule_new(su, &on_t, NULL);
-    double due = schedule_next_due(s), next, off = fake_wall - fake_mono;
+    double due = schedule_next_due(s), next, off = tu_fake_wall - tu_fake_mono;
     struct sched_stats st;
     struct sched_test t;
     double p0, p1;
 
     ck_assert(due > clock_mono() && due <= clock_mono() + 10.1);
     ck_assert(!pop(s, &t));
-    advance(due - clock_mono() + 35.0);
+    tu_clock_advance(due - clock_mono() + 35.0);
     ck_assert(pop(s, &t));
     ck_assert(fabs(t.due - due) < 1e-9);
     schedule_done(s, t.handle, RUN_PASS);
@@ -511,7 +477,7 @@ START_TEST(test_schedule_held_and_in_flight)
     int n = 0;
 
     ck_assert_uint_eq(schedule_count(s), 6);
-    advance(10.5);
+    tu_clock_advance(10.5);
     schedule_stats(s, clock_mono(), &st);
     ck_assert_uint_eq(st.due_now, 6);
     while (schedule_pop(s, clock_mono(), hold_u, NULL, &t)) {
@@ -526,7 +492,7 @@ START_TEST(test_schedule_held_and_in_flight)
     ck_assert_uint_eq(st.in_flight, 3);
     ck_assert_uint_eq(st.due_now, 0);
     /* A period on, the three runs have not ended: skipped again. */
-    advance(10.5);
+    tu_clock_advance(10.5);
     while (schedule_pop(s, clock_mono(), hold_u, NULL, &t))
         ck_abort_msg("%s handed out while in flight or held", t.id);
     schedule_stats(s, clock_mono(), &st);
@@ -537,7 +503,7 @@ START_TEST(test_schedule_held_and_in_flight)
     schedule_stats(s, clock_mono(), &st);
     ck_assert_uint_eq(st.in_flight, 0);
     ck_assert_uint_eq(st.failing, 1);
-    advance(10.5);
+    tu_clock_advance(10.5);
     n = 0;
     while (schedule_pop(s, clock_mono(), NULL, NULL, &t))
         n++;
@@ -613,7 +579,7 @@ START_TEST(test_schedule_pairwise_ids)
         sbuf_addc(&want, '\n');
     }
     expand_iter_release(&x);
-    advance(10.5);
+    tu_clock_advance(10.5);
     while (pop(s, &t)) {
         sbuf_adds(&got, t.id);
         sbuf_addc(&got, '\n');
@@ -639,10 +605,10 @@ static Suite *schedule_suite(void)
     TCase *tf = tcase_create("Fairness");
     TCase *tm = tcase_create("Memory");
 
-    tcase_add_checked_fixture(tp, setup, teardown);
-    tcase_add_checked_fixture(tr, setup, teardown);
-    tcase_add_checked_fixture(tf, setup, teardown);
-    tcase_add_checked_fixture(tm, setup, teardown);
+    tcase_add_checked_fixture(tp, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tr, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tf, tu_clock_fake, tu_clock_real);
+    tcase_add_checked_fixture(tm, tu_clock_fake, tu_clock_real);
     tcase_set_timeout(tm, 120);
     tcase_add_test(tp, test_schedule_even_spread);
     tcase_add_test(tp, test_schedule_phase_stable);

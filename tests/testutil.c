@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "sbuf.h"
 #include "testutil.h"
+#include "clock.h"
 
 int pw_run_suite(Suite *s)
 {
@@ -281,4 +282,39 @@ int tu_loop_until(struct loop *l, int (*cond)(void *), void *arg,
     }
     event_free(tick);
     return ok;
+}
+
+double tu_fake_mono = 1000.0, tu_fake_wall = 1.7e9;
+
+static double fake_mono_now(void *arg)
+{
+    (void)arg;
+    return tu_fake_mono;
+}
+
+static double fake_wall_now(void *arg)
+{
+    (void)arg;
+    return tu_fake_wall;
+}
+
+static const struct clock_source fake_clock = { fake_mono_now, fake_wall_now,
+                                                NULL };
+
+void tu_clock_fake(void)
+{
+    tu_fake_mono = 1000.0;
+    tu_fake_wall = 1.7e9;
+    clock_set_source(&fake_clock);
+}
+
+void tu_clock_real(void)
+{
+    clock_set_source(NULL);
+}
+
+void tu_clock_advance(double sec)
+{
+    tu_fake_mono += sec;
+    tu_fake_wall += sec;
 }

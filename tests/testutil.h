@@ -13,6 +13,15 @@
 /* Run <s> with Check's default runner; returns the process exit code. */
 int pw_run_suite(Suite *s);
 
+/* A fake clock (clock.h) the tests drive: tu_clock_fake() installs it at
+ * monotonic 1000 s and wall 1.7e9 s (a checked fixture's setup),
+ * tu_clock_real() puts the real one back, tu_clock_advance() moves both;
+ * a restart is a jump of both through the two variables. */
+extern double tu_fake_mono, tu_fake_wall;
+void tu_clock_fake(void);
+void tu_clock_real(void);
+void tu_clock_advance(double sec);
+
 /* Write <text> to a new file named <name> in a per-process temporary
  * directory; returns its path (static storage, valid until the next
  * call). */
