@@ -25,6 +25,7 @@
 #include "scenario.h"
 #include "suite.h"
 #include "template.h"
+#include "units.h"
 #include "window.h"
 #include "xalloc.h"
 
@@ -772,10 +773,13 @@ static int alert_test(int argc, char **argv)
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "reporter", required_argument, NULL, 'r' },
+        { "timeout", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *config = NULL, *only = NULL;
+    uint64_t timeout_ms = 30000;
+    struct pw_err err;
     struct diag *d;
     struct suite *su;
     struct loop *l;
@@ -787,7 +791,7 @@ static int alert_test(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":c:r:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:r:t:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             config = optarg;
@@ -795,9 +799,17 @@ static int alert_test(int argc, char **argv)
         case 'r':
             only = optarg;
             break;
+        case 't':
+            if (units_duration(optarg, &timeout_ms, &err) != PW_OK ||
+                timeout_ms == 0) {
+                fprintf(stderr, "prodwatch alert test: --timeout: %s\n",
+                        timeout_ms == 0 ? "must be more than 0" : err.msg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
         case 'h':
-            printf("usage: prodwatch alert test [-c FILE] [--reporter NAME]"
-                   "\n");
+            printf("usage: prodwatch alert test [-c FILE] [--reporter NAME] "
+                   "[--timeout DURATION]\n");
             return 0;
         default:
             return cli_bad_option(ch, argv);
@@ -822,6 +834,10 @@ static int alert_test(int argc, char **argv)
 
         reps = reporters_load(suite_config(su), &env, d);
     }
+    /* A reporter that never answers is reported as such, not waited on
+     * for the daemon's minute. */
+    if (reps)
+        reporters_set_watchdog(reps, (unsigned long)timeout_ms);
     rc = 0;
     memset(&p, 0, sizeof(p));
     if (reps == NULL) {

@@ -52,9 +52,10 @@ void alerting_flush(struct alerting *a, unsigned long timeout_ms,
 
 void alerting_free(struct alerting *a);
 
-/* `prodwatch alert test [-c FILE] [--reporter NAME]` (<argv>[0] is
- * "alert"): a marked trigger and its resolve through each reporter, each
- * outcome printed.  Exit 0 when all were delivered, 1 when some were not,
+/* `prodwatch alert test [-c FILE] [--reporter NAME] [--timeout D]`
+ * (<argv>[0] is "alert"): a marked trigger and its resolve through each
+ * reporter, each outcome printed; a reporter silent for D (default 30 s)
+ * counts as not delivered.  Exit 0 when all were delivered, 1 when some were not,
  * 2 on bad usage or configuration. */
 int alerting_main(int argc, char **argv);
 
