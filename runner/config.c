@@ -85,6 +85,7 @@ void config_free(struct config *cfg)
     free(cfg->public_url);
     for (i = 0; i < cfg->nreporters; i++) {
         free(cfg->reporters[i].kind);
+        free(cfg->reporters[i].name);
         free(cfg->reporters[i].path);
     }
     free(cfg->reporters);
@@ -556,17 +557,36 @@ static void load_reporter(struct loadctx *c, const struct config *cfg,
     const struct ynode *body, *v;
     const char *kind;
 
+    size_t i, k = 0;
+
     r->pos = ynode_pos(c->doc, n);
     if (!load_want_map(c, n, "a reporter"))
         return;
-    if (n->len != 1) {
+    /* The kind, and optionally `name:` beside it. */
+    for (i = 0; i < n->len; i++)
+        if (strcmp(n->pairs[i].key->str, "name") != 0)
+            k = i;
+    v = ymap_get(n, "name");
+    if (n->len < 1 || n->len > 2 || (n->len == 2 && v == NULL) ||
+        (n->len == 1 && v != NULL)) {
         load_err(c, n,
-                 "a reporter is one key, its name (pagerduty, webhook, "
-                 "slack, jsonl) or plugin, with its settings below it");
+                 "a reporter is one key, its kind (pagerduty, webhook, "
+                 "slack, jsonl) or plugin, with its settings below it, and "
+                 "optionally a name: beside it");
         return;
     }
-    kind = n->pairs[0].key->str;
-    body = n->pairs[0].value;
+    if (v) {
+        const char *nm = load_str(c, v, "name");
+
+        if (nm && !str_is_ident(nm))
+            load_err(c, v,
+                     "reporter name '%s' must be letters, digits, '_' or '-'",
+                     nm);
+        else if (nm)
+            r->name = xstrdup(nm);
+    }
+    kind = n->pairs[k].key->str;
+    body = n->pairs[k].value;
     r->kind = xstrdup(kind);
     if (!str_is_ident(kind)) {
         load_err(c, n->pairs[0].key,

@@ -52,6 +52,7 @@ struct window {
  * (reporters.h), through the host's getters over <settings>. */
 struct reporter_conf {
     char *kind;     /* "pagerduty", ..., or "plugin" */
+    char *name;     /* `name:` beside it; NULL: the plugin's, numbered */
     char *path;     /* plugin: the shared object, resolved; NULL: built-in */
     const struct ynode *settings; /* borrowed from the doc; NULL: none */
     struct pos pos; /* the entry */

@@ -73,6 +73,7 @@ struct pw_host {
     void *dl;
     void *self;
     char *name;
+    int named; /* by `name:` in the configuration */
     char *event; /* "reporter.<name>" */
     char *file;
     const struct ynode *root;
@@ -875,7 +876,7 @@ static char *instance_name(const struct reporters *r, const char *base)
     size_t i;
 
     for (i = 0; i < r->n; i++)
-        if (strcmp(r->hosts[i]->rep->name, base) == 0)
+        if (!r->hosts[i]->named && strcmp(r->hosts[i]->rep->name, base) == 0)
             k++;
     sbuf_adds(&b, base);
     if (k > 1)
@@ -892,6 +893,7 @@ static struct pw_host *host_open(struct reporters *r, const struct config *cfg,
     struct pw_host *h = xcalloc(1, sizeof(*h));
     struct sbuf file = SBUF_INIT;
     const char *err;
+    size_t i;
 
     h->set = r;
     h->pos = rc->pos;
@@ -946,7 +948,15 @@ static struct pw_host *host_open(struct reporters *r, const struct config *cfg,
                  h->file);
         goto fail;
     }
-    h->name = instance_name(r, h->rep->name);
+    /* A name given keeps an instance's queue and store its own whatever
+     * the order of the list; otherwise the plugin's, numbered. */
+    h->named = rc->name != NULL;
+    h->name = rc->name ? xstrdup(rc->name) : instance_name(r, h->rep->name);
+    for (i = 0; i < r->n; i++)
+        if (strcmp(r->hosts[i]->name, h->name) == 0) {
+            diag_add(d, rc->pos, "two reporters are named '%s'", h->name);
+            goto fail;
+        }
     h->event = xmalloc(strlen(h->name) + sizeof("reporter."));
     sprintf(h->event, "reporter.%s", h->name);
     h->root = rc->settings ? rc->settings : &empty_map;
