@@ -1,5 +1,6 @@
 /* httpd.c -- /healthz, /metrics and /api/status on the service's loop. */
 #include <arpa/inet.h>
+#include <math.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -179,12 +180,12 @@ static void write_rates(const struct httpd *h, const struct config *cfg,
               "Configured requests per second, per target; without a target "
               "label, in all (+Inf: unlimited).");
     sbuf_adds(b, "prodwatch_request_rate_limit ");
-    prom_value(b, cfg->rate > 0 ? cfg->rate : 1.0 / 0.0);
+    prom_value(b, cfg->rate > 0 ? cfg->rate : INFINITY);
     sbuf_addc(b, '\n');
     for (i = 0; i < cfg->ntargets; i++)
         target_gauge(b, "prodwatch_request_rate_limit", cfg->targets[i].name,
                      cfg->targets[i].rate > 0 ? cfg->targets[i].rate
-                                              : 1.0 / 0.0);
+                                              : INFINITY);
 }
 
 static void write_lateness(const struct httpd *h, struct sbuf *b)
