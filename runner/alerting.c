@@ -886,3 +886,43 @@ int alerting_main(int argc, char **argv)
     }
     return alert_test(argc - 1, argv + 1);
 }
+
+/* ---- What the HTTP listener shows ------------------------------------ */
+
+void alerting_visit(const struct alerting *a,
+                    int (*fn)(const char *dedup_key, enum pw_alert_level level,
+                              const char *summary, int triggered,
+                              long long since, void *arg),
+                    void *arg)
+{
+    alert_visit(a->am, fn, arg);
+}
+
+size_t alerting_incidents_open(const struct alerting *a)
+{
+    struct alert_stats st;
+
+    alert_stats(a->am, &st);
+    return st.incidents_open;
+}
+
+size_t alerting_reporters(const struct alerting *a)
+{
+    return reporters_count(a->reps);
+}
+
+const char *alerting_reporter_name(const struct alerting *a, size_t i)
+{
+    return reporters_name(a->reps, i);
+}
+
+int alerting_deliveries(const struct alerting *a, size_t i,
+                        struct outbox_stats *st)
+{
+    return outbox_stats(a->ob, reporters_name(a->reps, i), st);
+}
+
+int alerting_silenced(struct alerting *a, const char *target)
+{
+    return silenced(a, target);
+}

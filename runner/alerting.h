@@ -22,6 +22,9 @@
 #ifndef PW_ALERTING_H
 #define PW_ALERTING_H
 
+#include <stddef.h>
+
+#include "outbox.h"
 #include "result.h"
 
 struct diag;
@@ -52,11 +55,33 @@ void alerting_flush(struct alerting *a, unsigned long timeout_ms,
 
 void alerting_free(struct alerting *a);
 
+/* Visit the open incidents (see alert_visit()). */
+void alerting_visit(const struct alerting *a,
+                    int (*fn)(const char *dedup_key, enum pw_alert_level level,
+                              const char *summary, int triggered,
+                              long long since, void *arg),
+                    void *arg);
+
+/* Incidents open now. */
+size_t alerting_incidents_open(const struct alerting *a);
+
+/* The reporter instances: how many, the name of the <i>th (borrowed
+ * until the next reload), and its delivery counts (outbox_stats(): 0,
+ * or -1 when it has none yet). */
+size_t alerting_reporters(const struct alerting *a);
+const char *alerting_reporter_name(const struct alerting *a, size_t i);
+int alerting_deliveries(const struct alerting *a, size_t i,
+                        struct outbox_stats *st);
+
+/* Whether pages about <target> are held back now (a silence key or a
+ * silence window); <target> NULL: every target is. */
+int alerting_silenced(struct alerting *a, const char *target);
+
 /* `prodwatch alert test [-c FILE] [--reporter NAME] [--timeout D]`
  * (<argv>[0] is "alert"): a marked trigger and its resolve through each
  * reporter, each outcome printed; a reporter silent for D (default 30 s)
- * counts as not delivered.  Exit 0 when all were delivered, 1 when some were not,
- * 2 on bad usage or configuration. */
+ * counts as not delivered.  Exit 0 when all were delivered, 1 when some
+ * were not, 2 on bad usage or configuration. */
 int alerting_main(int argc, char **argv);
 
 #endif /* PW_ALERTING_H */

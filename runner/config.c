@@ -22,6 +22,7 @@
 #define DEFAULT_TARGET_RATE 5.0
 #define DEFAULT_CONCURRENCY 8
 #define DEFAULT_MAX_TESTS   1000000
+#define DEFAULT_REDIS_DOWN_AFTER_MS 30000
 #define MAX_MAX_TESTS       1000000000000LL
 
 void kv_free_array(struct kv *kv, size_t n)
@@ -683,6 +684,35 @@ static void load_limits(struct loadctx *c, const struct ynode *n,
     }
 }
 
+static void load_health(struct loadctx *c, const struct ynode *n,
+                        struct config *cfg)
+{
+    static const char *const keys[] = { "redis_down_after", NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "health"))
+        return;
+    load_check_keys(c, n, keys, "health");
+    v = ymap_get(n, "redis_down_after");
+    if (v)
+        cfg->redis_down_after_ms = load_duration(c, v, "redis_down_after",
+                                                 DEFAULT_REDIS_DOWN_AFTER_MS);
+}
+
+static void load_metrics(struct loadctx *c, const struct ynode *n,
+                         struct config *cfg)
+{
+    static const char *const keys[] = { "per_test", NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "metrics"))
+        return;
+    load_check_keys(c, n, keys, "metrics");
+    v = ymap_get(n, "per_test");
+    if (v)
+        cfg->metrics_per_test = load_bool(c, v, "per_test", 1);
+}
+
 static void load_root(struct loadctx *c, const struct ynode *root,
                       struct config *cfg)
 {
@@ -690,7 +720,7 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         "redis",     "key_prefix", "scenarios", "secrets_dir",
         "state_dir", "listen",     "targets",   "throttle",
         "alerting",  "reporters",  "limits",    "public_url",
-        NULL
+        "health",    "metrics",    NULL
     };
     const struct ynode *v;
     size_t i;
@@ -749,10 +779,25 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     if (v)
         set_str(&cfg->state_dir, dup_path(c, cfg, v, "state_dir"));
     v = ymap_get(root, "listen");
-    if (v) {
+    if (v && load_is_null(v)) {
+        free(cfg->listen);
+        cfg->listen = NULL;
+    } else if (v) {
         set_str(&cfg->listen, dup_str(c, v, "listen"));
-        check_listen(c, v, cfg->listen);
+        /* A listener is opt-out: "off" (or nothing) says so plainly. */
+        if (cfg->listen[0] == '\0' || strcmp(cfg->listen, "off") == 0) {
+            free(cfg->listen);
+            cfg->listen = NULL;
+        } else {
+            check_listen(c, v, cfg->listen);
+        }
     }
+    v = ymap_get(root, "health");
+    if (v)
+        load_health(c, v, cfg);
+    v = ymap_get(root, "metrics");
+    if (v)
+        load_metrics(c, v, cfg);
     v = ymap_get(root, "targets");
     if (v && load_want_map(c, v, "targets")) {
         cfg->targets = xcalloc(v->len ? v->len : 1, sizeof(*cfg->targets));
@@ -810,6 +855,8 @@ struct config *config_load(const char *path, struct diag *d)
     env = getenv("STATE_DIRECTORY");
     cfg->state_dir = xstrdup(env && *env ? env : DEFAULT_STATE);
     cfg->listen = xstrdup(DEFAULT_LISTEN);
+    cfg->redis_down_after_ms = DEFAULT_REDIS_DOWN_AFTER_MS;
+    cfg->metrics_per_test = 1;
     cfg->concurrency = DEFAULT_CONCURRENCY;
     cfg->alerting.trigger_after = 3;
     cfg->alerting.resolve_after = 2;

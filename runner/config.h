@@ -95,7 +95,9 @@ struct config {
     size_t nscenarios;
     char *secrets_dir;
     char *state_dir;
-    char *listen; /* host:port */
+    char *listen; /* host:port; NULL: no listener (`listen: off` or "") */
+    uint64_t redis_down_after_ms; /* health.redis_down_after */
+    int metrics_per_test;         /* metrics.per_test (default 1) */
     struct target *targets;
     size_t ntargets;
     unsigned concurrency;

@@ -38,6 +38,8 @@ LIBPRODWATCH_SOURCES = \
 	runner/outbox.c runner/outbox.h \
 	runner/spool.c runner/spool.h \
 	runner/store.c runner/store.h \
+	runner/metrics.c runner/metrics.h \
+	runner/httpd.c runner/httpd.h \
 	runner/journal_redis.c runner/journal_redis.h \
 	runner/run.c runner/run.h \
 	runner/engine.c runner/engine.h \

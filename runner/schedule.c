@@ -72,6 +72,7 @@ struct schedule {
     uint64_t popped, skipped;
     uint64_t late[LATE_BUCKETS];
     uint64_t late_max_us;
+    double late_sum_us;
     int64_t window_ms, window_start; /* cycle windows; start -1: none yet */
     double cur_sum, cur_ratio, last_sum, last_ratio; /* ms, period ratios */
     uint64_t cur_n, last_n;
@@ -493,6 +494,7 @@ static void note_lateness(struct schedule *s, int64_t late_us)
 
     if (v > s->late_max_us)
         s->late_max_us = v;
+    s->late_sum_us += (double)v;
     if (v < LATE_SUB) {
         b = (size_t)v;
     } else {
@@ -729,4 +731,22 @@ size_t schedule_memory_bytes(const struct schedule *s)
 
     return sizeof(*s) + n * sizeof(struct entry) + 2 * n * sizeof(uint32_t) +
            s->remaps_alloc * sizeof(struct remap) + s->id.alloc;
+}
+
+void schedule_lateness(const struct schedule *s, const double *le_s, size_t n,
+                       uint64_t *counts, uint64_t *total, double *sum_s)
+{
+    size_t b, i;
+
+    memset(counts, 0, n * sizeof(*counts));
+    *total = 0;
+    for (b = 0; b < LATE_BUCKETS; b++) {
+        if (s->late[b] == 0)
+            continue;
+        *total += s->late[b];
+        for (i = 0; i < n; i++)
+            if ((double)bucket_top(b) <= le_s[i] * 1e6)
+                counts[i] += s->late[b];
+    }
+    *sum_s = s->late_sum_us / 1e6;
 }

@@ -168,6 +168,15 @@ struct sched_stats {
 void schedule_stats(const struct schedule *sc, double now,
                     struct sched_stats *st);
 
+/* Lateness as a Prometheus histogram: <counts>[i] gets the runs handed
+ * out at most <le_s>[i] seconds late (cumulative; a run counts under the
+ * first bound at or above the top of its 1/8-wide bucket, so a bound
+ * may undercount by that much), *<total> every run, *<sum_s> the sum of
+ * their lateness in seconds. */
+void schedule_lateness(const struct schedule *sc, const double *le_s,
+                       size_t n, uint64_t *counts, uint64_t *total,
+                       double *sum_s);
+
 /* Bytes the schedule holds: its table, queues and buffers. */
 size_t schedule_memory_bytes(const struct schedule *sc);
 

@@ -15,9 +15,11 @@
 #include "cli.h"
 #include "clock.h"
 #include "engine.h"
+#include "httpd.h"
 #include "journal_redis.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "redis.h"
 #include "redisaddr.h"
@@ -65,6 +67,9 @@ struct service {
     struct spool *rspool, *jspool;
     struct result_sink *store;  /* owned by the engine */
     struct alerting *alerting;
+    struct metrics *metrics;
+    struct httpd *httpd;
+    unsigned long reloads;
     int alerts_flushed;
     struct journal *journal;    /* owned by the engine */
     struct loop_timer *due_timer, *control_timer, *status_timer;
@@ -621,12 +626,82 @@ static int same_str(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* ---- the HTTP listener ------------------------------------------------ */
+
+static void http_facts(void *arg, struct httpd_facts *f)
+{
+    struct service *v = arg;
+
+    f->suite = v->suite;
+    f->all_paused = v->all_paused;
+    f->reloads = v->reloads;
+}
+
+/* A listener on the current config's `listen`, or NULL (logged) when it
+ * is off or cannot be bound: probing goes on without it. */
+static struct httpd *open_httpd(struct service *v)
+{
+    const struct config *cfg = suite_config(v->suite);
+    struct httpd_src src;
+    struct httpd *h;
+    struct pw_err err;
+
+    if (cfg->listen == NULL)
+        return NULL;
+    memset(&src, 0, sizeof(src));
+    src.engine = v->engine;
+    src.sched = v->sched;
+    src.store = v->store;
+    src.journal_spool = v->jspool;
+    src.alerting = v->alerting;
+    src.redis = v->redis;
+    src.metrics = v->metrics;
+    src.runner_id = v->runner_id;
+    src.version = PACKAGE_VERSION;
+    src.facts = http_facts;
+    src.held = target_held;
+    src.arg = v;
+    h = httpd_new(v->loop, cfg->listen, &src, &err);
+    if (h == NULL)
+        pwlog(PWLOG_ERROR, "http.listen",
+              "%s: no /metrics, /healthz or /api; probing goes on", err.msg);
+    else
+        pwlog(PWLOG_INFO, "http.listen", "serving /metrics, /healthz and "
+                                         "/api on %s (port %d)",
+              cfg->listen, httpd_port(h));
+    return h;
+}
+
+/* `listen` changed in a reload: the new address, or none. */
+static void rebind(struct service *v)
+{
+    const struct config *cfg = suite_config(v->suite);
+    struct httpd *h;
+
+    if (cfg->listen == NULL) {
+        httpd_free(v->httpd);
+        v->httpd = NULL;
+        pwlog(PWLOG_NOTICE, "http.off", "listen is off: the HTTP listener "
+                                        "is closed");
+        return;
+    }
+    /* The old address is let go first: the new one may share its port. */
+    httpd_free(v->httpd);
+    v->httpd = NULL;
+    h = open_httpd(v);
+    if (h)
+        pwlog(PWLOG_NOTICE, "http.rebind", "listen changed: now on %s",
+              cfg->listen);
+    v->httpd = h;
+}
+
 static void reload(struct service *v)
 {
     const struct config *old = suite_config(v->suite), *cfg;
     struct suite *s;
     struct pw_err err;
     size_t before = schedule_count(v->sched);
+    int relisten;
 
     notify_reloading();
     pwlog(PWLOG_NOTICE, "config.reload", "reloading %s",
@@ -662,6 +737,7 @@ static void reload(struct service *v)
         return;
     }
     cfg = suite_config(s);
+    relisten = !same_str(cfg->listen, old->listen);
     if (!same_str(cfg->redis, old->redis) ||
         !same_str(cfg->key_prefix, old->key_prefix) ||
         !same_str(cfg->state_dir, old->state_dir))
@@ -684,6 +760,9 @@ static void reload(struct service *v)
         diag_free(d);
     }
     reset_holds(v);
+    v->reloads++;
+    if (relisten)
+        rebind(v);
     v->control_asked = 0;
     ask_control(v);
     pwlog(PWLOG_NOTICE, "config.reloaded", "%zu tests scheduled (%zu before)",
@@ -774,6 +853,8 @@ static void drain(struct service *v)
 
 static void service_release(struct service *v)
 {
+    httpd_free(v->httpd);
+    v->httpd = NULL;
     cancel_timer(&v->due_timer);
     cancel_timer(&v->control_timer);
     cancel_timer(&v->status_timer);
@@ -797,6 +878,7 @@ static void service_release(struct service *v)
     spool_close(v->rspool);
     spool_close(v->jspool);
     engine_free(v->engine);
+    metrics_free(v->metrics);
     schedule_free(v->sched);
     while (v->nfl)
         free(v->fl[--v->nfl].id);
@@ -867,6 +949,8 @@ int service_run_main(int argc, char **argv)
     }
     if (rc == 0) {
         engine_add_sink(v.engine, alerting_sink(v.alerting));
+        v.metrics = metrics_new();
+        engine_add_sink(v.engine, metrics_sink(v.metrics));
         sink = xcalloc(1, sizeof(*sink));
         sink->base.ops = &svc_sink_ops;
         sink->v = &v;
@@ -889,6 +973,7 @@ int service_run_main(int argc, char **argv)
                                     &v);
         v.sweep_timer = loop_after(v.loop, SWEEP_EVERY_MS, on_sweep_timer, &v);
         v.status_t = clock_mono();
+        v.httpd = open_httpd(&v);
         pwlog(PWLOG_NOTICE, "service.ready",
               "runner %s: %zu tests scheduled from %s", v.runner_id,
               schedule_count(v.sched), cli_config_path(o.config));

@@ -110,6 +110,41 @@ START_TEST(test_config_full_example)
 }
 END_TEST
 
+START_TEST(test_config_listen_health_metrics)
+{
+    static const char *const off[] = { "off", "\"\"", "" };
+    char *msgs, text[256];
+    struct config *cfg;
+    size_t i;
+
+    for (i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "listen: %s\ntargets:\n  a: { base_url: http://x }\n",
+                 off[i]);
+        cfg = load(text, &msgs);
+        ck_assert_msg(cfg != NULL, "listen: %s: %s", off[i], msgs);
+        ck_assert_ptr_null(cfg->listen);
+        free(msgs);
+        config_free(cfg);
+    }
+    cfg = load("health: { redis_down_after: 2s }\n"
+               "metrics: { per_test: false }\n"
+               "targets:\n  a: { base_url: http://x }\n",
+               &msgs);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_eq(cfg->redis_down_after_ms, 2000);
+    ck_assert_int_eq(cfg->metrics_per_test, 0);
+    free(msgs);
+    config_free(cfg);
+    cfg = load("health: { down_after: 2s }\n"
+               "targets:\n  a: { base_url: http://x }\n",
+               &msgs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(msgs, "down_after") != NULL, "%s", msgs);
+    free(msgs);
+}
+END_TEST
+
 START_TEST(test_config_defaults)
 {
     char *msgs;
@@ -120,6 +155,8 @@ START_TEST(test_config_defaults)
     ck_assert_str_eq(cfg->key_prefix, "prodwatch");
     ck_assert_str_eq(cfg->scenarios[0], "scenarios/*.yaml");
     ck_assert_str_eq(cfg->listen, "127.0.0.1:9464");
+    ck_assert_uint_eq(cfg->redis_down_after_ms, 30000);
+    ck_assert_int_eq(cfg->metrics_per_test, 1);
     ck_assert_uint_eq(cfg->concurrency, 8);
     ck_assert_uint_eq(cfg->alerting.trigger_after, 3);
     ck_assert_uint_eq(cfg->alerting.resolve_after, 2);
@@ -500,6 +537,7 @@ static Suite *config_suite(void)
 
     tcase_add_test(tc, test_config_full_example);
     tcase_add_test(tc, test_config_defaults);
+    tcase_add_test(tc, test_config_listen_health_metrics);
     tcase_add_test(tc, test_config_paths_relative_to_file);
     tcase_add_test(tc, test_config_limits);
     tcase_add_test(te, test_config_path_errors);

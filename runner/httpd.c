@@ -1,0 +1,648 @@
+/* httpd.c -- /healthz, /metrics and /api/status on the service's loop. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "alerting.h"
+#include "clock.h"
+#include "config.h"
+#include "engine.h"
+#include "httpd.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "redis.h"
+#include "schedule.h"
+#include "spool.h"
+#include "store.h"
+#include "suite.h"
+#include "xalloc.h"
+
+#define MAX_HEADERS     8192
+#define MAX_CONNECTIONS 64
+#define TIMEOUT_S       10
+#define STAMP_MS        1000
+#define STALL_S         5.0
+#define PER_TEST_CAP    10000 /* tests beyond which per-test series stop */
+
+struct httpd {
+    struct httpd_src src;
+    struct loop *loop;
+    struct evhttp *http;
+    char *listen;
+    int port;
+    struct loop_timer *stamp_timer;
+    double stamp;       /* the loop's last turn seen, monotonic */
+    double redis_down;  /* since when Redis is away; 0: up */
+    int watching;
+    int per_test_capped; /* said once in the log */
+    /* Open connections, to cap them: each learnt at its first request. */
+    struct evhttp_connection *conns[MAX_CONNECTIONS];
+    size_t nconns;
+};
+
+/* ---- the loop's heartbeat and Redis' absence -------------------------- */
+
+static void on_stamp(void *arg)
+{
+    struct httpd *h = arg;
+
+    h->stamp = clock_mono();
+    metrics_tick(h->src.metrics, h->stamp);
+    h->stamp_timer = loop_after(h->loop, STAMP_MS, on_stamp, h);
+}
+
+static void on_redis(int up, void *arg)
+{
+    struct httpd *h = arg;
+
+    if (up)
+        h->redis_down = 0;
+    else if (h->redis_down == 0)
+        h->redis_down = clock_mono();
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+                  const char *type, const struct sbuf *body)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+
+    evhttp_add_header(hd, "Content-Type", type);
+    evhttp_add_header(hd, "Cache-Control", "no-store");
+    if (sbuf_failed(body) == PW_OK && body->buf)
+        evbuffer_add(out, body->buf, body->len);
+    else if (sbuf_failed(body) != PW_OK) {
+        code = 500;
+        reason = "Internal Server Error";
+        evbuffer_drain(out, evbuffer_get_length(out));
+        evbuffer_add_printf(out, "out of memory\n");
+    }
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
+static void reply_text(struct evhttp_request *req, int code,
+                       const char *reason, const char *text)
+{
+    struct sbuf b = SBUF_INIT;
+
+    sbuf_adds(&b, text);
+    sbuf_addc(&b, '\n');
+    reply(req, code, reason, "text/plain; charset=utf-8", &b);
+    sbuf_release(&b);
+}
+
+static const struct config *cur_config(const struct httpd *h,
+                                       struct httpd_facts *f)
+{
+    h->src.facts(h->src.arg, f);
+    return suite_config(f->suite);
+}
+
+/* The first reason found not to be healthy into <why>: 0, or -1. */
+static int unhealthy(const struct httpd *h, int loop_only, struct sbuf *why)
+{
+    struct httpd_facts f;
+    const struct config *cfg = cur_config(h, &f);
+    double now = clock_mono();
+
+    if (now - h->stamp > STALL_S) {
+        sbuf_addf(why, "loop stalled: last turn %.1fs ago", now - h->stamp);
+        return -1;
+    }
+    if (loop_only)
+        return 0;
+    if (h->redis_down > 0 &&
+        (now - h->redis_down) * 1000.0 >= (double)cfg->redis_down_after_ms) {
+        sbuf_addf(why, "redis unreachable for %.0fs", now - h->redis_down);
+        return -1;
+    }
+    return 0;
+}
+
+static void serve_health(struct httpd *h, struct evhttp_request *req,
+                         int loop_only)
+{
+    struct sbuf why = SBUF_INIT;
+
+    if (unhealthy(h, loop_only, &why) < 0)
+        reply_text(req, 503, "Service Unavailable", why.buf);
+    else
+        reply_text(req, 200, "OK", "ok");
+    sbuf_release(&why);
+}
+
+/* ---- /metrics --------------------------------------------------------- */
+
+static void gauge(struct sbuf *b, const char *name, const char *type,
+                  const char *help, double v)
+{
+    prom_head(b, name, type, help);
+    sbuf_addf(b, "%s ", name);
+    prom_value(b, v);
+    sbuf_addc(b, '\n');
+}
+
+static void target_gauge(struct sbuf *b, const char *name, const char *target,
+                         double v)
+{
+    sbuf_addf(b, "%s{target=\"", name);
+    prom_label(b, target);
+    sbuf_adds(b, "\"} ");
+    prom_value(b, v);
+    sbuf_addc(b, '\n');
+}
+
+static void write_rates(const struct httpd *h, const struct config *cfg,
+                        struct sbuf *b)
+{
+    size_t i;
+
+    prom_head(b, "prodwatch_request_rate", "gauge",
+              "Achieved requests per second (over about 10 s), per target; "
+              "without a target label, in all.");
+    sbuf_adds(b, "prodwatch_request_rate ");
+    prom_value(b, metrics_rate_all(h->src.metrics));
+    sbuf_addc(b, '\n');
+    for (i = 0; i < cfg->ntargets; i++)
+        target_gauge(b, "prodwatch_request_rate", cfg->targets[i].name,
+                     metrics_rate(h->src.metrics, cfg->targets[i].name));
+    prom_head(b, "prodwatch_request_rate_limit", "gauge",
+              "Configured requests per second, per target; without a target "
+              "label, in all (+Inf: unlimited).");
+    sbuf_adds(b, "prodwatch_request_rate_limit ");
+    prom_value(b, cfg->rate > 0 ? cfg->rate : INFINITY);
+    sbuf_addc(b, '\n');
+    for (i = 0; i < cfg->ntargets; i++)
+        target_gauge(b, "prodwatch_request_rate_limit", cfg->targets[i].name,
+                     cfg->targets[i].rate > 0 ? cfg->targets[i].rate
+                                              : INFINITY);
+}
+
+static void write_lateness(const struct httpd *h, struct sbuf *b)
+{
+    static const double le[] = { 0.001, 0.005, 0.01, 0.05, 0.1,
+                                 0.5,   1,     5,    10,   60 };
+    uint64_t counts[sizeof(le) / sizeof(le[0])], total;
+    double sum;
+    size_t i;
+
+    schedule_lateness(h->src.sched, le, sizeof(le) / sizeof(le[0]), counts,
+                      &total, &sum);
+    prom_head(b, "prodwatch_schedule_lateness_seconds", "histogram",
+              "How late runs started after their due time.");
+    for (i = 0; i < sizeof(le) / sizeof(le[0]); i++) {
+        sbuf_adds(b, "prodwatch_schedule_lateness_seconds_bucket{le=\"");
+        prom_value(b, le[i]);
+        sbuf_addf(b, "\"} %llu\n", (unsigned long long)counts[i]);
+    }
+    sbuf_addf(b,
+              "prodwatch_schedule_lateness_seconds_bucket{le=\"+Inf\"} %llu\n"
+              "prodwatch_schedule_lateness_seconds_sum ",
+              (unsigned long long)total);
+    prom_value(b, sum);
+    sbuf_addf(b, "\nprodwatch_schedule_lateness_seconds_count %llu\n",
+              (unsigned long long)total);
+}
+
+static void write_alerts(const struct httpd *h, struct sbuf *b)
+{
+    static const char *const outcome[] = { "delivered", "retried", "rejected",
+                                           "dropped" };
+    size_t i, k, n = alerting_reporters(h->src.alerting);
+
+    prom_head(b, "prodwatch_alert_deliveries_total", "counter",
+              "Alert events handed to each reporter, by outcome.");
+    for (i = 0; i < n; i++) {
+        struct outbox_stats st;
+        unsigned long v[4];
+
+        memset(&st, 0, sizeof(st));
+        alerting_deliveries(h->src.alerting, i, &st);
+        v[0] = st.delivered;
+        v[1] = st.retried;
+        v[2] = st.rejected;
+        v[3] = st.dropped;
+        for (k = 0; k < 4; k++) {
+            sbuf_adds(b, "prodwatch_alert_deliveries_total{reporter=\"");
+            prom_label(b, alerting_reporter_name(h->src.alerting, i));
+            sbuf_addf(b, "\",outcome=\"%s\"} %lu\n", outcome[k], v[k]);
+        }
+    }
+    gauge(b, "prodwatch_alerts_open", "gauge", "Incidents open now.",
+          (double)alerting_incidents_open(h->src.alerting));
+}
+
+static int per_test(struct httpd *h, const struct config *cfg)
+{
+    if (!cfg->metrics_per_test)
+        return 0;
+    if (metrics_tests(h->src.metrics) <= PER_TEST_CAP)
+        return 1;
+    if (!h->per_test_capped) {
+        h->per_test_capped = 1;
+        pwlog(PWLOG_WARN, "metrics.per_test",
+              "more than %d tests: per-test series are left out of /metrics "
+              "(the scenario x target histograms stay)",
+              PER_TEST_CAP);
+    }
+    return 0;
+}
+
+static void serve_metrics(struct httpd *h, struct evhttp_request *req)
+{
+    struct httpd_facts f;
+    const struct config *cfg = cur_config(h, &f);
+    struct engine_stats es;
+    struct sched_stats ss;
+    struct store_stats st;
+    struct sbuf b = SBUF_INIT;
+
+    engine_stats(h->src.engine, &es);
+    schedule_stats(h->src.sched, clock_mono(), &ss);
+    store_stats(h->src.store, &st);
+    metrics_write_prom(h->src.metrics, &b, per_test(h, cfg));
+    gauge(&b, "prodwatch_tests", "gauge", "Tests scheduled.",
+          (double)ss.tests);
+    gauge(&b, "prodwatch_runs_in_flight", "gauge", "Runs in flight.",
+          (double)es.runs_in_flight);
+    gauge(&b, "prodwatch_queue_depth", "gauge",
+          "Tests due and not started yet.", (double)ss.due_now);
+    gauge(&b, "prodwatch_throttle_waiting", "gauge",
+          "Requests waiting for their slot in the throttle.",
+          (double)es.throttle_waiting);
+    write_rates(h, cfg, &b);
+    write_lateness(h, &b);
+    prom_head(&b, "prodwatch_spool_bytes", "gauge",
+              "Bytes kept on disk while Redis is away, per spool.");
+    sbuf_addf(&b, "prodwatch_spool_bytes{spool=\"results\"} %llu\n",
+              (unsigned long long)st.spool_bytes);
+    sbuf_addf(&b, "prodwatch_spool_bytes{spool=\"journal\"} %llu\n",
+              (unsigned long long)(h->src.journal_spool
+                                       ? spool_bytes(h->src.journal_spool)
+                                       : 0));
+    gauge(&b, "prodwatch_redis_up", "gauge",
+          "1 while the Redis connection is up.",
+          redis_up(h->src.redis) ? 1 : 0);
+    write_alerts(h, &b);
+    gauge(&b, "prodwatch_config_reloads_total", "counter",
+          "Configurations reloaded and taken.", (double)f.reloads);
+    prom_head(&b, "prodwatch_build_info", "gauge", "The running version.");
+    sbuf_adds(&b, "prodwatch_build_info{version=\"");
+    prom_label(&b, h->src.version);
+    sbuf_adds(&b, "\"} 1\n");
+    reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &b);
+    sbuf_release(&b);
+}
+
+/* ---- /api ------------------------------------------------------------- */
+
+static const char *level_word(enum pw_alert_level l)
+{
+    static const char *const names[] = { "test", "scenario", "target",
+                                         "runner" };
+
+    return (size_t)l < sizeof(names) / sizeof(names[0]) ? names[l] : "?";
+}
+
+static const char *status_word(int st)
+{
+    return st < 0 ? "unknown" : run_status_name((enum run_status)st);
+}
+
+static void json_opt(struct sbuf *b, const char *s)
+{
+    if (s)
+        sbuf_add_json_str(b, s, strlen(s));
+    else
+        sbuf_adds(b, "null");
+}
+
+static void json_test(struct sbuf *b, const char *id, int sched_status,
+                      const struct metrics_test *t)
+{
+    size_t i;
+
+    sbuf_adds(b, "{\"id\":");
+    sbuf_add_json_str(b, id, strlen(id));
+    sbuf_adds(b, ",\"scenario\":");
+    json_opt(b, t ? t->scenario : NULL);
+    sbuf_adds(b, ",\"target\":");
+    json_opt(b, t ? t->target : NULL);
+    sbuf_addf(b, ",\"status\":\"%s\"",
+              status_word(t ? t->status : sched_status));
+    if (t == NULL) {
+        sbuf_adds(b, ",\"since\":null,\"last_run\":null,\"duration_ms\":null,"
+                     "\"message\":null,\"step\":null,\"runs\":0,"
+                     "\"failures\":0,\"results\":[]}");
+        return;
+    }
+    sbuf_addf(b, ",\"since\":%lld,\"last_run\":%lld,\"duration_ms\":%.1f",
+              (long long)t->since, (long long)t->last_run, t->duration_ms);
+    sbuf_adds(b, ",\"message\":");
+    json_opt(b, t->message);
+    sbuf_adds(b, ",\"step\":");
+    json_opt(b, t->step);
+    sbuf_addf(b, ",\"runs\":%lu,\"failures\":%lu,\"results\":[", t->runs,
+              t->failures);
+    for (i = 0; i < t->nhistory; i++)
+        sbuf_addf(b, "%s{\"started\":%lld,\"status\":\"%s\","
+                     "\"duration_ms\":%.1f}",
+                  i ? "," : "", (long long)t->history[i].started,
+                  status_word(t->history[i].status),
+                  t->history[i].duration_ms);
+    sbuf_adds(b, "]}");
+}
+
+struct test_walk {
+    struct httpd *h;
+    struct sbuf *b;
+    size_t n;
+};
+
+static int walk_test(const char *id, double due, int status, void *arg)
+{
+    struct test_walk *w = arg;
+    struct metrics_test t;
+    int known = metrics_find(w->h->src.metrics, id, &t);
+
+    (void)due;
+    if (w->n++)
+        sbuf_addc(w->b, ',');
+    json_test(w->b, id, status, known ? &t : NULL);
+    return 0;
+}
+
+static int walk_incident(const char *dedup_key, enum pw_alert_level level,
+                         const char *summary, int triggered, long long since,
+                         void *arg)
+{
+    struct test_walk *w = arg;
+
+    if (w->n++)
+        sbuf_addc(w->b, ',');
+    sbuf_adds(w->b, "{\"dedup_key\":");
+    json_opt(w->b, dedup_key);
+    sbuf_addf(w->b, ",\"level\":\"%s\",\"summary\":", level_word(level));
+    json_opt(w->b, summary);
+    sbuf_addf(w->b, ",\"triggered\":%s,\"since\":%lld}",
+              triggered ? "true" : "false", since);
+    return 0;
+}
+
+static void serve_status(struct httpd *h, struct evhttp_request *req)
+{
+    struct httpd_facts f;
+    const struct config *cfg = cur_config(h, &f);
+    struct engine_stats es;
+    struct sbuf b = SBUF_INIT;
+    struct test_walk w = { h, &b, 0 };
+    size_t i, n;
+
+    engine_stats(h->src.engine, &es);
+    sbuf_adds(&b, "{\"runner\":{\"id\":");
+    json_opt(&b, h->src.runner_id);
+    sbuf_adds(&b, ",\"version\":");
+    json_opt(&b, h->src.version);
+    sbuf_addf(&b, ",\"tests\":%zu,\"runs_in_flight\":%u,\"redis_up\":%s,"
+                  "\"config_reloads\":%lu},\"tests\":[",
+              schedule_count(h->src.sched), es.runs_in_flight,
+              redis_up(h->src.redis) ? "true" : "false", f.reloads);
+    schedule_visit(h->src.sched, walk_test, &w);
+    sbuf_adds(&b, "],\"incidents\":[");
+    w.n = 0;
+    alerting_visit(h->src.alerting, walk_incident, &w);
+    sbuf_addf(&b, "],\"paused\":{\"all\":%s,\"targets\":[",
+              f.all_paused == 1 ? "true" : "false");
+    for (i = n = 0; i < cfg->ntargets; i++)
+        if (h->src.held(i, h->src.arg)) {
+            if (n++)
+                sbuf_addc(&b, ',');
+            json_opt(&b, cfg->targets[i].name);
+        }
+    sbuf_adds(&b, "]},\"silenced\":[");
+    for (i = n = 0; i < cfg->ntargets; i++)
+        if (alerting_silenced(h->src.alerting, cfg->targets[i].name)) {
+            if (n++)
+                sbuf_addc(&b, ',');
+            json_opt(&b, cfg->targets[i].name);
+        }
+    sbuf_adds(&b, "]}\n");
+    reply(req, 200, "OK", "application/json", &b);
+    sbuf_release(&b);
+}
+
+struct find_walk {
+    const char *id;
+    int status, found;
+};
+
+static int find_scheduled(const char *id, double due, int status, void *arg)
+{
+    struct find_walk *fw = arg;
+
+    (void)due;
+    if (strcmp(id, fw->id) != 0)
+        return 0;
+    fw->status = status;
+    fw->found = 1;
+    return 1;
+}
+
+static void serve_test(struct httpd *h, struct evhttp_request *req,
+                       const char *enc)
+{
+    char *id = evhttp_uridecode(enc, 0, NULL);
+    struct find_walk fw = { id, -1, 0 };
+    struct metrics_test t;
+    struct sbuf b = SBUF_INIT;
+    int known;
+
+    if (id == NULL) {
+        reply_text(req, 400, "Bad Request", "bad test id");
+        return;
+    }
+    known = metrics_find(h->src.metrics, id, &t);
+    if (!known)
+        schedule_visit(h->src.sched, find_scheduled, &fw);
+    if (!known && !fw.found) {
+        reply_text(req, 404, "Not Found", "no such test");
+    } else {
+        json_test(&b, id, fw.status, known ? &t : NULL);
+        sbuf_addc(&b, '\n');
+        reply(req, 200, "OK", "application/json", &b);
+    }
+    sbuf_release(&b);
+    free(id);
+}
+
+/* ---- requests and connections ----------------------------------------- */
+
+static void on_conn_close(struct evhttp_connection *c, void *arg)
+{
+    struct httpd *h = arg;
+    size_t i;
+
+    for (i = 0; i < h->nconns; i++)
+        if (h->conns[i] == c) {
+            h->conns[i] = h->conns[--h->nconns];
+            return;
+        }
+}
+
+/* Learn the request's connection: 0, or -1 when it is one too many. */
+static int admit(struct httpd *h, struct evhttp_request *req)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    size_t i;
+
+    if (c == NULL)
+        return 0;
+    for (i = 0; i < h->nconns; i++)
+        if (h->conns[i] == c)
+            return 0;
+    if (h->nconns == MAX_CONNECTIONS)
+        return -1;
+    h->conns[h->nconns++] = c;
+    evhttp_connection_set_closecb(c, on_conn_close, h);
+    return 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct httpd *h = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+    if (admit(h, req) < 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Connection", "close");
+        reply_text(req, 503, "Service Unavailable", "too many connections");
+        return;
+    }
+    if (path == NULL || *path == '\0')
+        path = "/";
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          "GET, HEAD");
+        reply_text(req, 405, "Method Not Allowed", "only GET and HEAD");
+    } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0)
+        serve_health(h, req, 0);
+    else if (strcmp(path, "/livez") == 0)
+        serve_health(h, req, 1);
+    else if (strcmp(path, "/metrics") == 0)
+        serve_metrics(h, req);
+    else if (strcmp(path, "/api/status") == 0)
+        serve_status(h, req);
+    else if (strncmp(path, "/api/test/", 10) == 0 && path[10] != '\0')
+        serve_test(h, req, path + 10);
+    else
+        reply_text(req, 404, "Not Found", "not found");
+}
+
+/* ---- the listener ----------------------------------------------------- */
+
+static int bind_to(struct httpd *h, const char *listen, struct pw_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[256];
+    size_t n;
+
+    if (colon == NULL || colon == listen)
+        return pw_err_set(err, PW_ERR_INVALID,
+                          "listen '%s' is not HOST:PORT", listen);
+    n = (size_t)(colon - listen);
+    /* [::1]:9464 */
+    if (listen[0] == '[' && n >= 2 && listen[n - 1] == ']') {
+        listen++;
+        n -= 2;
+    }
+    if (n >= sizeof(host))
+        return pw_err_set(err, PW_ERR_INVALID, "listen host too long");
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    bs = evhttp_bind_socket_with_handle(h->http, host,
+                                        (ev_uint16_t)atoi(colon + 1));
+    if (bs == NULL)
+        return pw_err_set(err, PW_ERR_IO, "cannot listen on %s", h->listen);
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+                    &len) == 0)
+        h->port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    return PW_OK;
+}
+
+struct httpd *httpd_new(struct loop *l, const char *listen,
+                        const struct httpd_src *src, struct pw_err *err)
+{
+    struct httpd *h = xcalloc(1, sizeof(*h));
+
+    h->src = *src;
+    h->loop = l;
+    h->listen = xstrdup(listen);
+    h->http = evhttp_new(loop_base(l));
+    if (h->http == NULL) {
+        pw_err_set(err, PW_ERR_IO, "cannot make an HTTP server");
+        httpd_free(h);
+        return NULL;
+    }
+    evhttp_set_max_headers_size(h->http, MAX_HEADERS);
+    evhttp_set_max_body_size(h->http, 0);
+    evhttp_set_timeout(h->http, TIMEOUT_S);
+    /* Every method reaches on_request, which answers 405 itself. */
+    evhttp_set_allowed_methods(h->http,
+                               EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                                   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+                                   EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(h->http, on_request, h);
+    if (bind_to(h, listen, err) != PW_OK) {
+        httpd_free(h);
+        return NULL;
+    }
+    h->stamp = clock_mono();
+    h->stamp_timer = loop_after(l, STAMP_MS, on_stamp, h);
+    h->watching = redis_watch(src->redis, on_redis, h) == 0;
+    if (!redis_up(src->redis))
+        h->redis_down = clock_mono();
+    return h;
+}
+
+const char *httpd_listen(const struct httpd *h)
+{
+    return h->listen;
+}
+
+int httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
+
+void httpd_free(struct httpd *h)
+{
+    if (h == NULL)
+        return;
+    if (h->watching)
+        redis_unwatch(h->src.redis, on_redis, h);
+    if (h->stamp_timer)
+        loop_timer_cancel(h->stamp_timer);
+    if (h->http)
+        evhttp_free(h->http);
+    free(h->listen);
+    free(h);
+}
