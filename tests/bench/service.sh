@@ -40,6 +40,7 @@ config() { # <scenario file> <target rate> <concurrency>
     cat > "$dir/prodwatch.yaml" <<YAML
 redis: redis://127.0.0.1:$rport/0
 key_prefix: bench
+listen: off
 scenarios: [ "$1" ]
 state_dir: $dir/state
 limits: { max_tests: 1000000 }
