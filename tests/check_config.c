@@ -233,9 +233,9 @@ START_TEST(test_config_bad_values_all_reported)
                   "not 0\n"
                   "c.yaml:15:16: pagerduty must be a mapping (key: value), not "
                   "a scalar\n"
-                  "c.yaml:16:5: a reporter is one key, its name (pagerduty, "
+                  "c.yaml:16:5: a reporter is one key, its kind (pagerduty, "
                   "webhook, slack, jsonl) or plugin, with its settings below "
-                  "it\n");
+                  "it, and optionally a name: beside it\n");
 }
 END_TEST
 
