@@ -5,7 +5,8 @@ set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
       libcurl4-openssl-dev libevent-dev libpcre2-dev libhiredis-dev
       libyaml-dev libjq-dev libssl-dev libsystemd-dev check python3 valgrind
-      openssl redis-server systemd groff-base man-db prometheus curl"
+      openssl redis-server systemd groff-base man-db prometheus curl
+      chromium chromium-driver"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -116,6 +116,7 @@ TESTS += tests/cli.test tests/once.test tests/promises.test \
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
 TEST_INPUTS = \
+	tests/browser.py \
 	tests/hostile.py \
 	tests/secret_scan.py \
 	tests/data/bad/many.scenario.yaml \
