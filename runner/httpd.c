@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "clock.h"
 #include "config.h"
 #include "engine.h"
+#include "jsonscan.h"
+#include "keys.h"
 #include "httpd.h"
 #include "log.h"
 #include "loop.h"
@@ -46,6 +49,7 @@ struct httpd {
     /* Open connections, to cap them: each learnt at its first request. */
     struct evhttp_connection *conns[MAX_CONNECTIONS];
     size_t nconns;
+    struct pending *pending; /* /api/test requests waiting on Redis */
 };
 
 /* ---- the loop's heartbeat and Redis' absence -------------------------- */
@@ -343,7 +347,7 @@ static void json_test(struct sbuf *b, const char *id, int sched_status,
     if (t == NULL) {
         sbuf_adds(b, ",\"since\":null,\"last_run\":null,\"duration_ms\":null,"
                      "\"message\":null,\"step\":null,\"runs\":0,"
-                     "\"failures\":0,\"results\":[]}");
+                     "\"failures\":0,\"history\":\"\"}");
         return;
     }
     sbuf_addf(b, ",\"since\":%lld,\"last_run\":%lld,\"duration_ms\":%.1f",
@@ -352,15 +356,13 @@ static void json_test(struct sbuf *b, const char *id, int sched_status,
     json_opt(b, t->message);
     sbuf_adds(b, ",\"step\":");
     json_opt(b, t->step);
-    sbuf_addf(b, ",\"runs\":%lu,\"failures\":%lu,\"results\":[", t->runs,
+    sbuf_addf(b, ",\"runs\":%lu,\"failures\":%lu,\"history\":\"", t->runs,
               t->failures);
+    /* One letter a run, oldest first: p pass, f fail, e error.  Ten
+     * thousand tests' strips stay a few hundred kilobytes. */
     for (i = 0; i < t->nhistory; i++)
-        sbuf_addf(b, "%s{\"started\":%lld,\"status\":\"%s\","
-                     "\"duration_ms\":%.1f}",
-                  i ? "," : "", (long long)t->history[i].started,
-                  status_word(t->history[i].status),
-                  t->history[i].duration_ms);
-    sbuf_adds(b, "]}");
+        sbuf_addc(b, "pfe?"[t->history[i] & 3]);
+    sbuf_adds(b, "\"}");
 }
 
 struct test_walk {
@@ -458,13 +460,73 @@ static int find_scheduled(const char *id, double due, int status, void *arg)
     return 1;
 }
 
+/* A /api/test/ID request waiting for the test's runs from Redis. */
+struct pending {
+    struct pending *next;
+    struct httpd *h; /* NULL once the listener is gone */
+    struct evhttp_request *req;
+    struct sbuf body; /* the answer so far, without its closing brace */
+};
+
+static void unlink_pending(struct httpd *h, struct pending *p)
+{
+    struct pending **pp;
+
+    for (pp = &h->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+/* End the answer: the runs of <reply> (an LRANGE of {p}:runs:{id}),
+ * or null and the reason when Redis did not answer. */
+static void on_runs(struct redisReply *r, void *arg)
+{
+    struct pending *p = arg;
+    size_t i, n = 0;
+
+    if (p->h == NULL) { /* the listener went first and answered */
+        sbuf_release(&p->body);
+        free(p);
+        return;
+    }
+    unlink_pending(p->h, p);
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        sbuf_adds(&p->body, ",\"runs\":[");
+        for (i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+
+            /* What the store wrote; anything else in the key is left out
+             * rather than let it break the answer's JSON. */
+            if (e->type != REDIS_REPLY_STRING || e->len == 0 ||
+                e->str[0] != '{' ||
+                !jsonscan_structure(e->str, e->len, NULL, NULL))
+                continue;
+            if (n++)
+                sbuf_addc(&p->body, ',');
+            sbuf_add(&p->body, e->str, e->len);
+        }
+        sbuf_adds(&p->body, "]}\n");
+    } else {
+        sbuf_addf(&p->body, ",\"runs\":null,\"runs_error\":\"%s\"}\n",
+                  r ? "redis answered an error" : "redis unreachable");
+    }
+    reply(p->req, 200, "OK", "application/json", &p->body);
+    sbuf_release(&p->body);
+    free(p);
+}
+
 static void serve_test(struct httpd *h, struct evhttp_request *req,
                        const char *enc)
 {
     char *id = evhttp_uridecode(enc, 0, NULL);
     struct find_walk fw = { id, -1, 0 };
+    struct httpd_facts f;
     struct metrics_test t;
-    struct sbuf b = SBUF_INIT;
+    struct sbuf key = SBUF_INIT;
+    struct pending *p;
+    const char *argv[4];
     int known;
 
     if (id == NULL) {
@@ -476,12 +538,27 @@ static void serve_test(struct httpd *h, struct evhttp_request *req,
         schedule_visit(h->src.sched, find_scheduled, &fw);
     if (!known && !fw.found) {
         reply_text(req, 404, "Not Found", "no such test");
-    } else {
-        json_test(&b, id, fw.status, known ? &t : NULL);
-        sbuf_addc(&b, '\n');
-        reply(req, 200, "OK", "application/json", &b);
+        free(id);
+        return;
     }
-    sbuf_release(&b);
+    p = xcalloc(1, sizeof(*p));
+    p->h = h;
+    p->req = req;
+    json_test(&p->body, id, fw.status, known ? &t : NULL);
+    /* Its closing brace goes: the runs follow. */
+    if (sbuf_failed(&p->body) == PW_OK && p->body.len > 0)
+        p->body.buf[--p->body.len] = '\0';
+    keys_name(&key, cur_config(h, &f)->key_prefix, "runs", id);
+    argv[0] = "LRANGE";
+    argv[1] = key.buf;
+    argv[2] = "0";
+    argv[3] = "-1";
+    p->next = h->pending;
+    h->pending = p;
+    /* The reply comes from the loop, never inside this call. */
+    redis_command(h->src.redis, on_runs, p, 4, argv, NULL);
+    redis_flush(h->src.redis);
+    sbuf_release(&key);
     free(id);
 }
 
@@ -637,6 +714,15 @@ void httpd_free(struct httpd *h)
 {
     if (h == NULL)
         return;
+    /* Requests still waiting on Redis are answered now; their commands'
+     * callbacks find them orphaned and only free them. */
+    while (h->pending) {
+        struct pending *p = h->pending;
+
+        h->pending = p->next;
+        p->h = NULL;
+        reply_text(p->req, 503, "Service Unavailable", "shutting down");
+    }
     if (h->watching)
         redis_unwatch(h->src.redis, on_redis, h);
     if (h->stamp_timer)

@@ -18,24 +18,34 @@ enum { CLASS_2XX, CLASS_3XX, CLASS_4XX, CLASS_5XX, CLASS_ERROR, NCLASS };
 static const char *const class_name[NCLASS] = { "2xx", "3xx", "4xx", "5xx",
                                                 "error" };
 
-/* Names to dense indexes: open addressing over slots holding index + 1. */
+/* Names to dense indexes: open addressing over slots holding index + 1.
+ * The names sit end to end in one arena, found by offset, so a million
+ * test ids cost their bytes and a few more each, not a malloc apiece. */
 struct strmap {
-    char **keys;
+    char *arena;
+    size_t alen, aalloc;
+    uint32_t *off; /* index -> offset in the arena */
     size_t n, alloc;
     uint32_t *slots;
     size_t cap; /* a power of two, at least twice n */
 };
 
+/* A test's facts: kept small, for there may be a million. */
 struct test {
-    char *scenario, *target;
-    int status;
-    time_t since, last_run;
-    double duration_ms;
-    unsigned long runs, failures;
-    char *message, *step;
-    struct metrics_run hist[METRICS_HISTORY]; /* a ring */
-    size_t hnext, hn;
+    uint32_t pair;           /* its scenario x target */
+    uint32_t since, last_run; /* wall s */
+    uint32_t runs, failures;
+    uint32_t hist;           /* 2 bits a run, the newest lowest */
+    float duration_ms;
+    int8_t status;           /* -1: never ran */
+    uint8_t hn;
+    /* While the last run did not pass: a flags byte (FAIL_STEP,
+     * FAIL_MESSAGE), then the step and the message, each NUL-ended. */
+    char *fail;
 };
+
+#define FAIL_STEP 1
+#define FAIL_MESSAGE 2
 
 struct pair {
     char *scenario, *target;
@@ -76,6 +86,11 @@ static uint64_t hash(const char *s)
     return h;
 }
 
+static const char *strmap_key(const struct strmap *m, size_t i)
+{
+    return m->arena + m->off[i];
+}
+
 static long strmap_find(const struct strmap *m, const char *key)
 {
     size_t i;
@@ -84,7 +99,7 @@ static long strmap_find(const struct strmap *m, const char *key)
         return -1;
     for (i = hash(key) & (m->cap - 1); m->slots[i];
          i = (i + 1) & (m->cap - 1))
-        if (strcmp(m->keys[m->slots[i] - 1], key) == 0)
+        if (strcmp(strmap_key(m, m->slots[i] - 1), key) == 0)
             return (long)m->slots[i] - 1;
     return -1;
 }
@@ -93,7 +108,7 @@ static void strmap_place(struct strmap *m, size_t idx)
 {
     size_t i;
 
-    for (i = hash(m->keys[idx]) & (m->cap - 1); m->slots[i];
+    for (i = hash(strmap_key(m, idx)) & (m->cap - 1); m->slots[i];
          i = (i + 1) & (m->cap - 1))
         ;
     m->slots[i] = (uint32_t)idx + 1;
@@ -103,11 +118,17 @@ static void strmap_place(struct strmap *m, size_t idx)
 static size_t strmap_get(struct strmap *m, const char *key, int *added)
 {
     long found = strmap_find(m, key);
-    size_t i;
+    size_t i, len;
 
     *added = found < 0;
     if (found >= 0)
         return (size_t)found;
+    len = strlen(key) + 1;
+    XGROW(m->arena, m->alen + len, m->aalloc);
+    memcpy(m->arena + m->alen, key, len);
+    XGROW(m->off, m->n + 1, m->alloc);
+    m->off[m->n] = (uint32_t)m->alen;
+    m->alen += len;
     if ((m->n + 1) * 2 > m->cap) {
         m->cap = m->cap ? m->cap * 2 : 64;
         free(m->slots);
@@ -115,29 +136,18 @@ static size_t strmap_get(struct strmap *m, const char *key, int *added)
         for (i = 0; i < m->n; i++)
             strmap_place(m, i);
     }
-    XGROW(m->keys, m->n + 1, m->alloc);
-    m->keys[m->n] = xstrdup(key);
     strmap_place(m, m->n);
     return m->n++;
 }
 
 static void strmap_release(struct strmap *m)
 {
-    size_t i;
-
-    for (i = 0; i < m->n; i++)
-        free(m->keys[i]);
-    free(m->keys);
+    free(m->arena);
+    free(m->off);
     free(m->slots);
 }
 
 /* ---- the sink ---------------------------------------------------------- */
-
-static void set_opt(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = v ? xstrdup(v) : NULL;
-}
 
 static size_t status_class(long status)
 {
@@ -165,18 +175,28 @@ static struct tgt *target_of(struct metrics *m, const char *name)
     return &m->tgts[i];
 }
 
-static void observe_pair(struct metrics *m, const char *scenario,
-                         const char *target, double seconds)
+/* Count a run of <seconds> in its scenario x target: the pair's index.
+ * <hint> is the pair the test was in last time, or -1. */
+static uint32_t observe_pair(struct metrics *m, long hint,
+                             const char *scenario, const char *target,
+                             double seconds)
 {
     struct sbuf key = SBUF_INIT;
     struct pair *p;
     size_t i, b;
-    int added;
+    int added = 0;
 
-    /* A unit separator cannot occur in a scenario's name. */
-    sbuf_addf(&key, "%s\x1f%s", scenario, target);
-    i = strmap_get(&m->pair_ids, key.buf ? key.buf : "", &added);
-    sbuf_release(&key);
+    /* A reload may move a test id to another scenario file's name: the
+     * test's last pair is only a guess, checked. */
+    if (hint >= 0 && strcmp(m->pairs[hint].scenario, scenario) == 0 &&
+        strcmp(m->pairs[hint].target, target) == 0) {
+        i = (size_t)hint;
+    } else {
+        /* A unit separator cannot occur in a scenario's name. */
+        sbuf_addf(&key, "%s\x1f%s", scenario, target);
+        i = strmap_get(&m->pair_ids, key.buf ? key.buf : "", &added);
+        sbuf_release(&key);
+    }
     if (added) {
         XGROW(m->pairs, i + 1, m->pairs_alloc);
         memset(&m->pairs[i], 0, sizeof(m->pairs[i]));
@@ -190,6 +210,47 @@ static void observe_pair(struct metrics *m, const char *scenario,
         p->le[b]++;
     p->count++;
     p->sum += seconds;
+    return (uint32_t)i;
+}
+
+static const char *fail_step(const char *fail)
+{
+    return fail && (fail[0] & FAIL_STEP) ? fail + 1 : NULL;
+}
+
+static const char *fail_message(const char *fail)
+{
+    if (fail == NULL || !(fail[0] & FAIL_MESSAGE))
+        return NULL;
+    return fail + 1 + ((fail[0] & FAIL_STEP) ? strlen(fail + 1) + 1 : 0);
+}
+
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Keep <step> and <message> in *<fail>, unless they are what it holds. */
+static void set_fail(char **fail, const char *step, const char *message)
+{
+    size_t ls, lm;
+    char *p;
+
+    if (*fail && same(fail_step(*fail), step) &&
+        same(fail_message(*fail), message))
+        return;
+    free(*fail);
+    *fail = NULL;
+    if (step == NULL && message == NULL)
+        return;
+    ls = step ? strlen(step) + 1 : 0;
+    lm = message ? strlen(message) + 1 : 0;
+    p = *fail = xmalloc(1 + ls + lm);
+    *p++ = (char)((step ? FAIL_STEP : 0) | (message ? FAIL_MESSAGE : 0));
+    if (step)
+        memcpy(p, step, ls);
+    if (message)
+        memcpy(p + ls, message, lm);
 }
 
 static void on_result(struct result_sink *s, const struct run_result *r)
@@ -197,6 +258,7 @@ static void on_result(struct result_sink *s, const struct run_result *r)
     struct metrics *m = (struct metrics *)s;
     const char *scenario = r->sc ? scenario_name(r->sc) : "";
     struct tgt *tg = target_of(m, r->target);
+    uint32_t started = r->started > 0 ? (uint32_t)r->started : 0;
     struct test *t;
     size_t i;
     int added;
@@ -208,28 +270,23 @@ static void on_result(struct result_sink *s, const struct run_result *r)
         m->tests[i].status = -1;
     }
     t = &m->tests[i];
-    /* A reload may move a test id to another scenario file's name. */
-    if (t->scenario == NULL || strcmp(t->scenario, scenario) != 0)
-        set_opt(&t->scenario, scenario);
-    if (t->target == NULL || strcmp(t->target, r->target) != 0)
-        set_opt(&t->target, r->target);
+    t->pair = observe_pair(m, added ? -1 : (long)t->pair, scenario,
+                           r->target, r->duration_ms / 1000.0);
     if (t->status != (int)r->status)
-        t->since = r->started;
-    t->status = (int)r->status;
-    t->last_run = r->started;
-    t->duration_ms = r->duration_ms;
+        t->since = started;
+    t->status = (int8_t)r->status;
+    t->last_run = started;
+    t->duration_ms = (float)r->duration_ms;
     t->runs++;
     if (r->status != RUN_PASS)
         t->failures++;
-    set_opt(&t->message, r->message);
-    set_opt(&t->step, r->step);
-    t->hist[t->hnext].started = r->started;
-    t->hist[t->hnext].duration_ms = r->duration_ms;
-    t->hist[t->hnext].status = (int)r->status;
-    t->hnext = (t->hnext + 1) % METRICS_HISTORY;
+    if (r->status == RUN_PASS)
+        set_fail(&t->fail, NULL, NULL);
+    else
+        set_fail(&t->fail, r->step, r->message);
+    t->hist = (t->hist << 2) | ((uint32_t)r->status & 3u);
     if (t->hn < METRICS_HISTORY)
         t->hn++;
-    observe_pair(m, scenario, r->target, r->duration_ms / 1000.0);
     /* A step's last attempt is what the run saw of the target; retries
      * and cleanups are in the request count only. */
     for (i = 0; i < r->nsteps; i++)
@@ -266,12 +323,8 @@ void metrics_free(struct metrics *m)
 
     if (m == NULL)
         return;
-    for (i = 0; i < m->test_ids.n; i++) {
-        free(m->tests[i].scenario);
-        free(m->tests[i].target);
-        free(m->tests[i].message);
-        free(m->tests[i].step);
-    }
+    for (i = 0; i < m->test_ids.n; i++)
+        free(m->tests[i].fail);
     for (i = 0; i < m->pair_ids.n; i++) {
         free(m->pairs[i].scenario);
         free(m->pairs[i].target);
@@ -337,22 +390,22 @@ size_t metrics_tests(const struct metrics *m)
 static void fill(const struct metrics *m, size_t i, struct metrics_test *out)
 {
     const struct test *t = &m->tests[i];
-    size_t k, first = (t->hnext + METRICS_HISTORY - t->hn) % METRICS_HISTORY;
+    size_t k;
 
-    out->id = m->test_ids.keys[i];
-    out->scenario = t->scenario;
-    out->target = t->target;
+    out->id = strmap_key(&m->test_ids, i);
+    out->scenario = m->pairs[t->pair].scenario;
+    out->target = m->pairs[t->pair].target;
     out->status = t->status;
-    out->since = t->since;
-    out->last_run = t->last_run;
+    out->since = (time_t)t->since;
+    out->last_run = (time_t)t->last_run;
     out->duration_ms = t->duration_ms;
     out->runs = t->runs;
     out->failures = t->failures;
-    out->message = t->message;
-    out->step = t->step;
+    out->message = fail_message(t->fail);
+    out->step = fail_step(t->fail);
     out->nhistory = t->hn;
     for (k = 0; k < t->hn; k++)
-        out->history[k] = t->hist[(first + k) % METRICS_HISTORY];
+        out->history[k] = (int)((t->hist >> (2 * (t->hn - 1 - k))) & 3u);
 }
 
 int metrics_find(const struct metrics *m, const char *id,
@@ -413,12 +466,12 @@ void prom_value(struct sbuf *out, double v)
 }
 
 static void test_labels(struct sbuf *out, const char *name,
-                        const struct test *t, const char *id)
+                        const struct pair *p, const char *id)
 {
     sbuf_addf(out, "%s{scenario=\"", name);
-    prom_label(out, t->scenario);
+    prom_label(out, p->scenario);
     sbuf_adds(out, "\",target=\"");
-    prom_label(out, t->target);
+    prom_label(out, p->target);
     sbuf_adds(out, "\",test=\"");
     prom_label(out, id);
     sbuf_adds(out, "\"} ");
@@ -444,14 +497,16 @@ static void write_tests(const struct metrics *m, struct sbuf *out)
         for (i = 0; i < m->test_ids.n; i++) {
             const struct test *t = &m->tests[i];
 
-            test_labels(out, series[s].name, t, m->test_ids.keys[i]);
+            test_labels(out, series[s].name, &m->pairs[t->pair],
+                        strmap_key(&m->test_ids, i));
             if (s == 0)
                 sbuf_addf(out, "%d\n", t->status);
             else if (s == 1) {
                 prom_value(out, t->duration_ms / 1000.0);
                 sbuf_addc(out, '\n');
             } else
-                sbuf_addf(out, "%lu\n", s == 2 ? t->runs : t->failures);
+                sbuf_addf(out, "%lu\n", (unsigned long)(s == 2 ? t->runs
+                                                             : t->failures));
         }
     }
 }
@@ -504,7 +559,7 @@ static void write_targets(const struct metrics *m, struct sbuf *out)
     for (i = 0; i < m->target_ids.n; i++)
         for (c = 0; c < NCLASS; c++) {
             sbuf_adds(out, "prodwatch_target_requests_total{target=\"");
-            prom_label(out, m->target_ids.keys[i]);
+            prom_label(out, strmap_key(&m->target_ids, i));
             sbuf_addf(out, "\",class=\"%s\"} %llu\n", class_name[c],
                       (unsigned long long)m->tgts[i].cls[c]);
         }

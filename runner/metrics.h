@@ -4,8 +4,12 @@
  * /metrics and /api/status:
  *
  *   - per test (keyed by test id): the last status, since when it holds,
- *     the last run's time, duration and failure message, run and failure
- *     counters, and the last METRICS_HISTORY results;
+ *     the last run's time and duration, run and failure counters, the
+ *     statuses of the last METRICS_HISTORY runs, and the failing step and
+ *     message while the test is not passing.  About 100 bytes a test, its
+ *     id included, so a million tests that all ran stay near 100 MB; a
+ *     run's other details (timings per step, older messages) are in Redis
+ *     ({p}:runs:{id}), not here;
  *   - per scenario x target: a histogram of run durations (one per pair,
  *     not per test, so its series stay few whatever the matrix);
  *   - per target: the steps' answers by status class and the requests
@@ -27,16 +31,9 @@
 #include "result.h"
 #include "sbuf.h"
 
-#define METRICS_HISTORY 10 /* results kept per test */
+#define METRICS_HISTORY 16 /* statuses of runs kept per test */
 
 struct metrics;
-
-/* One kept result. */
-struct metrics_run {
-    time_t started;
-    double duration_ms;
-    int status; /* enum run_status */
-};
 
 /* A test's facts, borrowed from the metrics until its next change. */
 struct metrics_test {
@@ -46,9 +43,11 @@ struct metrics_test {
     time_t last_run;  /* started (wall, s) */
     double duration_ms;
     unsigned long runs, failures; /* failures: fail or error */
-    const char *message; /* the last run's, NULL when it had none */
-    const char *step;    /* the step that failed last, NULL when none */
-    struct metrics_run history[METRICS_HISTORY]; /* oldest first */
+    /* The last run's failing step and message: NULL when it passed or
+     * had none. */
+    const char *message;
+    const char *step;
+    int history[METRICS_HISTORY]; /* enum run_status, oldest first */
     size_t nhistory;
 };
 

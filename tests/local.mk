@@ -7,7 +7,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
 	tests/check_alert tests/check_outbox tests/check_reporters \
-	tests/check_reporters_host
+	tests/check_reporters_host tests/check_metrics
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -70,6 +70,9 @@ tests_check_notify_LDADD = $(TEST_LDADD)
 tests_check_alert_SOURCES = tests/check_alert.c $(TESTUTIL)
 tests_check_alert_CFLAGS = $(TEST_CFLAGS)
 tests_check_alert_LDADD = $(TEST_LDADD)
+tests_check_metrics_SOURCES = tests/check_metrics.c $(TESTUTIL)
+tests_check_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_check_metrics_LDADD = $(TEST_LDADD)
 tests_check_outbox_SOURCES = tests/check_outbox.c $(TESTUTIL)
 tests_check_outbox_CFLAGS = $(TEST_CFLAGS)
 tests_check_outbox_LDADD = $(TEST_LDADD)
@@ -212,7 +215,7 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR INCLUDEDIR PKGLIBDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
-	tests/service.log tests/alert.log
+	tests/service.log tests/alert.log tests/metrics.log
 clean-local:
 	rm -rf tests/outputs
 
