@@ -501,13 +501,15 @@ static void say_request(struct page *p, const struct request *rq)
     }
 }
 
-static void say_status(struct page *p, const struct expect *e)
+static void say_status(struct page *p, const struct expect *e,
+                       const char *lead)
 {
     struct sbuf b = SBUF_INIT;
     size_t i;
 
     if (e->nstatus == 0) {
-        text(p, "the status is below 400");
+        text(p, lead);
+        text(p, "below 400");
         return;
     }
     for (i = 0; i < e->nstatus; i++) {
@@ -522,7 +524,7 @@ static void say_status(struct page *p, const struct expect *e)
         else
             sbuf_addf(&b, "%u to %u", r->lo, r->hi);
     }
-    text(p, "the status is ");
+    text(p, lead);
     text(p, b.buf);
     sbuf_release(&b);
 }
@@ -652,7 +654,7 @@ static void say_expect(struct page *p, const struct expect *e)
 
     item(p, "expect");
     text(p, "Expects: ");
-    say_status(p, e);
+    say_status(p, e, "the status is ");
     item_end(p);
     if (e->duration_ms) {
         item(p, "expect");
@@ -730,8 +732,8 @@ static void say_cleanup(struct page *p, const struct step *st)
     item(p, "cleanup");
     text(p, "Afterwards, ");
     say_request(p, st->cleanup);
-    text(p, ", expecting ");
-    say_status(p, &st->cleanup_expect);
+    text(p, ", expecting status ");
+    say_status(p, &st->cleanup_expect, "");
     item_end(p);
 }
 
