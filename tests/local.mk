@@ -7,7 +7,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
 	tests/check_alert tests/check_outbox tests/check_reporters \
-	tests/check_reporters_host
+	tests/check_reporters_host tests/check_docs
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -55,6 +55,9 @@ tests_check_engine_LDADD = $(TEST_LDADD)
 tests_check_spool_SOURCES = tests/check_spool.c $(TESTUTIL)
 tests_check_spool_CFLAGS = $(TEST_CFLAGS)
 tests_check_spool_LDADD = $(TEST_LDADD)
+tests_check_docs_SOURCES = tests/check_docs.c $(TESTUTIL)
+tests_check_docs_CFLAGS = $(TEST_CFLAGS)
+tests_check_docs_LDADD = $(TEST_LDADD)
 tests_check_store_SOURCES = tests/check_store.c $(TESTUTIL)
 tests_check_store_CFLAGS = $(TEST_CFLAGS)
 tests_check_store_LDADD = $(TEST_LDADD)
