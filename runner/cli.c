@@ -9,6 +9,7 @@
 #include "alerting.h"
 #include "cli.h"
 #include "control.h"
+#include "docs_cmd.h"
 #include "service.h"
 #include "expand.h"
 #include "once.h"
@@ -46,6 +47,10 @@ static void usage(FILE *out)
             "  resume  [-c FILE] [--target T]  start probing again\n"
             "  silence --target T --for DURATION [-c FILE]  no pages for a "
             "while\n"
+            "  docs    [-c FILE] [--format md|html] [-o DIR] [--scenario "
+            "NAME]\n"
+            "          [--target T] [--tag T]  each scenario as a page with "
+            "its results\n"
             "  alert test [-c FILE] [--reporter NAME] [--timeout DURATION]\n"
             "          a marked test page and its resolve through each "
             "reporter\n"
@@ -403,6 +408,7 @@ int cli_main(int argc, char **argv)
         { "pause", control_pause_main },
         { "resume", control_resume_main },
         { "silence", control_silence_main },
+        { "docs", docs_main },
         { "alert", alerting_main },
     };
     size_t i;

@@ -14,6 +14,7 @@
 #include "alerting.h"
 #include "clock.h"
 #include "config.h"
+#include "docs.h"
 #include "engine.h"
 #include "jsonscan.h"
 #include "keys.h"
@@ -562,6 +563,60 @@ static void serve_test(struct httpd *h, struct evhttp_request *req,
     free(id);
 }
 
+/* ---- living documentation --------------------------------------------- */
+
+static int docs_result_of(const char *id, struct docs_result *r, void *arg)
+{
+    const struct httpd *h = arg;
+    struct metrics_test t;
+
+    if (!metrics_find(h->src.metrics, id, &t))
+        return 0;
+    r->status = t.status;
+    r->step = t.step;
+    r->message = t.message;
+    r->since = t.since;
+    r->last_run = t.last_run;
+    return 1;
+}
+
+/* /docs/ (the index) and /docs/NAME (one scenario), from the current
+ * suite and the results in memory. */
+static void serve_docs(struct httpd *h, struct evhttp_request *req,
+                       const char *enc)
+{
+    struct httpd_facts f;
+    struct docs_src src;
+    const struct scenario *sc = NULL;
+    struct sbuf b = SBUF_INIT;
+    char *name = NULL;
+
+    cur_config(h, &f);
+    memset(&src, 0, sizeof(src));
+    src.suite = f.suite;
+    src.result = docs_result_of;
+    src.arg = h;
+    src.format = DOCS_HTML;
+    src.links = DOCS_LINK_SERVED;
+    src.now = clock_now();
+    if (*enc != '\0') {
+        name = evhttp_uridecode(enc, 0, NULL);
+        sc = name ? suite_find_scenario(f.suite, name) : NULL;
+        if (sc == NULL) {
+            reply_text(req, 404, "Not Found", "no such scenario");
+            free(name);
+            return;
+        }
+    }
+    if (sc)
+        docs_scenario(&b, &src, sc);
+    else
+        docs_index(&b, &src, NULL);
+    reply(req, 200, "OK", "text/html; charset=utf-8", &b);
+    sbuf_release(&b);
+    free(name);
+}
+
 /* ---- requests and connections ----------------------------------------- */
 
 static void on_conn_close(struct evhttp_connection *c, void *arg)
@@ -623,6 +678,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         serve_status(h, req);
     else if (strncmp(path, "/api/test/", 10) == 0 && path[10] != '\0')
         serve_test(h, req, path + 10);
+    else if (strcmp(path, "/docs") == 0 || strncmp(path, "/docs/", 6) == 0)
+        serve_docs(h, req, path[5] ? path + 6 : "");
     else
         reply_text(req, 404, "Not Found", "not found");
 }

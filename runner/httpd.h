@@ -10,6 +10,8 @@
  *   /metrics           Prometheus text format 0.0.4
  *   /api/status        JSON: runner, tests, incidents, paused, silenced
  *   /api/test/ID       JSON: one test's facts and its last results
+ *   /docs/             HTML: the living documentation's index
+ *   /docs/NAME         HTML: scenario NAME's page with its results
  *
  * Any other path is a 404; a method other than GET or HEAD a 405.
  * Requests are capped (headers 8 KiB, no body), connections too (64 at

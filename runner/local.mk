@@ -39,6 +39,8 @@ LIBPRODWATCH_SOURCES = \
 	runner/spool.c runner/spool.h \
 	runner/store.c runner/store.h \
 	runner/metrics.c runner/metrics.h \
+	runner/docs.c runner/docs.h \
+	runner/docs_cmd.c runner/docs_cmd.h \
 	runner/httpd.c runner/httpd.h \
 	runner/journal_redis.c runner/journal_redis.h \
 	runner/run.c runner/run.h \

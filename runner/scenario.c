@@ -124,6 +124,7 @@ static void expect_release(struct expect *e)
         for (j = 0; j < ck->nops; j++) {
             tval_free(ck->ops[j].operand);
             free(ck->ops[j].type_name);
+            free(ck->ops[j].pattern);
             pcre2_code_free(ck->ops[j].re);
         }
         free(ck->ops);
@@ -755,6 +756,7 @@ static void load_op(struct sload *L, struct check *ck, enum op_kind op,
         o->re = s_regex(L, v, "matches");
         if (o->re == NULL)
             return;
+        o->pattern = xstrdup(v->str);
         break;
     case OP_EXISTS:
         o->flag = load_bool(&L->c, v, "exists", 1);

@@ -88,6 +88,7 @@ struct check_op {
     int flag;             /* exists */
     char *type_name;      /* type: string number boolean null array object */
     pcre2_code *re;       /* matches */
+    char *pattern;        /* matches: its source, for the docs */
     struct pos pos;
 };
 

@@ -7,7 +7,7 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
 	tests/check_alert tests/check_outbox tests/check_reporters \
-	tests/check_reporters_host tests/check_metrics
+	tests/check_reporters_host tests/check_metrics tests/check_docs
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -55,6 +55,9 @@ tests_check_engine_LDADD = $(TEST_LDADD)
 tests_check_spool_SOURCES = tests/check_spool.c $(TESTUTIL)
 tests_check_spool_CFLAGS = $(TEST_CFLAGS)
 tests_check_spool_LDADD = $(TEST_LDADD)
+tests_check_docs_SOURCES = tests/check_docs.c $(TESTUTIL)
+tests_check_docs_CFLAGS = $(TEST_CFLAGS)
+tests_check_docs_LDADD = $(TEST_LDADD)
 tests_check_store_SOURCES = tests/check_store.c $(TESTUTIL)
 tests_check_store_CFLAGS = $(TEST_CFLAGS)
 tests_check_store_LDADD = $(TEST_LDADD)
@@ -114,11 +117,13 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 # private redis-server.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
-	tests/systemd.test tests/install.test tests/metrics.test
+	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
 TEST_INPUTS = \
+	tests/data/docs/fine.yaml \
+	tests/data/docs/journey.yaml \
 	tests/browser.py \
 	tests/hostile.py \
 	tests/secret_scan.py \
@@ -194,7 +199,7 @@ TEST_INPUTS = \
 	tests/data/service/ping.yaml
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
-	tests/systemd.test tests/install.test tests/metrics.test \
+	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
 	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
