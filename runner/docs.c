@@ -55,8 +55,9 @@ static void text(struct page *p, const char *s)
 
 /* Literal text such as a template or a jq program.  A Markdown code span
  * takes no escapes, so it is fenced by one backtick more than the longest
- * run inside; '|' is still escaped, for tables, and <, > and & are left
- * as they are (a code span shows them literally). */
+ * run inside, and <, > and & are left as they are (a code span shows them
+ * literally).  Never inside a table, where '|' would need an escape that
+ * a code span elsewhere would show. */
 static void code(struct page *p, const char *s)
 {
     size_t run = 0, longest = 0, i;
@@ -78,9 +79,7 @@ static void code(struct page *p, const char *s)
     if (*s == '`' || (*s && s[strlen(s) - 1] == '`'))
         sbuf_addc(p->out, ' ');
     for (c = s; *c; c++) {
-        if (*c == '|')
-            sbuf_adds(p->out, "\\|");
-        else if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
+        if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
             sbuf_addc(p->out, ' ');
         else
             sbuf_addc(p->out, *c);
@@ -896,6 +895,31 @@ static void say_matrix(struct page *p, const struct docs_src *src,
         sbuf_adds(&b, "Coverage: all (every combination, minus the "
                       "excluded ones, plus the included ones).");
     para(p, b.buf);
+    for (i = 0; i < matrix_exclude_count(m); i++) {
+        const int *ex = matrix_exclude(m, i);
+
+        sbuf_reset(&b);
+        sbuf_adds(&b, "Never: ");
+        for (v = shown = 0; v < np; v++)
+            if (ex[v] >= 0)
+                sbuf_addf(&b, "%s%s = %s", shown++ ? ", " : "",
+                          matrix_param_name(m, v),
+                          matrix_value(m, v, (size_t)ex[v]));
+        sbuf_addc(&b, '.');
+        para(p, b.buf);
+    }
+    for (i = 0; i < matrix_include_count(m); i++) {
+        const char *const *in = matrix_include(m, i);
+
+        sbuf_reset(&b);
+        sbuf_adds(&b, "Always also: ");
+        for (v = 0; v < np; v++)
+            sbuf_addf(&b, "%s%s = %s", v ? ", " : "",
+                      matrix_param_name(m, v), in[v]);
+        sbuf_addc(&b, '.');
+        para(p, b.buf);
+    }
+    shown = 0;
 
     max = src->max_rows ? src->max_rows : DOCS_MAX_ROWS;
     if (matrix_iter_init(&it, m, &err) != PW_OK) {

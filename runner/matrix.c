@@ -144,6 +144,26 @@ unsigned matrix_strength(const struct matrix *m)
     return m->strength;
 }
 
+size_t matrix_exclude_count(const struct matrix *m)
+{
+    return m->nexcludes;
+}
+
+const int *matrix_exclude(const struct matrix *m, size_t i)
+{
+    return m->excludes + i * m->nparams;
+}
+
+size_t matrix_include_count(const struct matrix *m)
+{
+    return m->nincludes;
+}
+
+const char *const *matrix_include(const struct matrix *m, size_t i)
+{
+    return (const char *const *)m->includes + i * m->nparams;
+}
+
 int matrix_find_param(const struct matrix *m, const char *name)
 {
     size_t i;

@@ -68,6 +68,13 @@ int matrix_find_param(const struct matrix *m, const char *name);
 /* Index of <value> among parameter <p>'s values, or -1. */
 int matrix_find_value(const struct matrix *m, size_t p, const char *value);
 unsigned matrix_strength(const struct matrix *m);
+/* The excludes as added: exclude <i>'s value index for each parameter, or
+ * -1 for "any". */
+size_t matrix_exclude_count(const struct matrix *m);
+const int *matrix_exclude(const struct matrix *m, size_t i);
+/* The includes as added: include <i>'s value for each parameter. */
+size_t matrix_include_count(const struct matrix *m);
+const char *const *matrix_include(const struct matrix *m, size_t i);
 
 /* How many rows iterating <m> yields, without yielding them, into *<out>.
  *
