@@ -274,7 +274,8 @@ BENCH_DIST = \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
 	tests/bench/schedule_mem.sh \
-	tests/bench/service.sh
+	tests/bench/service.sh \
+	tests/bench/status.sh
 EXTRA_DIST += $(BENCH_DIST)
 # Benchmark programs: built by `make bench` only.
 EXTRA_PROGRAMS = tests/bench/schedule_mem
