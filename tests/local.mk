@@ -274,6 +274,7 @@ BENCH_DIST = \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
 	tests/bench/schedule_mem.sh \
+	tests/bench/servers.sh \
 	tests/bench/service.sh \
 	tests/bench/status.sh
 EXTRA_DIST += $(BENCH_DIST)

@@ -28,22 +28,8 @@ trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
 for c in redis-server redis-cli curl python3; do
     command -v $c > /dev/null || { echo "needs $c"; exit 1; }
 done
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-"$demo" --listen 127.0.0.1:0 --port-file "$dir/port" > "$dir/demo.log" 2>&1 &
-pids="$pids $!"
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save '' \
-    > "$dir/redis.log" 2>&1 &
-pids="$pids $!"
-i=0
-while [ ! -s "$dir/port" ] || [ "$(redis-cli -p "$rport" ping 2>/dev/null)" != PONG ]; do
-    i=$((i + 1)); [ $i -gt 200 ] && { echo "servers did not start"; exit 1; }
-    sleep 0.05
-done
-port=$(cat "$dir/port")
+. "$(dirname "$0")/servers.sh"
+start_servers
 hport=$(free_port)
 url=http://127.0.0.1:$hport
 mkdir "$dir/state" "$dir/scenarios"
@@ -76,15 +62,7 @@ targets:
 throttle: { concurrency: 64 }
 YAML
 
-"$prodwatch" run -c "$dir/prodwatch.yaml" --log-level notice \
-    2> "$dir/daemon.err" &
-daemon=$!
-pids="$pids $daemon"
-i=0
-until grep -q service.ready "$dir/daemon.err"; do
-    i=$((i + 1)); [ $i -gt 1200 ] && { cat "$dir/daemon.err"; exit 1; }
-    sleep 0.05
-done
+start_daemon
 
 # ---- 1. every test has a result -------------------------------------------
 t0=$(date +%s)
