@@ -117,7 +117,8 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 # private redis-server.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
-	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test
+	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
+	tests/grafana.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -200,7 +201,7 @@ TEST_INPUTS = \
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
-	$(TEST_INPUTS)
+	tests/grafana.test $(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
@@ -281,7 +282,9 @@ BENCH_DIST = \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
 	tests/bench/schedule_mem.sh \
-	tests/bench/service.sh
+	tests/bench/servers.sh \
+	tests/bench/service.sh \
+	tests/bench/status.sh
 EXTRA_DIST += $(BENCH_DIST)
 # Benchmark programs: built by `make bench` only.
 EXTRA_PROGRAMS = tests/bench/schedule_mem

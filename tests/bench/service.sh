@@ -21,19 +21,8 @@ pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
 command -v redis-server > /dev/null || { echo "needs redis-server"; exit 1; }
 
-"$demo" --listen 127.0.0.1:0 --port-file "$dir/port" > "$dir/demo.log" 2>&1 &
-pids="$pids $!"
-rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save '' \
-    > "$dir/redis.log" 2>&1 &
-redis_pid=$!
-pids="$pids $redis_pid"
-i=0
-while [ ! -s "$dir/port" ] || [ "$(redis-cli -p "$rport" ping 2>/dev/null)" != PONG ]; do
-    i=$((i + 1)); [ $i -gt 200 ] && { echo "servers did not start"; exit 1; }
-    sleep 0.05
-done
-port=$(cat "$dir/port")
+. "$(dirname "$0")/servers.sh"
+start_servers
 mkdir "$dir/state" "$dir/scenarios"
 
 config() { # <scenario file> <target rate> <concurrency>
@@ -50,18 +39,7 @@ throttle: { concurrency: $3 }
 YAML
 }
 values() { printf '['; seq -s, 1 "$1" | tr -d '\n'; printf ']'; }
-start() {
-    : > "$dir/daemon.err"
-    "$prodwatch" run -c "$dir/prodwatch.yaml" --log-level notice \
-        2> "$dir/daemon.err" &
-    daemon=$!
-    pids="$pids $daemon"
-    i=0
-    until grep -q service.ready "$dir/daemon.err"; do
-        i=$((i + 1)); [ $i -gt 1200 ] && { cat "$dir/daemon.err"; exit 1; }
-        sleep 0.05
-    done
-}
+start() { start_daemon; }
 stop() {
     kill -TERM "$daemon"
     wait "$daemon" || true
