@@ -1,5 +1,6 @@
 /* metrics.c -- results kept in memory for /metrics and /api/status. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,7 +444,13 @@ void prom_head(struct sbuf *out, const char *name, const char *type,
 
 void prom_label(struct sbuf *out, const char *v)
 {
-    for (; *v; v++) {
+    size_t n;
+
+    while (*v) {
+        n = strcspn(v, "\\\"\n");
+        if (n)
+            sbuf_add(out, v, n);
+        v += n;
         if (*v == '\\')
             sbuf_adds(out, "\\\\");
         else if (*v == '"')
@@ -451,7 +458,8 @@ void prom_label(struct sbuf *out, const char *v)
         else if (*v == '\n')
             sbuf_adds(out, "\\n");
         else
-            sbuf_addc(out, *v);
+            break;
+        v++;
     }
 }
 
@@ -461,8 +469,16 @@ void prom_value(struct sbuf *out, double v)
         sbuf_adds(out, "NaN");
     else if (isinf(v))
         sbuf_adds(out, v > 0 ? "+Inf" : "-Inf");
-    else
-        sbuf_addf(out, "%.17g", v);
+    else {
+        char buf[32];
+
+        /* The shortest form that reads back as the same double: 0.05,
+         * not 0.050000000000000003. */
+        snprintf(buf, sizeof(buf), "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, sizeof(buf), "%.17g", v);
+        sbuf_adds(out, buf);
+    }
 }
 
 static void test_labels(struct sbuf *out, const char *name,

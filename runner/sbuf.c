@@ -192,6 +192,16 @@ static pw_status add_clean(struct sbuf *b, const char *s, size_t n, int json)
     while (rc == PW_OK && i < n) {
         unsigned char c = p[i];
 
+        /* Plain printable ASCII goes in runs: most text is all of it. */
+        for (k = i; k < n && p[k] >= 0x20 && p[k] < 0x7f &&
+                    !(json && (p[k] == '"' || p[k] == '\\'));
+             k++)
+            ;
+        if (k > i) {
+            rc = sbuf_add(b, p + i, k - i);
+            i = k;
+            continue;
+        }
         k = utf8_seq(p + i, n - i);
         if (json && (c == '"' || c == '\\')) {
             char esc[2] = { '\\', (char)c };
