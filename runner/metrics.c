@@ -493,38 +493,44 @@ static void test_labels(struct sbuf *out, const char *name,
     sbuf_adds(out, "\"} ");
 }
 
-static void write_tests(const struct metrics *m, struct sbuf *out)
+static const struct {
+    const char *name, *type, *help;
+} test_series[] = {
+    { "prodwatch_test_status", "gauge",
+      "Last status of the test: 0 pass, 1 fail, 2 error, -1 unknown." },
+    { "prodwatch_test_last_duration_seconds", "gauge",
+      "Duration of the test's last run (steps only)." },
+    { "prodwatch_test_runs_total", "counter", "Runs of the test." },
+    { "prodwatch_test_failures_total", "counter",
+      "Runs of the test that failed or ended in error." },
+};
+#define NTEST_SERIES (sizeof(test_series) / sizeof(test_series[0]))
+
+/* Series <s> of the tests from *<i> on, until <out> holds <budget> bytes:
+ * 1 when the series is written to its end. */
+static int write_tests(const struct metrics *m, struct sbuf *out, size_t s,
+                       size_t *i, size_t budget)
 {
-    static const struct {
-        const char *name, *type, *help;
-    } series[] = {
-        { "prodwatch_test_status", "gauge",
-          "Last status of the test: 0 pass, 1 fail, 2 error, -1 unknown." },
-        { "prodwatch_test_last_duration_seconds", "gauge",
-          "Duration of the test's last run (steps only)." },
-        { "prodwatch_test_runs_total", "counter", "Runs of the test." },
-        { "prodwatch_test_failures_total", "counter",
-          "Runs of the test that failed or ended in error." },
-    };
-    size_t s, i;
+    if (*i == 0)
+        prom_head(out, test_series[s].name, test_series[s].type,
+                  test_series[s].help);
+    for (; *i < m->test_ids.n; ++*i) {
+        const struct test *t = &m->tests[*i];
 
-    for (s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
-        prom_head(out, series[s].name, series[s].type, series[s].help);
-        for (i = 0; i < m->test_ids.n; i++) {
-            const struct test *t = &m->tests[i];
-
-            test_labels(out, series[s].name, &m->pairs[t->pair],
-                        strmap_key(&m->test_ids, i));
-            if (s == 0)
-                sbuf_addf(out, "%d\n", t->status);
-            else if (s == 1) {
-                prom_value(out, t->duration_ms / 1000.0);
-                sbuf_addc(out, '\n');
-            } else
-                sbuf_addf(out, "%lu\n", (unsigned long)(s == 2 ? t->runs
-                                                             : t->failures));
-        }
+        if (out->len >= budget)
+            return 0;
+        test_labels(out, test_series[s].name, &m->pairs[t->pair],
+                    strmap_key(&m->test_ids, *i));
+        if (s == 0)
+            sbuf_addf(out, "%d\n", t->status);
+        else if (s == 1) {
+            prom_value(out, t->duration_ms / 1000.0);
+            sbuf_addc(out, '\n');
+        } else
+            sbuf_addf(out, "%lu\n",
+                      (unsigned long)(s == 2 ? t->runs : t->failures));
     }
+    return 1;
 }
 
 static void pair_labels(struct sbuf *out, const char *name,
@@ -581,11 +587,33 @@ static void write_targets(const struct metrics *m, struct sbuf *out)
         }
 }
 
+int metrics_write_prom_part(const struct metrics *m, struct sbuf *out,
+                            int per_test, struct metrics_cursor *c,
+                            size_t budget)
+{
+    while (c->part < NTEST_SERIES) {
+        if (!per_test) {
+            c->part = NTEST_SERIES;
+            break;
+        }
+        if (!write_tests(m, out, c->part, &c->i, budget))
+            return 0;
+        c->part++;
+        c->i = 0;
+    }
+    if (c->part == NTEST_SERIES) {
+        /* A few series a scenario x target or a target: one piece. */
+        write_pairs(m, out);
+        write_targets(m, out);
+        c->part++;
+    }
+    return 1;
+}
+
 void metrics_write_prom(const struct metrics *m, struct sbuf *out,
                         int per_test)
 {
-    if (per_test)
-        write_tests(m, out);
-    write_pairs(m, out);
-    write_targets(m, out);
+    struct metrics_cursor c = { 0, 0 };
+
+    metrics_write_prom_part(m, out, per_test, &c, (size_t)-1);
 }

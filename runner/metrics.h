@@ -91,6 +91,20 @@ double metrics_rate_all(const struct metrics *m);
 void metrics_write_prom(const struct metrics *m, struct sbuf *out,
                         int per_test);
 
+/* Where a piecewise metrics_write_prom_part() stands.  Zero it to start.
+ * The tables only grow, so a cursor holds across the loop's turns. */
+struct metrics_cursor {
+    unsigned part;
+    size_t i;
+};
+
+/* The same text as metrics_write_prom(), a piece at a time: appends from
+ * *<c> on, stopping at a line's end once <out> holds <budget> bytes or
+ * more.  Returns 1 when the text is complete, 0 when there is more. */
+int metrics_write_prom_part(const struct metrics *m, struct sbuf *out,
+                            int per_test, struct metrics_cursor *c,
+                            size_t budget);
+
 /* Helpers of the text format, for the other series of /metrics. */
 
 /* "# HELP name help\n# TYPE name type\n". */

@@ -655,12 +655,13 @@ void schedule_abandon(struct schedule *s, struct sched_handle h)
 
 /* ---- Looking at it ---- */
 
-void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)
+size_t schedule_visit_from(struct schedule *s, size_t from,
+                           sched_visit_fn *fn, void *arg)
 {
     struct sched_test t;
     size_t i;
 
-    for (i = 0; i < s->n; i++) {
+    for (i = from; i < s->n; i++) {
         const struct entry *e = &s->e[i];
         struct matrix *m = scenario_matrix(suite_scenario(s->suite, e->sc));
         int st = (int)(e->flags & F_STATUS) - 1;
@@ -669,8 +670,19 @@ void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)
             continue;
         render(s, (uint32_t)i, &t);
         if (fn(t.id, (double)e->due / 1000.0, st, arg))
-            break;
+            return i + 1;
     }
+    return s->n;
+}
+
+void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)
+{
+    schedule_visit_from(s, 0, fn, arg);
+}
+
+unsigned long schedule_generation(const struct schedule *s)
+{
+    return s->gen;
 }
 
 /* Tests in the timer heap due at <now>: a walk that stops at the first

@@ -146,6 +146,17 @@ typedef int sched_visit_fn(const char *id, double due, int status,
 /* Visit every test (rendering each id in turn: a walk, not a lookup). */
 void schedule_visit(struct schedule *sc, sched_visit_fn *fn, void *arg);
 
+/* The same walk from table position <from>, stopping after the test for
+ * which <fn> returns non-zero: the position to go on from, or
+ * schedule_count() when the walk reached the end.  For a walk spread over
+ * several turns of the loop; positions hold until the next reload, which
+ * schedule_generation() tells apart. */
+size_t schedule_visit_from(struct schedule *sc, size_t from,
+                           sched_visit_fn *fn, void *arg);
+
+/* A number that changes at every schedule_reload(). */
+unsigned long schedule_generation(const struct schedule *sc);
+
 /* The schedule's figures. */
 struct sched_stats {
     size_t tests;

@@ -180,6 +180,49 @@ START_TEST(test_moved_test_counts_in_its_new_pair)
 }
 END_TEST
 
+START_TEST(test_piecewise_text_is_the_whole_text)
+{
+    struct metrics *m = metrics_new();
+    struct metrics_cursor c = { 0, 0 };
+    struct sbuf whole = SBUF_INIT, parts = SBUF_INIT, piece = SBUF_INIT;
+    char id[32];
+    size_t i, pieces = 0;
+
+    load();
+    for (i = 0; i < 300; i++) {
+        snprintf(id, sizeof(id), "alpha@prod[n=%zu]", i);
+        give(m, id, i % 2 ? sc_a : sc_b, "prod", (enum run_status)(i % 3),
+             NULL, NULL, 5);
+    }
+    metrics_write_prom(m, &whole, 1);
+    for (;;) {
+        int done;
+
+        sbuf_reset(&piece);
+        done = metrics_write_prom_part(m, &piece, 1, &c, 1000);
+        /* A piece stops at the first line's end past the budget; the
+         * last, the few series per pair and target, is whole. */
+        if (!done)
+            ck_assert_uint_lt(piece.len, 1200);
+        ck_assert_int_eq(piece.len == 0 || piece.buf[piece.len - 1] == '\n',
+                         1);
+        sbuf_add(&parts, piece.buf, piece.len);
+        pieces++;
+        if (done)
+            break;
+        ck_assert_uint_lt(pieces, 10000);
+    }
+    ck_assert_uint_gt(pieces, 20);
+    ck_assert_str_eq(parts.buf, whole.buf);
+    sbuf_release(&whole);
+    sbuf_release(&parts);
+    sbuf_release(&piece);
+    metrics_free(m);
+    tu_scenario_free(sc_a);
+    tu_scenario_free(sc_b);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -188,6 +231,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, test_strip_keeps_the_last_runs_oldest_first);
     tcase_add_test(tc, test_failure_details_kept_only_while_failing);
     tcase_add_test(tc, test_moved_test_counts_in_its_new_pair);
+    tcase_add_test(tc, test_piecewise_text_is_the_whole_text);
     suite_add_tcase(s, tc);
     return s;
 }
