@@ -253,7 +253,7 @@ FUZZ_DIST = \
 EXTRA_DIST += $(FUZZ_DIST)
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-fuzz: $(LIBPRODWATCH_SOURCES)
+fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 	@test -n "$(FUZZ_CC)" || { echo "make fuzz needs clang"; exit 1; }
 	$(MKDIR_P) tests/fuzz/bin
 	for h in $(FUZZ_HARNESSES); do \
@@ -261,6 +261,7 @@ fuzz: $(LIBPRODWATCH_SOURCES)
 	    -I$(top_srcdir)/runner $(DEPS_CFLAGS) \
 	    $(top_srcdir)/tests/fuzz/fuzz_$$h.c \
 	    $(filter %.c,$(addprefix $(top_srcdir)/,$(LIBPRODWATCH_SOURCES))) \
+	    $(LIBPRODWATCH_BUILT) \
 	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
 	done
 .PHONY: fuzz
