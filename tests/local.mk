@@ -111,7 +111,8 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 # private redis-server.
 TESTS += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
-	tests/systemd.test tests/install.test tests/metrics.test
+	tests/systemd.test tests/install.test tests/metrics.test \
+	tests/statuspage.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -192,7 +193,7 @@ TEST_INPUTS = \
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test \
-	$(TEST_INPUTS)
+	tests/statuspage.test $(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
