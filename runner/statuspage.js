@@ -233,7 +233,7 @@
     if (s.description)
       h.appendChild(el("div", "desc", s.description));
     var meta = el("div", "meta");
-    meta.appendChild(chip(s.severity || "", s.severity || "?"));
+    meta.appendChild(chip("sev-" + (s.severity || "unknown"), s.severity || "?"));
     if (s.every_ms)
       meta.appendChild(chip("every", "every " + (s.every_ms >= 1000 ?
         s.every_ms / 1000 + "s" : s.every_ms + "ms")));

@@ -275,7 +275,8 @@ BENCH_DIST = \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
 	tests/bench/schedule_mem.sh \
-	tests/bench/service.sh
+	tests/bench/service.sh \
+	tests/bench/statuspage_render.py
 EXTRA_DIST += $(BENCH_DIST)
 # Benchmark programs: built by `make bench` only.
 EXTRA_PROGRAMS = tests/bench/schedule_mem
