@@ -25,6 +25,7 @@
 #include "redis.h"
 #include "schedule.h"
 #include "spool.h"
+#include "statuspage.h"
 #include "store.h"
 #include "suite.h"
 #include "xalloc.h"
@@ -402,6 +403,47 @@ static int walk_incident(const char *dedup_key, enum pw_alert_level level,
     return 0;
 }
 
+/* What the status page draws its grid from: the scenarios with what a
+ * reader filters on, and the targets with their state. */
+static void json_suite(const struct httpd *h, const struct suite *s,
+                       struct sbuf *b)
+{
+    const struct config *cfg = suite_config(s);
+    size_t i, k, n = suite_scenario_count(s);
+
+    sbuf_adds(b, ",\"scenarios\":[");
+    for (i = 0; i < n; i++) {
+        const struct scenario *sc = suite_scenario(s, i);
+
+        sbuf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+        json_opt(b, scenario_name(sc));
+        sbuf_adds(b, ",\"description\":");
+        json_opt(b, scenario_description(sc));
+        sbuf_addf(b, ",\"severity\":\"%s\",\"every_ms\":%llu,\"tags\":[",
+                  severity_name(scenario_severity(sc)),
+                  (unsigned long long)scenario_every_ms(sc));
+        for (k = 0; k < scenario_tag_count(sc); k++) {
+            if (k)
+                sbuf_addc(b, ',');
+            json_opt(b, scenario_tag(sc, k));
+        }
+        sbuf_adds(b, "]}");
+    }
+    sbuf_adds(b, "],\"targets\":[");
+    for (i = 0; i < cfg->ntargets; i++) {
+        sbuf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+        json_opt(b, cfg->targets[i].name);
+        sbuf_adds(b, ",\"channel\":");
+        json_opt(b, cfg->targets[i].channel);
+        sbuf_addf(b, ",\"paused\":%s,\"silenced\":%s}",
+                  h->src.held(i, h->src.arg) ? "true" : "false",
+                  alerting_silenced(h->src.alerting, cfg->targets[i].name)
+                      ? "true"
+                      : "false");
+    }
+    sbuf_addc(b, ']');
+}
+
 static void serve_status(struct httpd *h, struct evhttp_request *req)
 {
     struct httpd_facts f;
@@ -439,7 +481,9 @@ static void serve_status(struct httpd *h, struct evhttp_request *req)
                 sbuf_addc(&b, ',');
             json_opt(&b, cfg->targets[i].name);
         }
-    sbuf_adds(&b, "]}\n");
+    sbuf_addc(&b, ']');
+    json_suite(h, f.suite, &b);
+    sbuf_adds(&b, "}\n");
     reply(req, 200, "OK", "application/json", &b);
     sbuf_release(&b);
 }
@@ -680,7 +724,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         serve_test(h, req, path + 10);
     else if (strcmp(path, "/docs") == 0 || strncmp(path, "/docs/", 6) == 0)
         serve_docs(h, req, path[5] ? path + 6 : "");
-    else
+    else if (!statuspage_serve(req, path))
         reply_text(req, 404, "Not Found", "not found");
 }
 

@@ -1,4 +1,4 @@
-/* httpd.h -- the daemon's HTTP listener: /healthz, /metrics, /api/status.
+/* httpd.h -- the daemon's HTTP listener: health, metrics, API, status page.
  *
  * On the service's loop (libevent's evhttp), it answers from memory only
  * -- never waits on Redis or a probe -- and serves nothing but:
@@ -8,10 +8,14 @@
  *                      health.redis_down_after; else 503 and the reason
  *   /livez             the loop only
  *   /metrics           Prometheus text format 0.0.4
- *   /api/status        JSON: runner, tests, incidents, paused, silenced
+ *   /api/status        JSON: runner, tests, incidents, paused, silenced,
+ *                      scenarios (name, description, severity, every_ms,
+ *                      tags) and targets (name, channel, paused, silenced)
  *   /api/test/ID       JSON: one test's facts and its last results
  *   /docs/             HTML: the living documentation's index
  *   /docs/NAME         HTML: scenario NAME's page with its results
+ *   /, /statuspage.css, /statuspage.js
+ *                      the status page (statuspage.h)
  *
  * Any other path is a 404; a method other than GET or HEAD a 405.
  * Requests are capped (headers 8 KiB, no body), connections too (64 at

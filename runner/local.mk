@@ -42,6 +42,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/docs.c runner/docs.h \
 	runner/docs_cmd.c runner/docs_cmd.h \
 	runner/httpd.c runner/httpd.h \
+	runner/statuspage.c runner/statuspage.h \
 	runner/journal_redis.c runner/journal_redis.h \
 	runner/run.c runner/run.h \
 	runner/engine.c runner/engine.h \
@@ -50,6 +51,19 @@ LIBPRODWATCH_SOURCES = \
 	runner/service.c runner/service.h \
 	runner/cli.c runner/cli.h
 runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_SOURCES)
+nodist_runner_libprodwatch_a_SOURCES = $(LIBPRODWATCH_BUILT)
+
+# The status page's files, built into the binary as byte arrays: the C
+# source is made in the build tree and is no part of the tarball.
+LIBPRODWATCH_BUILT = runner/statuspage_files.c
+STATUSPAGE_FILES = $(srcdir)/runner/statuspage.html \
+	$(srcdir)/runner/statuspage.css $(srcdir)/runner/statuspage.js
+runner/statuspage_files.c: $(STATUSPAGE_FILES) $(srcdir)/runner/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) runner && \
+	$(SHELL) $(srcdir)/runner/embed.sh $@ $(STATUSPAGE_FILES)
+CLEANFILES += $(LIBPRODWATCH_BUILT)
+EXTRA_DIST += runner/embed.sh runner/statuspage.html \
+	runner/statuspage.css runner/statuspage.js
 
 bin_PROGRAMS += runner/prodwatch
 runner_prodwatch_SOURCES = runner/main.c

@@ -8,7 +8,9 @@ Starts chromedriver on a free loopback port, opens URL, waits until the
 JavaScript expression of --until is truthy (a test's "the page has
 rendered"), clicks each --click selector in turn (waiting for the next
 --until after each when given again), then prints one JSON line per
---eval: the value of the expression.  --screenshot writes a PNG.
+--eval: the value of the expression.  --screenshot writes a PNG.  A
+--width under 500 px (less than a headless window can be) emulates a
+phone of that size.
 
 Every host name but the loopback ones resolves to nothing, so a page
 that asks an outside host for anything fails to load it; and the page's
@@ -71,9 +73,15 @@ class Driver:
                 # Nothing but loopback resolves: an outside request fails.
                 "--host-resolver-rules=MAP * ~NOTFOUND, "
                 "EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+        opts = {"binary": browser, "args": args}
+        if width < 500:
+            # A headless window is never narrower than 500 px: a phone's
+            # width is emulated, as a phone (the viewport meta counts).
+            opts["mobileEmulation"] = {"deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 1,
+                "mobile": True, "touch": True}}
         caps = {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": browser, "args": args}}}}
+            "browserName": "chrome", "goog:chromeOptions": opts}}}
         self.sid = self.call("POST", "/session", caps)["sessionId"]
 
     def call(self, method, path, body=None):

@@ -118,7 +118,7 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 TESTS += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
-	tests/grafana.test
+	tests/grafana.test tests/statuspage.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -201,7 +201,8 @@ TEST_INPUTS = \
 EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
-	tests/grafana.test $(TEST_INPUTS)
+	tests/grafana.test tests/statuspage.test \
+	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
 	TOP_SRCDIR=$(abs_top_srcdir) \
@@ -262,7 +263,7 @@ FUZZ_DIST = \
 EXTRA_DIST += $(FUZZ_DIST)
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-fuzz: $(LIBPRODWATCH_SOURCES)
+fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 	@test -n "$(FUZZ_CC)" || { echo "make fuzz needs clang"; exit 1; }
 	$(MKDIR_P) tests/fuzz/bin
 	for h in $(FUZZ_HARNESSES); do \
@@ -270,6 +271,7 @@ fuzz: $(LIBPRODWATCH_SOURCES)
 	    -I$(top_srcdir)/runner $(DEPS_CFLAGS) \
 	    $(top_srcdir)/tests/fuzz/fuzz_$$h.c \
 	    $(filter %.c,$(addprefix $(top_srcdir)/,$(LIBPRODWATCH_SOURCES))) \
+	    $(LIBPRODWATCH_BUILT) \
 	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
 	done
 .PHONY: fuzz
@@ -284,7 +286,8 @@ BENCH_DIST = \
 	tests/bench/schedule_mem.sh \
 	tests/bench/servers.sh \
 	tests/bench/service.sh \
-	tests/bench/status.sh
+	tests/bench/status.sh \
+	tests/bench/statuspage_render.py
 EXTRA_DIST += $(BENCH_DIST)
 # Benchmark programs: built by `make bench` only.
 EXTRA_PROGRAMS = tests/bench/schedule_mem
