@@ -538,7 +538,7 @@ static void on_runs(struct redisReply *r, void *arg)
     }
     unlink_pending(p->h, p);
     if (r && r->type == REDIS_REPLY_ARRAY) {
-        sbuf_adds(&p->body, ",\"runs\":[");
+        sbuf_adds(&p->body, ",\"last_runs\":[");
         for (i = 0; i < r->elements; i++) {
             const redisReply *e = r->element[i];
 
@@ -554,7 +554,7 @@ static void on_runs(struct redisReply *r, void *arg)
         }
         sbuf_adds(&p->body, "]}\n");
     } else {
-        sbuf_addf(&p->body, ",\"runs\":null,\"runs_error\":\"%s\"}\n",
+        sbuf_addf(&p->body, ",\"last_runs\":null,\"last_runs_error\":\"%s\"}\n",
                   r ? "redis answered an error" : "redis unreachable");
     }
     reply(p->req, 200, "OK", "application/json", &p->body);

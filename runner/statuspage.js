@@ -389,7 +389,7 @@
     ]));
     /* The runs kept in Redis, newest first: the strip's run <index>
      * (oldest first) is runs[len - 1 - index]. */
-    var runs = Array.isArray(t.runs) ? t.runs : [];
+    var runs = Array.isArray(t.last_runs) ? t.last_runs : [];
     var picked = results(t).length - 1 - index;
     if (runs.length) {
       var table = el("table", "runs"), tr = el("tr");
@@ -411,8 +411,8 @@
         table.appendChild(row);
       });
       frag.appendChild(table);
-    } else if (t.runs_error) {
-      frag.appendChild(el("p", "banner", "Earlier runs: " + t.runs_error));
+    } else if (t.last_runs_error) {
+      frag.appendChild(el("p", "banner", "Earlier runs: " + t.last_runs_error));
     }
     body.replaceChildren(frag);
     $("details").hidden = false;
