@@ -36,6 +36,13 @@
 #define STAMP_MS        1000
 #define STALL_S         5.0
 #define PER_TEST_CAP    10000 /* tests beyond which per-test series stop */
+/* A long answer (/metrics, /api/status of many tests) is made and sent a
+ * piece of about this size at a time, the next once the last has gone
+ * out, so that no turn of the loop spends more than a fraction of a
+ * millisecond on it and probing is never held up. */
+#define PIECE_BYTES     (32 * 1024)
+
+struct stream;
 
 struct httpd {
     struct httpd_src src;
@@ -52,6 +59,7 @@ struct httpd {
     struct evhttp_connection *conns[MAX_CONNECTIONS];
     size_t nconns;
     struct pending *pending; /* /api/test requests waiting on Redis */
+    struct stream *streams;  /* long answers being sent */
 };
 
 /* ---- the loop's heartbeat and Redis' absence -------------------------- */
@@ -264,50 +272,47 @@ static int per_test(struct httpd *h, const struct config *cfg)
     return 0;
 }
 
-static void serve_metrics(struct httpd *h, struct evhttp_request *req)
+/* The runner's own series: a few lines, written at the end. */
+static void write_runner_series(struct httpd *h, struct sbuf *b)
 {
     struct httpd_facts f;
     const struct config *cfg = cur_config(h, &f);
     struct engine_stats es;
     struct sched_stats ss;
     struct store_stats st;
-    struct sbuf b = SBUF_INIT;
 
     engine_stats(h->src.engine, &es);
     schedule_stats(h->src.sched, clock_mono(), &ss);
     store_stats(h->src.store, &st);
-    metrics_write_prom(h->src.metrics, &b, per_test(h, cfg));
-    gauge(&b, "prodwatch_tests", "gauge", "Tests scheduled.",
+    gauge(b, "prodwatch_tests", "gauge", "Tests scheduled.",
           (double)ss.tests);
-    gauge(&b, "prodwatch_runs_in_flight", "gauge", "Runs in flight.",
+    gauge(b, "prodwatch_runs_in_flight", "gauge", "Runs in flight.",
           (double)es.runs_in_flight);
-    gauge(&b, "prodwatch_queue_depth", "gauge",
+    gauge(b, "prodwatch_queue_depth", "gauge",
           "Tests due and not started yet.", (double)ss.due_now);
-    gauge(&b, "prodwatch_throttle_waiting", "gauge",
+    gauge(b, "prodwatch_throttle_waiting", "gauge",
           "Requests waiting for their slot in the throttle.",
           (double)es.throttle_waiting);
-    write_rates(h, cfg, &b);
-    write_lateness(h, &b);
-    prom_head(&b, "prodwatch_spool_bytes", "gauge",
+    write_rates(h, cfg, b);
+    write_lateness(h, b);
+    prom_head(b, "prodwatch_spool_bytes", "gauge",
               "Bytes kept on disk while Redis is away, per spool.");
-    sbuf_addf(&b, "prodwatch_spool_bytes{spool=\"results\"} %llu\n",
+    sbuf_addf(b, "prodwatch_spool_bytes{spool=\"results\"} %llu\n",
               (unsigned long long)st.spool_bytes);
-    sbuf_addf(&b, "prodwatch_spool_bytes{spool=\"journal\"} %llu\n",
+    sbuf_addf(b, "prodwatch_spool_bytes{spool=\"journal\"} %llu\n",
               (unsigned long long)(h->src.journal_spool
                                        ? spool_bytes(h->src.journal_spool)
                                        : 0));
-    gauge(&b, "prodwatch_redis_up", "gauge",
+    gauge(b, "prodwatch_redis_up", "gauge",
           "1 while the Redis connection is up.",
           redis_up(h->src.redis) ? 1 : 0);
-    write_alerts(h, &b);
-    gauge(&b, "prodwatch_config_reloads_total", "counter",
+    write_alerts(h, b);
+    gauge(b, "prodwatch_config_reloads_total", "counter",
           "Configurations reloaded and taken.", (double)f.reloads);
-    prom_head(&b, "prodwatch_build_info", "gauge", "The running version.");
-    sbuf_adds(&b, "prodwatch_build_info{version=\"");
-    prom_label(&b, h->src.version);
-    sbuf_adds(&b, "\"} 1\n");
-    reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &b);
-    sbuf_release(&b);
+    prom_head(b, "prodwatch_build_info", "gauge", "The running version.");
+    sbuf_adds(b, "prodwatch_build_info{version=\"");
+    prom_label(b, h->src.version);
+    sbuf_adds(b, "\"} 1\n");
 }
 
 /* ---- /api ------------------------------------------------------------- */
@@ -371,6 +376,7 @@ struct test_walk {
     struct httpd *h;
     struct sbuf *b;
     size_t n;
+    size_t budget; /* stop once b holds this much; 0: never */
 };
 
 static int walk_test(const char *id, double due, int status, void *arg)
@@ -383,7 +389,7 @@ static int walk_test(const char *id, double due, int status, void *arg)
     if (w->n++)
         sbuf_addc(w->b, ',');
     json_test(w->b, id, status, known ? &t : NULL);
-    return 0;
+    return w->budget && w->b->len >= w->budget;
 }
 
 static int walk_incident(const char *dedup_key, enum pw_alert_level level,
@@ -444,48 +450,244 @@ static void json_suite(const struct httpd *h, const struct suite *s,
     sbuf_addc(b, ']');
 }
 
-static void serve_status(struct httpd *h, struct evhttp_request *req)
+/* /api/status up to its tests' array, opened. */
+static void status_head(struct httpd *h, struct sbuf *b)
+{
+    struct httpd_facts f;
+    struct engine_stats es;
+
+    cur_config(h, &f);
+    engine_stats(h->src.engine, &es);
+    sbuf_adds(b, "{\"runner\":{\"id\":");
+    json_opt(b, h->src.runner_id);
+    sbuf_adds(b, ",\"version\":");
+    json_opt(b, h->src.version);
+    sbuf_addf(b, ",\"tests\":%zu,\"runs_in_flight\":%u,\"redis_up\":%s,"
+                 "\"config_reloads\":%lu},\"tests\":[",
+              schedule_count(h->src.sched), es.runs_in_flight,
+              redis_up(h->src.redis) ? "true" : "false", f.reloads);
+}
+
+/* /api/status from its tests' array, closed, to the end.  <complete>: 0
+ * when a reload came while the tests were being listed. */
+static void status_tail(struct httpd *h, struct sbuf *b, int complete)
 {
     struct httpd_facts f;
     const struct config *cfg = cur_config(h, &f);
-    struct engine_stats es;
-    struct sbuf b = SBUF_INIT;
-    struct test_walk w = { h, &b, 0 };
+    struct test_walk w = { h, b, 0, 0 };
     size_t i, n;
 
-    engine_stats(h->src.engine, &es);
-    sbuf_adds(&b, "{\"runner\":{\"id\":");
-    json_opt(&b, h->src.runner_id);
-    sbuf_adds(&b, ",\"version\":");
-    json_opt(&b, h->src.version);
-    sbuf_addf(&b, ",\"tests\":%zu,\"runs_in_flight\":%u,\"redis_up\":%s,"
-                  "\"config_reloads\":%lu},\"tests\":[",
-              schedule_count(h->src.sched), es.runs_in_flight,
-              redis_up(h->src.redis) ? "true" : "false", f.reloads);
-    schedule_visit(h->src.sched, walk_test, &w);
-    sbuf_adds(&b, "],\"incidents\":[");
-    w.n = 0;
+    sbuf_addf(b, "],\"tests_complete\":%s,\"incidents\":[",
+              complete ? "true" : "false");
     alerting_visit(h->src.alerting, walk_incident, &w);
-    sbuf_addf(&b, "],\"paused\":{\"all\":%s,\"targets\":[",
+    sbuf_addf(b, "],\"paused\":{\"all\":%s,\"targets\":[",
               f.all_paused == 1 ? "true" : "false");
     for (i = n = 0; i < cfg->ntargets; i++)
         if (h->src.held(i, h->src.arg)) {
             if (n++)
-                sbuf_addc(&b, ',');
-            json_opt(&b, cfg->targets[i].name);
+                sbuf_addc(b, ',');
+            json_opt(b, cfg->targets[i].name);
         }
-    sbuf_adds(&b, "]},\"silenced\":[");
+    sbuf_adds(b, "]},\"silenced\":[");
     for (i = n = 0; i < cfg->ntargets; i++)
         if (alerting_silenced(h->src.alerting, cfg->targets[i].name)) {
             if (n++)
-                sbuf_addc(&b, ',');
-            json_opt(&b, cfg->targets[i].name);
+                sbuf_addc(b, ',');
+            json_opt(b, cfg->targets[i].name);
         }
-    sbuf_addc(&b, ']');
-    json_suite(h, f.suite, &b);
-    sbuf_adds(&b, "}\n");
-    reply(req, 200, "OK", "application/json", &b);
+    sbuf_addc(b, ']');
+    json_suite(h, f.suite, b);
+    sbuf_adds(b, "}\n");
+}
+
+/* ---- long answers, a piece at a time ------------------------------------ */
+
+enum stream_kind { STREAM_METRICS, STREAM_STATUS };
+
+struct stream {
+    struct stream *next;
+    struct httpd *h;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    const char *type;
+    enum stream_kind kind;
+    int started; /* the status line and headers are out */
+    int head;    /* /api/status: its head is written */
+    int per_test;                /* /metrics */
+    struct metrics_cursor mc;    /* /metrics */
+    size_t pos, ntests;          /* /api/status: schedule position, listed */
+    unsigned long gen;           /* /api/status: the schedule's generation */
+};
+
+/* Append the next piece of <st>'s answer to <b>, stopping once <b> holds
+ * <budget> bytes: 1 when the answer is complete. */
+static int stream_fill(struct stream *st, struct sbuf *b, size_t budget)
+{
+    struct httpd *h = st->h;
+
+    if (st->kind == STREAM_METRICS) {
+        if (!metrics_write_prom_part(h->src.metrics, b, st->per_test, &st->mc,
+                                     budget))
+            return 0;
+        write_runner_series(h, b);
+        return 1;
+    }
+    if (!st->head) {
+        st->head = 1;
+        st->gen = schedule_generation(h->src.sched);
+        status_head(h, b);
+    }
+    if (schedule_generation(h->src.sched) != st->gen) {
+        status_tail(h, b, 0); /* positions no longer mean the same tests */
+        return 1;
+    }
+    while (st->pos < schedule_count(h->src.sched)) {
+        struct test_walk w = { h, b, st->ntests, budget };
+
+        st->pos = schedule_visit_from(h->src.sched, st->pos, walk_test, &w);
+        st->ntests = w.n;
+        if (b->len >= budget)
+            return 0;
+    }
+    status_tail(h, b, 1);
+    return 1;
+}
+
+static void stream_free(struct stream *st)
+{
+    struct stream **pp;
+
+    for (pp = &st->h->streams; *pp; pp = &(*pp)->next)
+        if (*pp == st) {
+            *pp = st->next;
+            break;
+        }
+    free(st);
+}
+
+static void stream_next(struct evhttp_connection *c, void *arg);
+
+/* Make and send the next piece.  The first piece of an answer that fits
+ * in it goes as a plain reply with its length; a longer one goes chunked
+ * (HTTP/1.1; to an HTTP/1.0 client, until the connection closes). */
+static void stream_send(struct stream *st)
+{
+    struct sbuf b = SBUF_INIT;
+    struct evbuffer *piece;
+    int done;
+
+    if (evhttp_request_get_connection(st->req) == NULL) {
+        /* The client went away: the request is ours to free. */
+        evhttp_send_reply_end(st->req);
+        stream_free(st);
+        return;
+    }
+    done = stream_fill(st, &b, PIECE_BYTES);
+    if (sbuf_failed(&b) != PW_OK && st->started) {
+        /* Cut short: a client sees a chunked answer without its end. */
+        evhttp_connection_free(st->conn);
+        sbuf_release(&b);
+        return;
+    }
+    if (!st->started && (done || sbuf_failed(&b) != PW_OK)) {
+        reply(st->req, 200, "OK", st->type, &b);
+        sbuf_release(&b);
+        stream_free(st);
+        return;
+    }
+    if (!st->started) {
+        struct evkeyvalq *hd = evhttp_request_get_output_headers(st->req);
+
+        evhttp_add_header(hd, "Content-Type", st->type);
+        evhttp_add_header(hd, "Cache-Control", "no-store");
+        evhttp_send_reply_start(st->req, 200, "OK");
+        st->started = 1;
+    }
+    piece = evbuffer_new();
+    if (piece == NULL || evbuffer_add(piece, b.buf, b.len) != 0) {
+        if (piece)
+            evbuffer_free(piece);
+        sbuf_release(&b);
+        evhttp_connection_free(st->conn);
+        return;
+    }
     sbuf_release(&b);
+    if (done) {
+        evhttp_send_reply_chunk(st->req, piece);
+        evhttp_send_reply_end(st->req);
+        stream_free(st);
+    } else {
+        /* stream_next() runs once this piece has gone out, from the
+         * loop. */
+        evhttp_send_reply_chunk_with_cb(st->req, piece, stream_next, st);
+    }
+    evbuffer_free(piece);
+}
+
+static void stream_next(struct evhttp_connection *c, void *arg)
+{
+    (void)c;
+    stream_send(arg);
+}
+
+/* Answer <req> with a long answer of <kind>.  A HEAD request is answered
+ * whole (libevent sends no piece of it, so none would ever go out). */
+static void stream_start(struct httpd *h, struct evhttp_request *req,
+                         enum stream_kind kind, const char *type,
+                         int per_test)
+{
+    struct stream *st = xcalloc(1, sizeof(*st));
+
+    st->h = h;
+    st->req = req;
+    st->conn = evhttp_request_get_connection(req);
+    st->kind = kind;
+    st->type = type;
+    st->per_test = per_test;
+    st->next = h->streams;
+    h->streams = st;
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        struct sbuf b = SBUF_INIT;
+
+        while (!stream_fill(st, &b, (size_t)-1))
+            ;
+        reply(req, 200, "OK", type, &b);
+        sbuf_release(&b);
+        stream_free(st);
+        return;
+    }
+    stream_send(st);
+}
+
+/* Connection <c> is closing: its answers in progress end with it. */
+static void streams_closed(struct httpd *h, struct evhttp_connection *c)
+{
+    struct stream *st = h->streams, *next;
+
+    for (; st; st = next) {
+        next = st->next;
+        if (st->conn != c)
+            continue;
+        /* A request cut off from its connection is ours to free; one
+         * still on it goes with the connection. */
+        if (evhttp_request_get_connection(st->req) == NULL)
+            evhttp_send_reply_end(st->req);
+        stream_free(st);
+    }
+}
+
+static void serve_metrics(struct httpd *h, struct evhttp_request *req)
+{
+    struct httpd_facts f;
+
+    stream_start(h, req, STREAM_METRICS,
+                 "text/plain; version=0.0.4; charset=utf-8",
+                 per_test(h, cur_config(h, &f)));
+}
+
+static void serve_status(struct httpd *h, struct evhttp_request *req)
+{
+    stream_start(h, req, STREAM_STATUS, "application/json", 0);
 }
 
 struct find_walk {
@@ -668,6 +870,7 @@ static void on_conn_close(struct evhttp_connection *c, void *arg)
     struct httpd *h = arg;
     size_t i;
 
+    streams_closed(h, c);
     for (i = 0; i < h->nconns; i++)
         if (h->conns[i] == c) {
             h->conns[i] = h->conns[--h->nconns];
@@ -828,8 +1031,12 @@ void httpd_free(struct httpd *h)
         redis_unwatch(h->src.redis, on_redis, h);
     if (h->stamp_timer)
         loop_timer_cancel(h->stamp_timer);
+    /* Freeing the server closes every connection, and with each its
+     * answers in progress (streams_closed()); any left are only memory. */
     if (h->http)
         evhttp_free(h->http);
+    while (h->streams)
+        stream_free(h->streams);
     free(h->listen);
     free(h);
 }
