@@ -341,35 +341,51 @@ static void json_opt(struct sbuf *b, const char *s)
 static void json_test(struct sbuf *b, const char *id, int sched_status,
                       const struct metrics_test *t)
 {
+    char strip[METRICS_HISTORY];
+    unsigned long long tenths;
     size_t i;
 
+    /* Written without printf: /api/status holds thousands of these. */
     sbuf_adds(b, "{\"id\":");
     sbuf_add_json_str(b, id, strlen(id));
     sbuf_adds(b, ",\"scenario\":");
     json_opt(b, t ? t->scenario : NULL);
     sbuf_adds(b, ",\"target\":");
     json_opt(b, t ? t->target : NULL);
-    sbuf_addf(b, ",\"status\":\"%s\"",
-              status_word(t ? t->status : sched_status));
+    sbuf_adds(b, ",\"status\":\"");
+    sbuf_adds(b, status_word(t ? t->status : sched_status));
     if (t == NULL) {
-        sbuf_adds(b, ",\"since\":null,\"last_run\":null,\"duration_ms\":null,"
-                     "\"message\":null,\"step\":null,\"runs\":0,"
-                     "\"failures\":0,\"history\":\"\"}");
+        sbuf_adds(b, "\",\"since\":null,\"last_run\":null,"
+                     "\"duration_ms\":null,\"message\":null,\"step\":null,"
+                     "\"runs\":0,\"failures\":0,\"history\":\"\"}");
         return;
     }
-    sbuf_addf(b, ",\"since\":%lld,\"last_run\":%lld,\"duration_ms\":%.1f",
-              (long long)t->since, (long long)t->last_run, t->duration_ms);
+    sbuf_adds(b, "\",\"since\":");
+    sbuf_add_int(b, (long long)t->since);
+    sbuf_adds(b, ",\"last_run\":");
+    sbuf_add_int(b, (long long)t->last_run);
+    sbuf_adds(b, ",\"duration_ms\":");
+    tenths = t->duration_ms > 0
+                 ? (unsigned long long)(t->duration_ms * 10.0 + 0.5)
+                 : 0;
+    sbuf_add_uint(b, tenths / 10);
+    sbuf_addc(b, '.');
+    sbuf_addc(b, (char)('0' + tenths % 10));
     sbuf_adds(b, ",\"message\":");
     json_opt(b, t->message);
     sbuf_adds(b, ",\"step\":");
     json_opt(b, t->step);
-    sbuf_addf(b, ",\"runs\":%lu,\"failures\":%lu,\"history\":\"", t->runs,
-              t->failures);
+    sbuf_adds(b, ",\"runs\":");
+    sbuf_add_uint(b, t->runs);
+    sbuf_adds(b, ",\"failures\":");
+    sbuf_add_uint(b, t->failures);
+    sbuf_adds(b, ",\"history\":\"");
     /* One letter a run, oldest first: p pass, f fail, e error.  Ten
      * thousand tests' strips stay a few hundred kilobytes. */
     for (i = 0; i < t->nhistory; i++)
-        sbuf_addc(b, "pfe?"[t->history[i] & 3]);
-    sbuf_adds(b, "\"}");
+        strip[i] = "pfe?"[t->history[i] & 3];
+    sbuf_add(b, strip, t->nhistory);
+    sbuf_add(b, "\"}", 2);
 }
 
 struct test_walk {

@@ -50,6 +50,7 @@ struct test {
 
 struct pair {
     char *scenario, *target;
+    char *labels; /* scenario="...",target="...", escaped once */
     uint64_t le[NDUR]; /* not cumulative: each bucket its own */
     uint64_t count;
     double sum;
@@ -203,6 +204,12 @@ static uint32_t observe_pair(struct metrics *m, long hint,
         memset(&m->pairs[i], 0, sizeof(m->pairs[i]));
         m->pairs[i].scenario = xstrdup(scenario);
         m->pairs[i].target = xstrdup(target);
+        sbuf_adds(&key, "{scenario=\"");
+        prom_label(&key, scenario);
+        sbuf_adds(&key, "\",target=\"");
+        prom_label(&key, target);
+        sbuf_adds(&key, "\",test=\"");
+        m->pairs[i].labels = sbuf_take(&key, NULL);
     }
     p = &m->pairs[i];
     for (b = 0; b < NDUR && seconds > dur_le[b]; b++)
@@ -329,6 +336,7 @@ void metrics_free(struct metrics *m)
     for (i = 0; i < m->pair_ids.n; i++) {
         free(m->pairs[i].scenario);
         free(m->pairs[i].target);
+        free(m->pairs[i].labels);
     }
     free(m->tests);
     free(m->pairs);
@@ -484,13 +492,37 @@ void prom_value(struct sbuf *out, double v)
 static void test_labels(struct sbuf *out, const char *name,
                         const struct pair *p, const char *id)
 {
-    sbuf_addf(out, "%s{scenario=\"", name);
-    prom_label(out, p->scenario);
-    sbuf_adds(out, "\",target=\"");
-    prom_label(out, p->target);
-    sbuf_adds(out, "\",test=\"");
+    sbuf_adds(out, name);
+    sbuf_adds(out, p->labels);
     prom_label(out, id);
-    sbuf_adds(out, "\"} ");
+    sbuf_add(out, "\"} ", 3);
+}
+
+/* A duration in seconds from milliseconds kept as a float: to the
+ * microsecond, which is all a float of milliseconds holds, and without
+ * printf, for there may be ten thousand of them in an answer. */
+static void prom_seconds(struct sbuf *out, double ms)
+{
+    unsigned long long us;
+    char frac[7];
+    int i, n = 6;
+
+    if (!(ms >= 0) || ms > 1e12) {
+        prom_value(out, ms / 1000.0);
+        return;
+    }
+    us = (unsigned long long)(ms * 1000.0 + 0.5);
+    sbuf_add_uint(out, us / 1000000);
+    for (i = 5; i >= 0; i--) {
+        frac[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    while (n > 0 && frac[n - 1] == '0')
+        n--;
+    if (n) {
+        sbuf_addc(out, '.');
+        sbuf_add(out, frac, (size_t)n);
+    }
 }
 
 static const struct {
@@ -522,13 +554,12 @@ static int write_tests(const struct metrics *m, struct sbuf *out, size_t s,
         test_labels(out, test_series[s].name, &m->pairs[t->pair],
                     strmap_key(&m->test_ids, *i));
         if (s == 0)
-            sbuf_addf(out, "%d\n", t->status);
-        else if (s == 1) {
-            prom_value(out, t->duration_ms / 1000.0);
-            sbuf_addc(out, '\n');
-        } else
-            sbuf_addf(out, "%lu\n",
-                      (unsigned long)(s == 2 ? t->runs : t->failures));
+            sbuf_add_int(out, t->status);
+        else if (s == 1)
+            prom_seconds(out, t->duration_ms);
+        else
+            sbuf_add_uint(out, s == 2 ? t->runs : t->failures);
+        sbuf_addc(out, '\n');
     }
     return 1;
 }

@@ -198,8 +198,13 @@ static pw_status add_clean(struct sbuf *b, const char *s, size_t n, int json)
              k++)
             ;
         if (k > i) {
-            rc = sbuf_add(b, p + i, k - i);
-            i = k;
+            size_t run = k - i;
+
+            /* A capped buffer keeps what fits, as byte by byte would. */
+            if (b->cap && b->len < b->cap && b->len + run > b->cap)
+                run = b->cap - b->len;
+            rc = sbuf_add(b, p + i, run);
+            i += run;
             continue;
         }
         k = utf8_seq(p + i, n - i);
@@ -219,6 +224,30 @@ static pw_status add_clean(struct sbuf *b, const char *s, size_t n, int json)
         }
     }
     return rc;
+}
+
+pw_status sbuf_add_uint(struct sbuf *b, unsigned long long v)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return sbuf_add(b, buf + i, sizeof(buf) - i);
+}
+
+pw_status sbuf_add_int(struct sbuf *b, long long v)
+{
+    pw_status rc;
+
+    if (v >= 0)
+        return sbuf_add_uint(b, (unsigned long long)v);
+    rc = sbuf_addc(b, '-');
+    /* -(v + 1) + 1: no overflow for LLONG_MIN. */
+    return rc == PW_OK ? sbuf_add_uint(b, (unsigned long long)(-(v + 1)) + 1)
+                       : rc;
 }
 
 pw_status sbuf_add_json_str(struct sbuf *b, const char *s, size_t n)

@@ -62,6 +62,12 @@ pw_status sbuf_add(struct sbuf *b, const void *data, size_t n);
  * appends all or nothing, and fails like sbuf_add() does. */
 pw_status sbuf_adds(struct sbuf *b, const char *s);
 pw_status sbuf_addc(struct sbuf *b, char c);
+
+/* Append <v> in decimal (a '-' first when negative): sbuf_addf()'s
+ * result without its cost, for answers that write numbers by the
+ * thousand. */
+pw_status sbuf_add_int(struct sbuf *b, long long v);
+pw_status sbuf_add_uint(struct sbuf *b, unsigned long long v);
 pw_status sbuf_addf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 pw_status sbuf_vaddf(struct sbuf *b, const char *fmt, va_list ap);

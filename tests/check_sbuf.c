@@ -139,6 +139,27 @@ START_TEST(test_sbuf_emptying_clears_failure)
 }
 END_TEST
 
+START_TEST(test_sbuf_integers_as_printf_writes_them)
+{
+    static const long long v[] = { 0, 7, -7, 10, 1234567890123LL,
+                                   -9223372036854775807LL - 1,
+                                   9223372036854775807LL };
+    struct sbuf b = SBUF_INIT, f = SBUF_INIT;
+    size_t i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        sbuf_add_int(&b, v[i]);
+        sbuf_addc(&b, ' ');
+        sbuf_addf(&f, "%lld ", v[i]);
+    }
+    sbuf_add_uint(&b, 18446744073709551615ULL);
+    sbuf_addf(&f, "%llu", 18446744073709551615ULL);
+    ck_assert_str_eq(b.buf, f.buf);
+    sbuf_release(&b);
+    sbuf_release(&f);
+}
+END_TEST
+
 START_TEST(test_sbuf_uncapped_never_fails)
 {
     struct sbuf b = SBUF_INIT;
@@ -181,6 +202,7 @@ static Suite *sbuf_suite(void)
     tcase_add_test(tc, test_sbuf_piecewise_append_fails_whole);
     tcase_add_test(tc, test_sbuf_emptying_clears_failure);
     tcase_add_test(tc, test_sbuf_uncapped_never_fails);
+    tcase_add_test(tc, test_sbuf_integers_as_printf_writes_them);
     tcase_add_test(tc, test_sbuf_json_escapes_and_repairs_utf8);
     suite_add_tcase(s, tc);
     return s;
