@@ -85,6 +85,24 @@ static void on_redis(int up, void *arg)
 
 /* ---- answers ---------------------------------------------------------- */
 
+/* Send <out> (consumed) as the answer to <req>: to a HEAD request, only
+ * the length the body would have, for libevent sends a body whatever the
+ * method and a keep-alive client would read it as the next answer. */
+void httpd_send(struct evhttp_request *req, int code, const char *reason,
+                struct evbuffer *out)
+{
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+    char len[32];
+
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+        evhttp_remove_header(hd, "Content-Length");
+        evhttp_add_header(hd, "Content-Length", len);
+        evbuffer_drain(out, evbuffer_get_length(out));
+    }
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
 static void reply(struct evhttp_request *req, int code, const char *reason,
                   const char *type, const struct sbuf *body)
 {
@@ -101,7 +119,7 @@ static void reply(struct evhttp_request *req, int code, const char *reason,
         evbuffer_drain(out, evbuffer_get_length(out));
         evbuffer_add_printf(out, "out of memory\n");
     }
-    evhttp_send_reply(req, code, reason, NULL);
+    httpd_send(req, code, reason, out);
 }
 
 static void reply_text(struct evhttp_request *req, int code,
@@ -874,6 +892,7 @@ static void serve_docs(struct httpd *h, struct evhttp_request *req,
         docs_scenario(&b, &src, sc);
     else
         docs_index(&b, &src, NULL);
+    statuspage_headers(req, STATUSPAGE_CSP_NO_SCRIPT);
     reply(req, 200, "OK", "text/html; charset=utf-8", &b);
     sbuf_release(&b);
     free(name);
@@ -925,6 +944,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_text(req, 503, "Service Unavailable", "too many connections");
         return;
     }
+    /* "//x" is a host to the URI parser, not a path: nothing of ours. */
+    if (uri && evhttp_uri_get_host(uri) != NULL) {
+        reply_text(req, 404, "Not Found", "not found");
+        return;
+    }
     if (path == NULL || *path == '\0')
         path = "/";
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -941,8 +965,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         serve_status(h, req);
     else if (strncmp(path, "/api/test/", 10) == 0 && path[10] != '\0')
         serve_test(h, req, path + 10);
-    else if (strcmp(path, "/docs") == 0 || strncmp(path, "/docs/", 6) == 0)
-        serve_docs(h, req, path[5] ? path + 6 : "");
+    else if (strcmp(path, "/docs") == 0) {
+        /* The index's links are relative to /docs/. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
+                          "/docs/");
+        reply_text(req, 301, "Moved Permanently", "see /docs/");
+    } else if (strncmp(path, "/docs/", 6) == 0)
+        serve_docs(h, req, path + 6);
     else if (!statuspage_serve(req, path))
         reply_text(req, 404, "Not Found", "not found");
 }

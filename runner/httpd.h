@@ -79,6 +79,13 @@ const char *httpd_listen(const struct httpd *h);
 /* The port it listens on (the one the system chose for port 0). */
 int httpd_port(const struct httpd *h);
 
+/* Send <out> (consumed) as the answer to <req> with <code>: for a HEAD
+ * request only its length.  For every answer of the listener. */
+struct evbuffer;
+struct evhttp_request;
+void httpd_send(struct evhttp_request *req, int code, const char *reason,
+                struct evbuffer *out);
+
 /* Close the listener and every connection.  NULL is a no-op. */
 void httpd_free(struct httpd *h);
 

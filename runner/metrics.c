@@ -529,7 +529,7 @@ static const struct {
     const char *name, *type, *help;
 } test_series[] = {
     { "prodwatch_test_status", "gauge",
-      "Last status of the test: 0 pass, 1 fail, 2 error, -1 unknown." },
+      "Last status of the test: 0 pass, 1 fail, 2 error." },
     { "prodwatch_test_last_duration_seconds", "gauge",
       "Duration of the test's last run (steps only)." },
     { "prodwatch_test_runs_total", "counter", "Runs of the test." },

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "httpd.h"
 #include "statuspage.h"
 
 /* From the source embed.sh generates at build time. */
@@ -73,10 +74,7 @@ int statuspage_serve(struct evhttp_request *req, const char *path)
     evhttp_add_header(hd, "Content-Type", f.type);
     evhttp_add_header(hd, "Cache-Control", "no-cache");
     evhttp_add_header(hd, "ETag", etag);
-    evhttp_add_header(hd, "Content-Security-Policy", CSP);
-    evhttp_add_header(hd, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(hd, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(hd, "X-Frame-Options", "DENY");
+    statuspage_headers(req, CSP);
     match = evhttp_find_header(in, "If-None-Match");
     if (match && strstr(match, etag)) {
         evhttp_send_reply(req, 304, "Not Modified", NULL);
@@ -84,6 +82,16 @@ int statuspage_serve(struct evhttp_request *req, const char *path)
     }
     evbuffer_add_reference(evhttp_request_get_output_buffer(req), f.data,
                            f.len, NULL, NULL);
-    evhttp_send_reply(req, 200, "OK", NULL);
+    httpd_send(req, 200, "OK", evhttp_request_get_output_buffer(req));
     return 1;
+}
+
+void statuspage_headers(struct evhttp_request *req, const char *csp)
+{
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+
+    evhttp_add_header(hd, "Content-Security-Policy", csp);
+    evhttp_add_header(hd, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(hd, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(hd, "X-Frame-Options", "DENY");
 }

@@ -42,4 +42,14 @@ void statuspage_etag(const struct statuspage_file *f,
  * of the page's, else 0 and <req> is left untouched. */
 int statuspage_serve(struct evhttp_request *req, const char *path);
 
+/* A Content-Security-Policy for a page with no script at all and its
+ * style inline (the living documentation's pages). */
+#define STATUSPAGE_CSP_NO_SCRIPT                                             \
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; " \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/* Add the strict headers every page of the listener carries: <csp> as
+ * the Content-Security-Policy, nosniff, no referrer, no framing. */
+void statuspage_headers(struct evhttp_request *req, const char *csp);
+
 #endif /* PW_STATUSPAGE_H */
