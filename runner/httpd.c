@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
@@ -31,7 +33,11 @@
 #include "xalloc.h"
 
 #define MAX_HEADERS     8192
-#define MAX_CONNECTIONS 64
+#define MAX_CONNECTIONS 128
+/* A connection must finish sending a request within this long after it
+ * opened or after its last request began, unless an answer to it is
+ * going out: a client that trickles or idles cannot hold a slot. */
+#define REQUEST_DEADLINE_S 10.0
 #define TIMEOUT_S       10
 #define STAMP_MS        1000
 #define STALL_S         5.0
@@ -44,6 +50,17 @@
 
 struct stream;
 
+/* One accepted connection.  We hold a reference on its bufferevent, so
+ * that we can tell when libevent has let it go (its callbacks are then
+ * cleared) without touching freed memory; dropping ours closes it. */
+struct conn {
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon; /* learnt at its first request */
+    double since;  /* accepted, or its last request began (monotonic) */
+    int live;      /* libevent has set it up */
+    int cut;       /* shut down for missing its deadline */
+};
+
 struct httpd {
     struct httpd_src src;
     struct loop *loop;
@@ -55,12 +72,20 @@ struct httpd {
     double redis_down;  /* since when Redis is away; 0: up */
     int watching;
     int per_test_capped; /* said once in the log */
-    /* Open connections, to cap them: each learnt at its first request. */
-    struct evhttp_connection *conns[MAX_CONNECTIONS];
+    /* Open connections, each counted from its accept (evhttp_set_bevcb)
+     * until libevent lets it go: at MAX_CONNECTIONS the listener stops
+     * accepting, so the listener never takes the descriptors the probes
+     * need. */
+    struct conn conns[MAX_CONNECTIONS];
     size_t nconns;
+    struct evconnlistener *listener;
+    int paused;             /* the listener is stopped at the cap */
+    struct loop_timer *sweep_timer;
     struct pending *pending; /* /api/test requests waiting on Redis */
     struct stream *streams;  /* long answers being sent */
 };
+
+static void conns_sweep(struct httpd *h);
 
 /* ---- the loop's heartbeat and Redis' absence -------------------------- */
 
@@ -70,6 +95,7 @@ static void on_stamp(void *arg)
 
     h->stamp = clock_mono();
     metrics_tick(h->src.metrics, h->stamp);
+    conns_sweep(h);
     h->stamp_timer = loop_after(h->loop, STAMP_MS, on_stamp, h);
 }
 
@@ -900,35 +926,131 @@ static void serve_docs(struct httpd *h, struct evhttp_request *req,
 
 /* ---- requests and connections ----------------------------------------- */
 
+/* Whether an answer to <c> is being made or sent. */
+static int conn_busy(const struct httpd *h, const struct conn *c)
+{
+    const struct stream *st;
+    const struct pending *p;
+
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return 1;
+    if (c->evcon == NULL)
+        return 0;
+    for (st = h->streams; st; st = st->next)
+        if (st->conn == c->evcon)
+            return 1;
+    for (p = h->pending; p; p = p->next)
+        if (evhttp_request_get_connection(p->req) == c->evcon)
+            return 1;
+    return 0;
+}
+
+/* Let go of the connections libevent has closed, cut those past their
+ * deadline, and accept again below the cap. */
+static void conns_sweep(struct httpd *h)
+{
+    double now = clock_mono();
+    size_t i = 0;
+
+    while (i < h->nconns) {
+        struct conn *c = &h->conns[i];
+        bufferevent_data_cb rd, wr;
+        bufferevent_event_cb ev;
+
+        bufferevent_getcb(c->bev, &rd, &wr, &ev, NULL);
+        if (rd || wr || ev) {
+            c->live = 1;
+            if (!c->cut && now - c->since > REQUEST_DEADLINE_S &&
+                !conn_busy(h, c)) {
+                /* libevent sees the end and closes it. */
+                c->cut = 1;
+                shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+            }
+            i++;
+            continue;
+        }
+        if (!c->live && now - c->since < 1.0) { /* being set up */
+            i++;
+            continue;
+        }
+        bufferevent_decref(c->bev);
+        h->conns[i] = h->conns[--h->nconns];
+    }
+    if (h->paused && h->nconns < MAX_CONNECTIONS && h->listener) {
+        h->paused = 0;
+        evconnlistener_enable(h->listener);
+    }
+}
+
+static void on_sweep(void *arg)
+{
+    struct httpd *h = arg;
+
+    h->sweep_timer = NULL;
+    conns_sweep(h);
+}
+
+/* libevent asks for the bufferevent of each connection it accepts. */
+static struct bufferevent *on_accept(struct event_base *base, void *arg)
+{
+    struct httpd *h = arg;
+    struct bufferevent *bev;
+
+    conns_sweep(h);
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        return NULL;
+    /* The listener stops in the call that reaches the cap, so no other
+     * connection comes before one closes; one that did anyway would go
+     * uncounted, not refused. */
+    if (h->nconns == MAX_CONNECTIONS)
+        return bev;
+    bufferevent_incref(bev);
+    h->conns[h->nconns].bev = bev;
+    h->conns[h->nconns].evcon = NULL;
+    h->conns[h->nconns].since = clock_mono();
+    h->conns[h->nconns].live = 0;
+    h->conns[h->nconns].cut = 0;
+    if (++h->nconns == MAX_CONNECTIONS && h->listener && !h->paused) {
+        h->paused = 1;
+        evconnlistener_disable(h->listener);
+        pwlog(PWLOG_WARN, "http.busy",
+              "%d connections open: not accepting more until one closes",
+              MAX_CONNECTIONS);
+    }
+    return bev;
+}
+
 static void on_conn_close(struct evhttp_connection *c, void *arg)
 {
     struct httpd *h = arg;
-    size_t i;
 
     streams_closed(h, c);
-    for (i = 0; i < h->nconns; i++)
-        if (h->conns[i] == c) {
-            h->conns[i] = h->conns[--h->nconns];
-            return;
-        }
+    /* Its bufferevent is freed after this returns: let it go then. */
+    if (h->sweep_timer == NULL)
+        h->sweep_timer = loop_after(h->loop, 0, on_sweep, h);
 }
 
-/* Learn the request's connection: 0, or -1 when it is one too many. */
-static int admit(struct httpd *h, struct evhttp_request *req)
+/* A request began on its connection: learn the connection, restart its
+ * deadline. */
+static void admit(struct httpd *h, struct evhttp_request *req)
 {
-    struct evhttp_connection *c = evhttp_request_get_connection(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev;
     size_t i;
 
-    if (c == NULL)
-        return 0;
+    if (evcon == NULL)
+        return;
+    bev = evhttp_connection_get_bufferevent(evcon);
     for (i = 0; i < h->nconns; i++)
-        if (h->conns[i] == c)
-            return 0;
-    if (h->nconns == MAX_CONNECTIONS)
-        return -1;
-    h->conns[h->nconns++] = c;
-    evhttp_connection_set_closecb(c, on_conn_close, h);
-    return 0;
+        if (h->conns[i].bev == bev) {
+            if (h->conns[i].evcon == NULL) {
+                h->conns[i].evcon = evcon;
+                evhttp_connection_set_closecb(evcon, on_conn_close, h);
+            }
+            h->conns[i].since = clock_mono();
+            return;
+        }
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -938,12 +1060,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
-    if (admit(h, req) < 0) {
-        evhttp_add_header(evhttp_request_get_output_headers(req),
-                          "Connection", "close");
-        reply_text(req, 503, "Service Unavailable", "too many connections");
-        return;
-    }
+    admit(h, req);
     /* "//x" is a host to the URI parser, not a path: nothing of ours. */
     if (uri && evhttp_uri_get_host(uri) != NULL) {
         reply_text(req, 404, "Not Found", "not found");
@@ -1004,6 +1121,7 @@ static int bind_to(struct httpd *h, const char *listen, struct pw_err *err)
                                         (ev_uint16_t)atoi(colon + 1));
     if (bs == NULL)
         return pw_err_set(err, PW_ERR_IO, "cannot listen on %s", h->listen);
+    h->listener = evhttp_bound_socket_get_listener(bs);
     if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
                     &len) == 0)
         h->port = ntohs(ss.ss_family == AF_INET6
@@ -1037,6 +1155,7 @@ struct httpd *httpd_new(struct loop *l, const char *listen,
                                    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
                                    EVHTTP_REQ_PATCH);
     evhttp_set_gencb(h->http, on_request, h);
+    evhttp_set_bevcb(h->http, on_accept, h);
     if (bind_to(h, listen, err) != PW_OK) {
         httpd_free(h);
         return NULL;
@@ -1082,6 +1201,10 @@ void httpd_free(struct httpd *h)
         evhttp_free(h->http);
     while (h->streams)
         stream_free(h->streams);
+    if (h->sweep_timer)
+        loop_timer_cancel(h->sweep_timer);
+    while (h->nconns)
+        bufferevent_decref(h->conns[--h->nconns].bev);
     free(h->listen);
     free(h);
 }
