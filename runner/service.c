@@ -639,15 +639,15 @@ static void http_facts(void *arg, struct httpd_facts *f)
 
 /* A listener on the current config's `listen`, or NULL (logged) when it
  * is off or cannot be bound: probing goes on without it. */
-static struct httpd *open_httpd(struct service *v)
+/* A listener on <listen>; NULL when it cannot be bound, said in the log
+ * unless <quiet> (a first try that may fail on purpose). */
+static struct httpd *open_httpd_at(struct service *v, const char *listen,
+                                   int quiet)
 {
-    const struct config *cfg = suite_config(v->suite);
     struct httpd_src src;
     struct httpd *h;
     struct pw_err err;
 
-    if (cfg->listen == NULL)
-        return NULL;
     memset(&src, 0, sizeof(src));
     src.engine = v->engine;
     src.sched = v->sched;
@@ -661,15 +661,22 @@ static struct httpd *open_httpd(struct service *v)
     src.facts = http_facts;
     src.held = target_held;
     src.arg = v;
-    h = httpd_new(v->loop, cfg->listen, &src, &err);
-    if (h == NULL)
+    h = httpd_new(v->loop, listen, &src, &err);
+    if (h == NULL && !quiet)
         pwlog(PWLOG_ERROR, "http.listen",
               "%s: no /metrics, /healthz or /api; probing goes on", err.msg);
-    else
+    else if (h)
         pwlog(PWLOG_INFO, "http.listen", "serving /metrics, /healthz and "
                                          "/api on %s (port %d)",
-              cfg->listen, httpd_port(h));
+              listen, httpd_port(h));
     return h;
+}
+
+static struct httpd *open_httpd(struct service *v)
+{
+    const struct config *cfg = suite_config(v->suite);
+
+    return cfg->listen ? open_httpd_at(v, cfg->listen, 0) : NULL;
 }
 
 /* `listen` changed in a reload: the new address, or none. */
@@ -685,14 +692,32 @@ static void rebind(struct service *v)
                                         "is closed");
         return;
     }
-    /* The old address is let go first: the new one may share its port. */
-    httpd_free(v->httpd);
-    v->httpd = NULL;
-    h = open_httpd(v);
-    if (h)
-        pwlog(PWLOG_NOTICE, "http.rebind", "listen changed: now on %s",
-              cfg->listen);
-    v->httpd = h;
+    /* The new address first, so that the old one keeps answering when
+     * the new cannot be had; then, as the new one may share the old one's
+     * port, once more without the old. */
+    h = v->httpd ? open_httpd_at(v, cfg->listen, 1) : NULL;
+    if (h == NULL) {
+        char *was = v->httpd ? xstrdup(httpd_listen(v->httpd)) : NULL;
+
+        httpd_free(v->httpd);
+        v->httpd = NULL;
+        h = open_httpd_at(v, cfg->listen, 0);
+        if (h == NULL && was) {
+            h = open_httpd_at(v, was, 0);
+            if (h)
+                pwlog(PWLOG_ERROR, "http.rebind",
+                      "cannot listen on %s: still on %s", cfg->listen, was);
+        }
+        free(was);
+        v->httpd = h;
+        if (h == NULL || strcmp(httpd_listen(h), cfg->listen) != 0)
+            return;
+    } else {
+        httpd_free(v->httpd);
+        v->httpd = h;
+    }
+    pwlog(PWLOG_NOTICE, "http.rebind", "listen changed: now on %s",
+          cfg->listen);
 }
 
 static void reload(struct service *v)
