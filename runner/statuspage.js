@@ -457,6 +457,10 @@
         return r.json();
       })
       .then(function (d) {
+        /* A reload came while the tests were listed: the list is cut
+         * short, so it would show wrong counts. */
+        if (d.tests_complete === false)
+          throw new Error("the configuration was reloaded while it was read");
         data = d;
         renderRunner();
         renderIncidents();
