@@ -18,9 +18,11 @@
  *                      the status page (statuspage.h)
  *
  * Any other path is a 404; a method other than GET or HEAD a 405.
- * Requests are capped (headers 8 KiB, no body), connections too (64 at
- * once: a connection beyond that is answered 503 and closed), and every
- * connection times out after 10 s.
+ * Requests are capped (headers 8 KiB, no body), connections too (128
+ * open at once: at the cap the listener stops accepting until one
+ * closes), and a connection that has not sent a whole request within 10 s
+ * of opening or of its last request is cut.  Long answers (/metrics,
+ * /api/status) go out a piece at a time, never holding the loop.
  *
  * Everything in struct httpd_src is borrowed and must outlive the
  * listener.  Single-threaded, on the loop's thread.
