@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -913,6 +914,22 @@ static void service_release(struct service *v)
     suite_unref(v->suite);
 }
 
+/* Raise the soft limit on open files to the hard one: the default soft
+ * limit (1024) is far below what a busy runner's connections to targets,
+ * Redis and the listener's clients may need, and the hard one is what the
+ * administrator allowed (systemd: LimitNOFILE). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        pwlog(PWLOG_DEBUG, "service.nofile", "cannot raise the open-file "
+                                              "limit: %s", strerror(errno));
+}
+
 int service_run_main(int argc, char **argv)
 {
     struct svc_opts o;
@@ -931,6 +948,7 @@ int service_run_main(int argc, char **argv)
         return rc;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     v.suite = load(cli_config_path(o.config), "config.invalid");
     if (v.suite == NULL || check_selection(v.suite, &o) < 0) {
         suite_unref(v.suite);
