@@ -135,15 +135,22 @@ static int fake_result(const char *id, struct docs_result *r, void *arg)
     return 0;
 }
 
+/* Pages of <su> in format <f>, with the fake results or none. */
+static void src_init(struct docs_src *src, const struct suite *su,
+                     enum docs_format f, int results)
+{
+    memset(src, 0, sizeof(*src));
+    src->suite = su;
+    src->format = f;
+    src->result = results ? fake_result : NULL;
+}
+
 static char *render(enum docs_format f, const char *name, int results)
 {
     struct docs_src src;
     struct sbuf b = SBUF_INIT;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = f;
-    src.result = results ? fake_result : NULL;
+    src_init(&src, s, f, results);
     docs_scenario(&b, &src, suite_find_scenario(s, name));
     ck_assert_int_eq(sbuf_failed(&b), PW_OK);
     return sbuf_take(&b, NULL);
@@ -273,9 +280,7 @@ START_TEST(test_docs_permutation_cap)
     struct sbuf b = SBUF_INIT;
     const char *last;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_MD;
+    src_init(&src, s, DOCS_MD, 0);
     docs_scenario(&b, &src, suite_find_scenario(s, "wide"));
     HAS(b.buf, "| 1000 |");
     HASNT(b.buf, "| 1001 |");
@@ -292,10 +297,7 @@ START_TEST(test_docs_index_and_names)
     struct docs_src src;
     struct sbuf b = SBUF_INIT;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_HTML;
-    src.result = fake_result;
+    src_init(&src, s, DOCS_HTML, 1);
     docs_index(&b, &src, NULL);
     HAS(b.buf, "<a href=\"shop.html\">shop</a>");
     HAS(b.buf, "<td class=\"state-failing\">failing</td>");
@@ -337,10 +339,7 @@ START_TEST(test_docs_ages_only_when_asked)
     struct docs_src src;
     struct sbuf b = SBUF_INIT;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_MD;
-    src.result = fake_result;
+    src_init(&src, s, DOCS_MD, 1);
     docs_scenario(&b, &src, suite_find_scenario(s, "shop"));
     HAS(b.buf, "1970-01-01 00:16 UTC |");
     HASNT(b.buf, " ago)");
@@ -380,9 +379,7 @@ START_TEST(test_docs_defined_in)
               cfg_dir);
     s2 = suite_load(tu_write("site/prodwatch.yaml", cfg.buf), d);
     ck_assert_ptr_nonnull(s2);
-    memset(&src, 0, sizeof(src));
-    src.suite = s2;
-    src.format = DOCS_MD;
+    src_init(&src, s2, DOCS_MD, 0);
     docs_scenario(&page, &src, suite_find_scenario(s2, "wide"));
     HAS(page.buf, "**Defined in**: scenarios/deep.yaml, line 1");
     sbuf_reset(&page);
@@ -450,9 +447,7 @@ START_TEST(test_docs_file_names_apart)
     docs_file_name(&b, "a");
     ck_assert_str_eq(b.buf, "a");
     sbuf_reset(&b);
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_MD;
+    src_init(&src, s, DOCS_MD, 0);
     docs_index(&b, &src, NULL);
     HAS(b.buf, "[index](~69ndex.md)");
     HASNT(b.buf, "(index.md)");
