@@ -56,13 +56,19 @@ static void text(struct page *p, const char *s)
 /* Literal text such as a template or a jq program.  A Markdown code span
  * takes no escapes, so it is fenced by one backtick more than the longest
  * run inside, and <, > and & are left as they are (a code span shows them
- * literally).  Never inside a table, where '|' would need an escape that
- * a code span elsewhere would show. */
-static void code(struct page *p, const char *s)
+ * literally).  In a table cell (<in_table>) a '|' would end the cell, so
+ * it is written "\|", which a table takes as a pipe even in a code span
+ * and which a code span elsewhere would show as it is.  An empty value
+ * cannot be a code span: it is said in words. */
+static void code_in(struct page *p, const char *s, int in_table)
 {
     size_t run = 0, longest = 0, i;
     const char *c;
 
+    if (*s == '\0') {
+        text(p, "(empty)");
+        return;
+    }
     if (p->f == DOCS_HTML) {
         raw(p, "<code>");
         text(p, s);
@@ -81,6 +87,8 @@ static void code(struct page *p, const char *s)
     for (c = s; *c; c++) {
         if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
             sbuf_addc(p->out, ' ');
+        else if (*c == '|' && in_table)
+            sbuf_adds(p->out, "\\|");
         else
             sbuf_addc(p->out, *c);
     }
@@ -88,6 +96,11 @@ static void code(struct page *p, const char *s)
         sbuf_addc(p->out, ' ');
     for (i = 0; i <= longest; i++)
         sbuf_addc(p->out, '`');
+}
+
+static void code(struct page *p, const char *s)
+{
+    code_in(p, s, 0);
 }
 
 static void heading(struct page *p, int level, const char *cls)
@@ -214,6 +227,68 @@ static void para(struct page *p, const char *s)
     raw(p, p->f == DOCS_MD ? "" : "<p>");
     text(p, s);
     raw(p, p->f == DOCS_MD ? "\n\n" : "</p>\n");
+}
+
+/* Whether line <s> (up to <e>) is blank: spaces and tabs only. */
+static int blank_line(const char *s, const char *e)
+{
+    for (; s < e; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r')
+            return 0;
+    return 1;
+}
+
+/* One line of a paragraph, without its indentation (an indented line
+ * would be a code block in Markdown).  In Markdown a line may also start
+ * a block (a heading, a list, a quote, a fence, a setext underline), so a
+ * first character that would do so is backslash-escaped. */
+static void line_text(struct page *p, const char *s, const char *e)
+{
+    struct sbuf b = SBUF_INIT;
+    const char *d;
+
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    if (p->f == DOCS_MD) {
+        for (d = s; d < e && *d >= '0' && *d <= '9'; d++)
+            ;
+        if (s < e && (strchr("#-+=>~", *s) ||
+                      (d > s && d < e && (*d == '.' || *d == ')'))))
+            raw(p, "\\");
+    }
+    while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    sbuf_add(&b, s, (size_t)(e - s));
+    text(p, b.buf ? b.buf : "");
+    sbuf_release(&b);
+}
+
+/* Free text such as a description: paragraphs (split at blank lines) and
+ * the line breaks inside them kept, every line escaped. */
+static void paras(struct page *p, const char *s)
+{
+    const char *e;
+    int open = 0;
+
+    for (; *s; s = *e ? e + 1 : e) {
+        e = strchr(s, '\n');
+        if (e == NULL)
+            e = s + strlen(s);
+        if (blank_line(s, e)) {
+            if (open)
+                raw(p, p->f == DOCS_MD ? "\n\n" : "</p>\n");
+            open = 0;
+            continue;
+        }
+        if (open)
+            raw(p, p->f == DOCS_MD ? "  \n" : "<br>\n");
+        else
+            raw(p, p->f == DOCS_MD ? "" : "<p>");
+        open = 1;
+        line_text(p, s, e);
+    }
+    if (open)
+        raw(p, p->f == DOCS_MD ? "\n\n" : "</p>\n");
 }
 
 /* ---- Time ----------------------------------------------------------- */
@@ -357,8 +432,8 @@ static int each_test(const struct docs_src *src, const struct scenario *sc,
 
 /* Per target and step: what the tests' last results say. */
 struct cell {
-    unsigned long passed, failed, unreached;
-    time_t since;     /* failed: earliest; passed only: latest */
+    unsigned long passed, failed, errored, unreached;
+    time_t since;     /* failed or in error: earliest; passed only: latest */
     time_t msg_at;    /* last_run of the failure <msg> comes from */
     char *msg;
 };
@@ -408,9 +483,15 @@ static void tally_test(size_t t, const struct docs_result *r, void *arg)
             c->unreached++;
             continue;
         }
-        if (c->failed == 0 || (r->since > 0 && r->since < c->since))
+        if ((c->failed == 0 && c->errored == 0) ||
+            (r->since > 0 && r->since < c->since))
             c->since = r->since;
-        c->failed++;
+        /* A test in error is kept apart from one that failed, as the
+         * status page does: the step could not be checked at all. */
+        if (r->status == RUN_ERROR)
+            c->errored++;
+        else
+            c->failed++;
         if (r->message && (c->msg == NULL || r->last_run >= c->msg_at)) {
             free(c->msg);
             c->msg = xstrdup(r->message);
@@ -762,6 +843,8 @@ static const char *cell_state(const struct cell *c)
 {
     if (c->failed)
         return "failed";
+    if (c->errored)
+        return "in error";
     if (c->passed && c->unreached == 0)
         return "passed";
     if (c->passed)
@@ -774,10 +857,10 @@ static const char *cell_state(const struct cell *c)
 static void say_results(struct page *p, const struct docs_src *src,
                         const struct tally *ty, size_t step)
 {
-    static const char *const cols[] = { "Target",      "Result",
-                                        "Passed",      "Failed",
-                                        "Not reached", "No result",
-                                        "Since",       "Last failure" };
+    static const char *const cols[] = {
+        "Target",      "Result",    "Passed", "Failed",      "In error",
+        "Not reached", "No result", "Since",  "Last failure"
+    };
     const struct config *cfg = suite_config(src->suite);
     struct sbuf b = SBUF_INIT;
     size_t t;
@@ -793,9 +876,10 @@ static void say_results(struct page *p, const struct docs_src *src,
         if (ty->tests[t] == 0)
             continue;
         snprintf(cls, sizeof(cls), "result %s",
-                 c->failed   ? "failed"
-                 : c->passed ? "passed"
-                             : "unknown");
+                 c->failed    ? "failed"
+                 : c->errored ? "error"
+                 : c->passed  ? "passed"
+                              : "unknown");
         row_start(p, cls, cfg->targets[t].name);
         cell(p, "target", cfg->targets[t].name);
         cell(p, "state", state);
@@ -806,13 +890,17 @@ static void say_results(struct page *p, const struct docs_src *src,
         sbuf_addf(&b, "%lu", c->failed);
         cell(p, "failed", b.buf);
         sbuf_reset(&b);
+        sbuf_addf(&b, "%lu", c->errored);
+        cell(p, "error", b.buf);
+        sbuf_reset(&b);
         sbuf_addf(&b, "%lu", c->unreached);
         cell(p, "unreached", b.buf);
         sbuf_reset(&b);
         sbuf_addf(&b, "%lu", ty->norun[t] + ty->unplaced[t]);
         cell(p, "norun", b.buf);
         sbuf_reset(&b);
-        add_time(&b, c->failed || c->passed ? c->since : 0, src->now);
+        add_time(&b, c->failed || c->errored || c->passed ? c->since : 0,
+                 src->now);
         cell(p, "since", b.buf);
         cell(p, "message", c->msg ? c->msg : "");
         row_end(p);
@@ -874,13 +962,15 @@ static void say_matrix(struct page *p, const struct docs_src *src,
     for (i = 0; i < np; i++) {
         row_start(p, "param", NULL);
         cell(p, "name", matrix_param_name(m, i));
-        sbuf_reset(&b);
+        /* Each value a code span of its own: a value holding ", " or
+         * "=" is still one value. */
+        raw(p, p->f == DOCS_MD ? " " : "<td class=\"values\">");
         for (v = 0; v < matrix_value_count(m, i); v++) {
             if (v)
-                sbuf_adds(&b, ", ");
-            sbuf_adds(&b, matrix_value(m, i, v));
+                text(p, ", ");
+            code_in(p, matrix_value(m, i, v), 1);
         }
-        cell(p, "values", b.buf);
+        raw(p, p->f == DOCS_MD ? " |" : "</td>");
         row_end(p);
     }
     table_end(p);
@@ -975,6 +1065,7 @@ static const char CSS[] =
     "font-size:13px}td,th{border:1px solid #ccc;padding:.2em .5em;"
     "text-align:left;vertical-align:top}.kw{font-weight:bold;color:#555}"
     "tr.failed td.state,.state-failing{color:#fff;background:#c62828}"
+    "tr.error td.state{color:#fff;background:#6a1b9a}"
     "tr.passed td.state,.state-passing{color:#fff;background:#2e7d32}"
     "tr.unknown td.state,.state-unknown{background:#ddd}"
     ".step{border-left:3px solid #ccc;padding-left:.8em;margin:1em 0}"
@@ -1043,6 +1134,27 @@ static void link_to(struct page *p, const struct docs_src *src,
     sbuf_release(&href);
 }
 
+/* Where a scenario file is, as a reader can use it: relative to the
+ * configuration's directory <dir> when under it, else its base name.
+ * Never the absolute path: it says nothing to a reader and tells the
+ * layout of the machine to anyone the daemon serves. */
+static void defined_in(struct sbuf *b, const char *dir, const char *file)
+{
+    size_t n = strlen(dir);
+    const char *rel = NULL, *base = strrchr(file, '/');
+
+    if (strcmp(dir, ".") == 0 && file[0] != '/')
+        rel = file;
+    else if (n > 0 && strncmp(file, dir, n) == 0)
+        rel = dir[n - 1] == '/' ? file + n : file[n] == '/' ? file + n + 1
+                                                             : NULL;
+    while (rel && strncmp(rel, "./", 2) == 0)
+        rel += 2;
+    if (rel && (strncmp(rel, "../", 3) == 0 || strstr(rel, "/../")))
+        rel = NULL;
+    sbuf_adds(b, rel && *rel ? rel : base ? base + 1 : file);
+}
+
 static void fact(struct page *p, const char *label, const char *value)
 {
     item(p, "fact");
@@ -1062,7 +1174,7 @@ static void say_head(struct page *p, const struct docs_src *src,
     unsigned long tests = 0;
 
     if (scenario_description(sc))
-        para(p, scenario_description(sc));
+        paras(p, scenario_description(sc));
     list(p, "facts");
     for (i = 0; i < scenario_tag_count(sc); i++) {
         sbuf_adds(&b, i ? ", " : "");
@@ -1085,7 +1197,8 @@ static void say_head(struct page *p, const struct docs_src *src,
     sbuf_addf(&b, "%lu", tests);
     fact(p, "Tests", b.buf);
     sbuf_reset(&b);
-    sbuf_addf(&b, "%s, line %u", scenario_file(sc), scenario_pos(sc).line);
+    defined_in(&b, cfg->dir, scenario_file(sc));
+    sbuf_addf(&b, ", line %u", scenario_pos(sc).line);
     fact(p, "Defined in", b.buf);
     list_end(p);
     sbuf_release(&b);
@@ -1262,14 +1375,17 @@ void docs_index(struct sbuf *out, const struct docs_src *src,
 
 void docs_file_name(struct sbuf *out, const char *name)
 {
+    /* The index's own name is taken: a scenario called so has its first
+     * byte escaped, as a leading '.' has. */
+    int first_escaped = name[0] == '.' || strcmp(name, "index") == 0;
     const char *c;
 
     for (c = name; *c; c++) {
         unsigned char u = (unsigned char)*c;
 
-        if (((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-             (u >= '0' && u <= '9') || u == '-' || u == '_' || u == '.') &&
-            !(c == name && u == '.'))
+        if (((u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' ||
+             u == '_' || u == '.') &&
+            !(c == name && first_escaped))
             sbuf_addc(out, (char)u);
         else
             sbuf_addf(out, "~%02x", u);

@@ -60,7 +60,9 @@ struct docs_src {
     enum docs_format format;
     enum docs_links links;
     size_t max_rows; /* permutations listed; 0 means DOCS_MAX_ROWS */
-    time_t now;      /* for "since" ages; 0: dates only */
+    /* For "since" ages ("19s ago"), which only a page served at once may
+     * carry; 0: dates only, as in any page that is kept. */
+    time_t now;
 };
 
 /* Append the page of <sc> (a scenario of <src>->suite) to <out>. */
@@ -77,9 +79,12 @@ void docs_index(struct sbuf *out, const struct docs_src *src,
 int docs_selected(const struct scenario *sc, const struct expand_filter *f);
 
 /* Append a file name for scenario <name> (without extension) to <out>:
- * letters, digits, '-', '_' and '.' kept, every other byte (and a
- * leading '.') written as '~' and two hex digits, so two names never
- * share a file and none leaves the directory. */
+ * lower-case letters, digits, '-', '_' and '.' kept, every other byte
+ * written as '~' and two hex digits, and so is the first byte of a
+ * leading '.' or of the name "index" (the index's file).  Two names never
+ * share a file, none leaves the directory, and none is the index's; upper
+ * case is escaped so that this holds on a file system that ignores case
+ * too ("A" is "~41", "a" is "a"). */
 void docs_file_name(struct sbuf *out, const char *name);
 
 /* The index of the step of <sc> named <name> as a run names it (its

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "clock.h"
 #include "docs.h"
 #include "docs_cmd.h"
 #include "keys.h"
@@ -183,18 +182,42 @@ static int write_file(const char *dir, const char *base, const char *ext,
 {
     struct sbuf path = SBUF_INIT;
     FILE *fp;
-    int ok;
+    int ok, err = 0;
 
     sbuf_addf(&path, "%s/%s%s", dir, base, ext);
+    errno = 0;
     fp = fopen(path.buf, "w");
     ok = fp && fwrite(body->buf, 1, body->len, fp) == body->len;
-    if (fp && fclose(fp) != 0)
-        ok = 0;
     if (!ok)
-        fprintf(stderr, "prodwatch docs: %s: %s\n", path.buf,
-                strerror(errno));
+        err = errno;
+    /* A full disk may only show when the buffer is flushed at close. */
+    if (fp && fclose(fp) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok)
+        fprintf(stderr, "prodwatch docs: cannot write %s: %s\n", path.buf,
+                strerror(err ? err : EIO));
     sbuf_release(&path);
     return ok;
+}
+
+/* Write <body> to stdout and flush it, so a full disk or a closed pipe
+ * is said at once and the exit status tells it. */
+static int write_stdout(const struct sbuf *body)
+{
+    int ok;
+
+    errno = 0;
+    ok = fwrite(body->buf, 1, body->len, stdout) == body->len &&
+         fflush(stdout) == 0;
+
+    if (!ok || ferror(stdout)) {
+        fprintf(stderr, "prodwatch docs: cannot write stdout: %s\n",
+                strerror(errno ? errno : EIO));
+        return 0;
+    }
+    return 1;
 }
 
 struct dopts {
@@ -217,7 +240,7 @@ static int parse(int argc, char **argv, struct dopts *o)
         { NULL, 0, NULL, 0 },
     };
     const char **sc, **tg, **tag;
-    int ch;
+    int ch, rc;
 
     memset(o, 0, sizeof(*o));
     o->names = xcalloc(3 * ((size_t)argc + 1), sizeof(char *));
@@ -267,7 +290,17 @@ static int parse(int argc, char **argv, struct dopts *o)
             return cli_bad_option(ch, argv);
         }
     }
-    return cli_no_operands(argc, argv);
+    rc = cli_no_operands(argc, argv);
+    if (rc >= 0)
+        return rc;
+    /* Pages back to back are no HTML document, and one page alone would
+     * link to an index that is not there: HTML is files only. */
+    if (o->format == DOCS_HTML && o->dir == NULL) {
+        fprintf(stderr, "prodwatch docs: --format html writes one file per "
+                        "page: use -o DIR\n");
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
 }
 
 static struct suite *load(const struct dopts *o)
@@ -317,7 +350,7 @@ static int write_pages(const struct dopts *o, const struct docs_src *src)
         sbuf_reset(&page);
         docs_scenario(&page, src, sc);
         if (o->dir == NULL) {
-            fwrite(page.buf, 1, page.len, stdout);
+            ok = write_stdout(&page);
             continue;
         }
         sbuf_reset(&name);
@@ -358,7 +391,8 @@ int docs_main(int argc, char **argv)
     src.ntargets = o.f.ntargets;
     src.format = o.format;
     src.links = DOCS_LINK_FILES;
-    src.now = clock_now();
+    /* Files are read long after they are written: no "ago" on them. */
+    src.now = 0;
     /* Pages without results beat no pages: Redis being away is said, not
      * fatal. */
     if (read_known(s, &o.f, &ks, &why) == 0) {
@@ -371,7 +405,6 @@ int docs_main(int argc, char **argv)
                 why.buf);
     }
     rc = write_pages(&o, &src);
-    fflush(stdout);
     known_release(&ks);
     sbuf_release(&why);
     suite_free(s);

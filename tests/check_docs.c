@@ -58,7 +58,25 @@ static const char WIDE[] = "name: wide\n"
                            "  - name: ping\n"
                            "    request: { url: \"{{ target.base_url }}\" }\n";
 
+/* A scenario named like the index, with a description of several
+ * paragraphs whose lines would be Markdown blocks, and matrix values that
+ * hold the separators a list would use. */
+static const char ODD[] = "name: index\n"
+                          "description: |\n"
+                          "  First line\n"
+                          "  second <line>\n"
+                          "\n"
+                          "  # Not a heading\n"
+                          "    - not a list\n"
+                          "targets: [eu]\n"
+                          "matrix:\n"
+                          "  v: [\"a,b=c\", \"d|e\", x]\n"
+                          "steps:\n"
+                          "  - name: ping\n"
+                          "    request: { url: \"{{ target.base_url }}\" }\n";
+
 static struct suite *s;
+static char cfg_dir[512]; /* where setup() wrote the configuration */
 
 static void setup(void)
 {
@@ -67,7 +85,10 @@ static void setup(void)
 
     tu_write("sc-shop.yaml", SHOP);
     tu_write("sc-wide.yaml", WIDE);
+    tu_write("sc-odd.yaml", ODD);
     cfg = tu_write("docs.yaml", CONFIG);
+    snprintf(cfg_dir, sizeof(cfg_dir), "%.*s",
+             (int)(strrchr(cfg, '/') - cfg), cfg);
     s = suite_load(cfg, d);
     if (s == NULL) {
         char *t = tu_diag_text(d);
@@ -96,6 +117,9 @@ static const struct fake FAKES[] = {
     { "shop@us[pay=card]",
       { RUN_FAIL, "Then the order is listed", "listed: status 500", 1700,
         2200 } },
+    { "shop@us[pay=paypal]",
+      { RUN_ERROR, "Given a registered user", "connect: refused", 1800,
+        2300 } },
 };
 
 static int fake_result(const char *id, struct docs_result *r, void *arg)
@@ -111,15 +135,22 @@ static int fake_result(const char *id, struct docs_result *r, void *arg)
     return 0;
 }
 
+/* Pages of <su> in format <f>, with the fake results or none. */
+static void src_init(struct docs_src *src, const struct suite *su,
+                     enum docs_format f, int results)
+{
+    memset(src, 0, sizeof(*src));
+    src->suite = su;
+    src->format = f;
+    src->result = results ? fake_result : NULL;
+}
+
 static char *render(enum docs_format f, const char *name, int results)
 {
     struct docs_src src;
     struct sbuf b = SBUF_INIT;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = f;
-    src.result = results ? fake_result : NULL;
+    src_init(&src, s, f, results);
     docs_scenario(&b, &src, suite_find_scenario(s, name));
     ck_assert_int_eq(sbuf_failed(&b), PW_OK);
     return sbuf_take(&b, NULL);
@@ -190,23 +221,24 @@ START_TEST(test_docs_step_counting)
     eu = strstr(s1, "data-target=\"eu\"");
     ck_assert_msg(eu < s2, "out of order");
     HAS(eu, "<td class=\"state\">passed</td><td class=\"passed\">2</td>"
-            "<td class=\"failed\">0</td><td class=\"unreached\">0</td>");
+            "<td class=\"failed\">0</td><td class=\"error\">0</td>"
+            "<td class=\"unreached\">0</td>");
     /* Step 2 on eu: one passed it, one failed at it, with its message. */
     eu = strstr(s2, "data-target=\"eu\"");
     HAS(s2, "<tr class=\"result failed\" data-target=\"eu\"><td "
             "class=\"target\">eu</td><td class=\"state\">failed</td><td "
             "class=\"passed\">1</td><td class=\"failed\">1</td><td "
-            "class=\"unreached\">0</td>");
+            "class=\"error\">0</td><td class=\"unreached\">0</td>");
     ck_assert_msg(strstr(eu, "status 502, want 2xx") < s3, "message");
     /* Step 3 on eu: the failed one did not reach it. */
     eu = strstr(s3, "data-target=\"eu\"");
     HAS(eu, "<td class=\"passed\">1</td><td class=\"failed\">0</td>"
-            "<td class=\"unreached\">1</td>");
-    /* us: one test without results, one failed at step 3. */
+            "<td class=\"error\">0</td><td class=\"unreached\">1</td>");
+    /* us: one test in error at step 1, one failed at step 3. */
     us = strstr(s3, "data-target=\"us\"");
     HAS(us, "<td class=\"state\">failed</td><td class=\"passed\">0</td>"
-            "<td class=\"failed\">1</td><td class=\"unreached\">0</td>"
-            "<td class=\"norun\">1</td>");
+            "<td class=\"failed\">1</td><td class=\"error\">0</td>"
+            "<td class=\"unreached\">1</td><td class=\"norun\">0</td>");
     HAS(us, "listed: status 500");
     free(html);
 }
@@ -248,9 +280,7 @@ START_TEST(test_docs_permutation_cap)
     struct sbuf b = SBUF_INIT;
     const char *last;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_MD;
+    src_init(&src, s, DOCS_MD, 0);
     docs_scenario(&b, &src, suite_find_scenario(s, "wide"));
     HAS(b.buf, "| 1000 |");
     HASNT(b.buf, "| 1001 |");
@@ -267,10 +297,7 @@ START_TEST(test_docs_index_and_names)
     struct docs_src src;
     struct sbuf b = SBUF_INIT;
 
-    memset(&src, 0, sizeof(src));
-    src.suite = s;
-    src.format = DOCS_HTML;
-    src.result = fake_result;
+    src_init(&src, s, DOCS_HTML, 1);
     docs_index(&b, &src, NULL);
     HAS(b.buf, "<a href=\"shop.html\">shop</a>");
     HAS(b.buf, "<td class=\"state-failing\">failing</td>");
@@ -278,6 +305,152 @@ START_TEST(test_docs_index_and_names)
     sbuf_reset(&b);
     docs_file_name(&b, "../a b/ü");
     ck_assert_str_eq(b.buf, "~2e.~2fa~20b~2f~c3~bc");
+    sbuf_release(&b);
+}
+END_TEST
+
+/* A test in error is not counted as failed, in either format: on us, one
+ * test is in error at step 1 (the other passed it). */
+START_TEST(test_docs_errors_apart)
+{
+    char *html = render(DOCS_HTML, "shop", 1);
+    char *md = render(DOCS_MD, "shop", 1);
+    const char *s1 = strstr(html, "data-step=\"1\""), *us;
+
+    ck_assert_ptr_nonnull(s1);
+    us = strstr(s1, "data-target=\"us\"");
+    ck_assert_ptr_nonnull(us);
+    HAS(html, "<tr class=\"result error\" data-target=\"us\"><td "
+              "class=\"target\">us</td><td class=\"state\">in error</td><td "
+              "class=\"passed\">1</td><td class=\"failed\">0</td><td "
+              "class=\"error\">1</td><td class=\"unreached\">0</td>");
+    HAS(us, "connect: refused");
+    HAS(md, "| Failed | In error | Not reached |");
+    HAS(md, "| us | in error | 1 | 0 | 1 | 0 | 0 |");
+    HAS(md, "| us | failed | 0 | 1 | 0 | 1 | 0 |");
+    free(html);
+    free(md);
+}
+END_TEST
+
+/* Ages are only said when the renderer is given a time to count from. */
+START_TEST(test_docs_ages_only_when_asked)
+{
+    struct docs_src src;
+    struct sbuf b = SBUF_INIT;
+
+    src_init(&src, s, DOCS_MD, 1);
+    docs_scenario(&b, &src, suite_find_scenario(s, "shop"));
+    HAS(b.buf, "1970-01-01 00:16 UTC |");
+    HASNT(b.buf, " ago)");
+    sbuf_reset(&b);
+    src.now = 2000;
+    docs_scenario(&b, &src, suite_find_scenario(s, "shop"));
+    HAS(b.buf, "1970-01-01 00:16 UTC (16m ago)");
+    sbuf_release(&b);
+}
+END_TEST
+
+START_TEST(test_docs_defined_in)
+{
+    char *md = render(DOCS_MD, "shop", 0);
+    char *html = render(DOCS_HTML, "shop", 0);
+    struct diag *d = diag_new();
+    struct sbuf cfg = SBUF_INIT, page = SBUF_INIT;
+    struct docs_src src;
+    struct suite *s2;
+
+    HAS(md, "**Defined in**: sc-shop.yaml, line 1");
+    HAS(html, "sc-shop.yaml, line 1");
+    HASNT(md, cfg_dir);
+    HASNT(html, cfg_dir);
+    /* Under the configuration's directory: the path from there; outside
+     * it: the base name. */
+    tu_mkdir("site");
+    tu_mkdir("site/scenarios");
+    tu_write("site/scenarios/deep.yaml", WIDE);
+    sbuf_addf(&cfg,
+              "redis: redis://127.0.0.1:1/0\n"
+              "scenarios: [ \"scenarios/*.yaml\", \"../sc-shop.yaml\", "
+              "\"%s/sc-odd.yaml\" ]\n"
+              "targets:\n"
+              "  eu: { base_url: \"http://127.0.0.1:1\" }\n"
+              "  us: { base_url: \"http://127.0.0.1:2\" }\n",
+              cfg_dir);
+    s2 = suite_load(tu_write("site/prodwatch.yaml", cfg.buf), d);
+    ck_assert_ptr_nonnull(s2);
+    src_init(&src, s2, DOCS_MD, 0);
+    docs_scenario(&page, &src, suite_find_scenario(s2, "wide"));
+    HAS(page.buf, "**Defined in**: scenarios/deep.yaml, line 1");
+    sbuf_reset(&page);
+    docs_scenario(&page, &src, suite_find_scenario(s2, "shop"));
+    HAS(page.buf, "**Defined in**: sc-shop.yaml, line 1");
+    sbuf_reset(&page);
+    docs_scenario(&page, &src, suite_find_scenario(s2, "index"));
+    HAS(page.buf, "**Defined in**: sc-odd.yaml, line 1");
+    HASNT(page.buf, cfg_dir);
+    suite_free(s2);
+    diag_free(d);
+    sbuf_release(&cfg);
+    sbuf_release(&page);
+    free(md);
+    free(html);
+}
+END_TEST
+
+START_TEST(test_docs_matrix_values_apart)
+{
+    char *md = render(DOCS_MD, "index", 0);
+    char *html = render(DOCS_HTML, "index", 0);
+
+    HAS(md, "| v | `a,b=c`, `d\\|e`, `x` |");
+    HAS(html, "<td class=\"values\"><code>a,b=c</code>, <code>d|e</code>, "
+              "<code>x</code></td>");
+    free(md);
+    free(html);
+}
+END_TEST
+
+START_TEST(test_docs_paragraphs_kept)
+{
+    char *md = render(DOCS_MD, "index", 0);
+    char *html = render(DOCS_HTML, "index", 0);
+
+    HAS(md, "\n\nFirst line  \nsecond &lt;line&gt;\n\n"
+            "\\# Not a heading  \n\\- not a list\n\n");
+    HAS(html, "<p>First line<br>\nsecond &lt;line&gt;</p>\n"
+              "<p># Not a heading<br>\n- not a list</p>\n");
+    free(md);
+    free(html);
+}
+END_TEST
+
+/* No scenario's file is the index's, nor another's on a file system that
+ * ignores case. */
+START_TEST(test_docs_file_names_apart)
+{
+    struct docs_src src;
+    struct sbuf b = SBUF_INIT;
+
+    docs_file_name(&b, "index");
+    ck_assert_str_eq(b.buf, "~69ndex");
+    sbuf_reset(&b);
+    docs_file_name(&b, "Index");
+    ck_assert_str_eq(b.buf, "~49ndex");
+    sbuf_reset(&b);
+    docs_file_name(&b, "index2");
+    ck_assert_str_eq(b.buf, "index2");
+    sbuf_reset(&b);
+    docs_file_name(&b, "A");
+    ck_assert_str_eq(b.buf, "~41");
+    sbuf_reset(&b);
+    docs_file_name(&b, "a");
+    ck_assert_str_eq(b.buf, "a");
+    sbuf_reset(&b);
+    src_init(&src, s, DOCS_MD, 0);
+    docs_index(&b, &src, NULL);
+    HAS(b.buf, "[index](~69ndex.md)");
+    HASNT(b.buf, "(index.md)");
     sbuf_release(&b);
 }
 END_TEST
@@ -295,6 +468,12 @@ static Suite *docs_suite(void)
     tcase_add_test(tc, test_docs_html_escaped);
     tcase_add_test(tc, test_docs_permutation_cap);
     tcase_add_test(tc, test_docs_index_and_names);
+    tcase_add_test(tc, test_docs_errors_apart);
+    tcase_add_test(tc, test_docs_ages_only_when_asked);
+    tcase_add_test(tc, test_docs_defined_in);
+    tcase_add_test(tc, test_docs_matrix_values_apart);
+    tcase_add_test(tc, test_docs_paragraphs_kept);
+    tcase_add_test(tc, test_docs_file_names_apart);
     suite_add_tcase(su, tc);
     return su;
 }
