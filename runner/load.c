@@ -194,6 +194,32 @@ double load_rate(struct loadctx *c, const struct ynode *n, const char *what,
     return r;
 }
 
+uint64_t load_size(struct loadctx *c, const struct ynode *n, const char *what,
+                   uint64_t max, uint64_t fallback)
+{
+    struct pw_err err;
+    char a[32], b[32];
+    uint64_t bytes;
+
+    if (!load_want_scalar(c, n, what))
+        return fallback;
+    if (units_size(n->str, &bytes, &err) != PW_OK) {
+        load_err(c, n, "%s: %s", what, err.msg);
+        return fallback;
+    }
+    if (bytes == 0) {
+        load_err(c, n, "%s must be more than 0", what);
+        return fallback;
+    }
+    if (bytes > max) {
+        load_err(c, n, "%s must be at most %s, not %s", what,
+                 units_format_size(max, a, sizeof(a)),
+                 units_format_size(bytes, b, sizeof(b)));
+        return fallback;
+    }
+    return bytes;
+}
+
 struct pos load_pos_in(const struct loadctx *c, const struct ynode *n,
                        size_t off)
 {

@@ -52,6 +52,9 @@ uint64_t load_duration(struct loadctx *c, const struct ynode *n,
                        const char *what, uint64_t fallback);
 double load_rate(struct loadctx *c, const struct ynode *n, const char *what,
                  double fallback);
+/* A size (units_size()) from 1 byte to <max> bytes. */
+uint64_t load_size(struct loadctx *c, const struct ynode *n, const char *what,
+                   uint64_t max, uint64_t fallback);
 
 /* Whether scalar <n> is a plain (unquoted) YAML number / bool / null. */
 int load_is_number(const struct ynode *n);

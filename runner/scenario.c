@@ -520,6 +520,8 @@ static const char *const request_keys[] = { "method",
                                             "connect_timeout",
                                             "follow_redirects",
                                             "redirect_hosts",
+                                            "max_body",
+                                            "max_headers",
                                             NULL };
 
 static void load_auth(struct sload *L, const struct ynode *n, struct request *r)
@@ -625,6 +627,13 @@ static void load_request(struct sload *L, const struct ynode *n,
     v = ymap_get(n, "connect_timeout");
     if (v)
         r->connect_timeout_ms = load_duration(&L->c, v, "connect_timeout", 0);
+    v = ymap_get(n, "max_body");
+    if (v)
+        r->max_body = (size_t)load_size(&L->c, v, "max_body", CAP_MAX_BODY, 0);
+    v = ymap_get(n, "max_headers");
+    if (v)
+        r->max_headers =
+            (size_t)load_size(&L->c, v, "max_headers", CAP_MAX_HEADERS, 0);
     v = ymap_get(n, "follow_redirects");
     if (v) {
         if (load_is_bool(v))
