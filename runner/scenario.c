@@ -1183,6 +1183,9 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
  * bytes each, and a bound on what loading one file may hold in memory. */
 #define VALUES_FROM_MAX_BYTES (16u << 20)
 
+#define NEEDS_VALUES \
+    "matrix parameter '%s' needs a list of values or values_from: FILE"
+
 /* Add value <s> of matrix parameter <p> (named <param>), written at <at>,
  * unless it repeats one. */
 static void add_matrix_value(struct sload *L, struct matrix *m, size_t p,
@@ -1232,10 +1235,7 @@ static void load_values_from(struct sload *L, struct matrix *m, size_t p,
 
     load_check_keys(&L->c, n, keys, "a matrix parameter");
     if (v == NULL) {
-        load_err(&L->c, n,
-                 "matrix parameter '%s' needs a list of values or "
-                 "values_from: FILE",
-                 key->str);
+        load_err(&L->c, n, NEEDS_VALUES, key->str);
         return;
     }
     name = load_str(&L->c, v, "values_from");
@@ -1319,8 +1319,10 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             load_values_from(L, m, p, key, vals);
             continue;
         }
-        if (!load_want_seq(&L->c, vals, "a matrix parameter"))
+        if (vals->kind != Y_SEQ) {
+            load_err(&L->c, vals, NEEDS_VALUES, key->str);
             continue;
+        }
         if (vals->len == 0)
             load_err(&L->c, vals, "matrix parameter '%s' has no values",
                      key->str);
