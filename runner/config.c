@@ -226,9 +226,9 @@ static void load_target(struct loadctx *c, const struct config *cfg,
                         struct target *t)
 {
     static const char *const keys[] = {
-        "base_url", "channel",  "rate",     "vars",        "ca_file",
-        "client_cert", "client_key", "insecure", "max_body", "max_headers",
-        NULL
+        "base_url", "channel",     "rate",       "vars",
+        "ca_file",  "client_cert", "client_key", "insecure",
+        "max_body", "max_headers", NULL
     };
     const struct ynode *v;
 

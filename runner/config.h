@@ -40,7 +40,7 @@ struct target {
     size_t nvars;
     char *ca_file; /* NULL: the system store */
     char *client_cert, *client_key;
-    int insecure; /* skip TLS verification (explicit only) */
+    int insecure;       /* skip TLS verification (explicit only) */
     size_t max_body;    /* bytes of response body; 0: the default */
     size_t max_headers; /* bytes of response headers; 0: the default */
     struct pos pos;

@@ -23,7 +23,7 @@
 
 #define HTTP_BODY_CAP    (1u << 20)
 #define HTTP_MAX_HEADERS 100
-#define HTTP_HEADER_CAP  (16u << 10)          /* one header line, by default */
+#define HTTP_HEADER_CAP  (16u << 10)           /* one header line, by default */
 #define HTTP_HEADERS_CAP (HTTP_HEADER_CAP * 4) /* all of them, by default */
 
 #define HTTP_TOO_BIG_BODY    1

@@ -937,8 +937,8 @@ static void cleanup_terms(const struct run *r, const struct step *st,
     e->status = st->cleanup_expect.status;
     e->nstatus = st->cleanup_expect.nstatus;
     e->timeout_ms = (unsigned long)st->cleanup->timeout_ms;
-    e->body_cap = pick_cap(st->cleanup->max_body, st->req.max_body,
-                           r->tg->max_body);
+    e->body_cap =
+        pick_cap(st->cleanup->max_body, st->req.max_body, r->tg->max_body);
     e->header_cap = pick_cap(st->cleanup->max_headers, st->req.max_headers,
                              r->tg->max_headers);
 }

@@ -1183,7 +1183,7 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
  * bytes each, and a bound on what loading one file may hold in memory. */
 #define VALUES_FROM_MAX_BYTES (16u << 20)
 
-#define NEEDS_VALUES \
+#define NEEDS_VALUES                                                           \
     "matrix parameter '%s' needs a list of values or values_from: FILE"
 
 /* Add value <s> of matrix parameter <p> (named <param>), written at <at>,
@@ -1192,8 +1192,8 @@ static void add_matrix_value(struct sload *L, struct matrix *m, size_t p,
                              const char *param, const char *s, struct pos at)
 {
     if (matrix_find_value(m, p, s) >= 0) {
-        diag_add(L->c.d, at, "duplicate value '%s' in matrix parameter '%s'",
-                 s, param);
+        diag_add(L->c.d, at, "duplicate value '%s' in matrix parameter '%s'", s,
+                 param);
         return;
     }
     matrix_add_value(m, p, s);
@@ -1268,13 +1268,13 @@ static void load_values_from(struct sload *L, struct matrix *m, size_t p,
             continue;
         at.col = (unsigned)(start - line) + 1;
         if (memchr(start, '\0', (size_t)(stop - start))) {
-            diag_add(L->c.d, at, "a matrix value must not contain NUL "
-                                 "characters");
+            diag_add(L->c.d, at,
+                     "a matrix value must not contain NUL characters");
             continue;
         }
         if (++nvalues > MATRIX_MAX_VALUES) {
-            load_err(&L->c, v, "values_from '%s' has more than %d values",
-                     name, MATRIX_MAX_VALUES);
+            load_err(&L->c, v, "values_from '%s' has more than %d values", name,
+                     MATRIX_MAX_VALUES);
             break;
         }
         *stop = '\0';

@@ -577,7 +577,8 @@ START_TEST(test_config_response_caps)
                   "c.yaml:5:38: max_body: bad size 'lots': expected a whole "
                   "number of bytes, optionally with a unit (B, KiB, MiB, "
                   "GiB), like 512KiB or 4MiB\n"
-                  "c.yaml:5:57: max_headers must be a single value, not a list\n"
+                  "c.yaml:5:57: max_headers must be a single value, not a "
+                  "list\n"
                   "c.yaml:6:38: max_body must be at most 64MiB, not "
                   "67108865B\n");
 }

@@ -179,8 +179,12 @@ START_TEST(test_units_format_sizes)
         uint64_t bytes;
         const char *text;
     } cases[] = {
-        { 0, "0B" },          { 1000, "1000B" },        { 1024, "1KiB" },
-        { 1536 << 10, "1536KiB" }, { 4 << 20, "4MiB" }, { 3ULL << 30, "3GiB" },
+        { 0, "0B" },
+        { 1000, "1000B" },
+        { 1024, "1KiB" },
+        { 1536 << 10, "1536KiB" },
+        { 4 << 20, "4MiB" },
+        { 3ULL << 30, "3GiB" },
         { (1 << 20) + 1, "1048577B" },
     };
     size_t i;

@@ -603,8 +603,9 @@ static void util_bytes(struct evhttp_request *req)
     int i = 0;
 
     if (body < 0 || headers < 0) {
-        reply_error(req, 400, "body and headers must be byte counts within "
-                              "the demo's limits");
+        reply_error(req, 400,
+                    "body and headers must be byte counts within "
+                    "the demo's limits");
         return;
     }
     memset(chunk, 'A', UTIL_HEADER_LINE);
@@ -618,8 +619,8 @@ static void util_bytes(struct evhttp_request *req)
     }
     b = evbuffer_new();
     for (n = body; n > 0; n -= UTIL_HEADER_LINE)
-        evbuffer_add(b, chunk, n < UTIL_HEADER_LINE ? (size_t)n
-                                                    : UTIL_HEADER_LINE);
+        evbuffer_add(b, chunk,
+                     n < UTIL_HEADER_LINE ? (size_t)n : UTIL_HEADER_LINE);
     evhttp_add_header(out, "Content-Type", "text/plain");
     evhttp_send_reply(req, 200, "OK", b);
     evbuffer_free(b);
