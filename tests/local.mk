@@ -286,6 +286,7 @@ fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 BENCH_DIST = \
 	tests/bench/coverage.sh \
 	tests/bench/load_suite.sh \
+	tests/bench/many_values.sh \
 	tests/bench/matrix_sizes.sh \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \
