@@ -225,9 +225,11 @@ static void load_target(struct loadctx *c, const struct config *cfg,
                         const struct ynode *key, const struct ynode *n,
                         struct target *t)
 {
-    static const char *const keys[] = { "base_url",   "channel",  "rate",
-                                        "vars",       "ca_file",  "client_cert",
-                                        "client_key", "insecure", NULL };
+    static const char *const keys[] = {
+        "base_url", "channel",     "rate",       "vars",
+        "ca_file",  "client_cert", "client_key", "insecure",
+        "max_body", "max_headers", NULL
+    };
     const struct ynode *v;
 
     t->name = xstrdup(key->str);
@@ -270,6 +272,13 @@ static void load_target(struct loadctx *c, const struct config *cfg,
     v = ymap_get(n, "insecure");
     if (v)
         t->insecure = load_bool(c, v, "insecure", 0);
+    v = ymap_get(n, "max_body");
+    if (v)
+        t->max_body = (size_t)load_size(c, v, "max_body", CAP_MAX_BODY, 0);
+    v = ymap_get(n, "max_headers");
+    if (v)
+        t->max_headers =
+            (size_t)load_size(c, v, "max_headers", CAP_MAX_HEADERS, 0);
     if (t->client_key && !t->client_cert)
         load_err(c, n, "target '%s': client_key needs client_cert", key->str);
 }

@@ -24,6 +24,13 @@ struct kv {
     struct pos pos;
 };
 
+/* The most a target or a step may raise its response caps to.  Past
+ * CAP_MAX_BODY a probe would hold more of one answer in memory than a
+ * runner of thousands of tests can afford; past CAP_MAX_HEADERS libcurl
+ * (7.84 and later) refuses the response itself, at 300 KiB of headers. */
+#define CAP_MAX_BODY    (64u << 20)
+#define CAP_MAX_HEADERS (256u << 10)
+
 struct target {
     char *name;
     struct tmpl *base_url;
@@ -33,7 +40,9 @@ struct target {
     size_t nvars;
     char *ca_file; /* NULL: the system store */
     char *client_cert, *client_key;
-    int insecure; /* skip TLS verification (explicit only) */
+    int insecure;       /* skip TLS verification (explicit only) */
+    size_t max_body;    /* bytes of response body; 0: the default */
+    size_t max_headers; /* bytes of response headers; 0: the default */
     struct pos pos;
 };
 

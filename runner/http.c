@@ -21,6 +21,7 @@ struct http_client {
     char *body;
     struct http_resp resp;
     size_t body_cap;
+    size_t header_cap, line_cap;
     size_t header_bytes;
     int headers_ended; /* the blank line after the headers came */
     int want_cert;
@@ -125,8 +126,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
         return n;
     }
     c->header_bytes += len;
-    if (c->header_bytes > HTTP_HEADER_CAP * 4 ||
-        r->nheaders >= HTTP_MAX_HEADERS || len > HTTP_HEADER_CAP) {
+    if (c->header_bytes > c->header_cap || r->nheaders >= HTTP_MAX_HEADERS ||
+        len > c->line_cap) {
         r->too_big = HTTP_TOO_BIG_HEADERS;
         return 0;
     }
@@ -265,6 +266,9 @@ void http_send(struct http_client *c, const struct http_req *req,
     sbuf_release(&c->resp.body);
     c->body_cap = req->body_cap ? req->body_cap : HTTP_BODY_CAP;
     sbuf_init(&c->resp.body, c->body_cap);
+    c->header_cap = req->header_cap ? req->header_cap : HTTP_HEADERS_CAP;
+    c->line_cap =
+        c->header_cap > HTTP_HEADERS_CAP ? c->header_cap : HTTP_HEADER_CAP;
     c->resp.too_big = 0;
     c->resp.status = 0;
     c->resp.error[0] = '\0';

@@ -23,7 +23,8 @@
 
 #define HTTP_BODY_CAP    (1u << 20)
 #define HTTP_MAX_HEADERS 100
-#define HTTP_HEADER_CAP  (16u << 10)
+#define HTTP_HEADER_CAP  (16u << 10)           /* one header line, by default */
+#define HTTP_HEADERS_CAP (HTTP_HEADER_CAP * 4) /* all of them, by default */
 
 #define HTTP_TOO_BIG_BODY    1
 #define HTTP_TOO_BIG_HEADERS 2
@@ -48,6 +49,9 @@ struct http_req {
     int want_cert; /* fill cert_days_left */
     const char *test_id;
     size_t body_cap; /* 0: HTTP_BODY_CAP */
+    /* Bytes of header lines in all; 0: HTTP_HEADERS_CAP.  A cap above the
+     * default also lifts the HTTP_HEADER_CAP on one line to itself. */
+    size_t header_cap;
 };
 
 struct http_resp {

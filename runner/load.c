@@ -12,6 +12,7 @@
 #include "sbuf.h"
 #include "strutil.h"
 #include "units.h"
+#include "xalloc.h"
 
 void load_err(struct loadctx *c, const struct ynode *n, const char *fmt, ...)
 {
@@ -194,6 +195,32 @@ double load_rate(struct loadctx *c, const struct ynode *n, const char *what,
     return r;
 }
 
+uint64_t load_size(struct loadctx *c, const struct ynode *n, const char *what,
+                   uint64_t max, uint64_t fallback)
+{
+    struct pw_err err;
+    char a[32], b[32];
+    uint64_t bytes;
+
+    if (!load_want_scalar(c, n, what))
+        return fallback;
+    if (units_size(n->str, &bytes, &err) != PW_OK) {
+        load_err(c, n, "%s: %s", what, err.msg);
+        return fallback;
+    }
+    if (bytes == 0) {
+        load_err(c, n, "%s must be more than 0", what);
+        return fallback;
+    }
+    if (bytes > max) {
+        load_err(c, n, "%s must be at most %s, not %s", what,
+                 units_format_size(max, a, sizeof(a)),
+                 units_format_size(bytes, b, sizeof(b)));
+        return fallback;
+    }
+    return bytes;
+}
+
 struct pos load_pos_in(const struct loadctx *c, const struct ynode *n,
                        size_t off)
 {
@@ -243,6 +270,61 @@ void load_check_file(struct loadctx *c, const struct ynode *n, const char *path,
         load_err(c, n, "%s '%s' is not a regular file", what, path);
     else if (e != 0)
         load_err(c, n, "%s '%s': %s", what, path, strerror(e));
+}
+
+char *load_read_file(struct loadctx *c, const struct ynode *n, const char *path,
+                     const char *what, size_t max, size_t *len)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    char *buf = NULL, sz[32];
+    size_t got = 0, alloc = 0;
+    ssize_t k = 1;
+
+    if (fd < 0) {
+        load_err(c, n, "%s '%s': %s", what, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        load_err(c, n, "%s '%s' is not a regular file", what, path);
+        close(fd);
+        return NULL;
+    }
+    /* The bytes read are what counts, not st_size: the file may change
+     * under us.  One byte past <max> tells "larger". */
+    if ((uint64_t)st.st_size > max) {
+        got = max + 1;
+        k = 0;
+    } else {
+        alloc = (size_t)st.st_size + 2;
+        buf = xmalloc(alloc);
+    }
+    while (k != 0 && got <= max) {
+        if (got + 1 >= alloc) {
+            alloc = alloc * 2 < max + 2 ? alloc * 2 : max + 2;
+            buf = xrealloc(buf, alloc);
+        }
+        k = read(fd, buf + got, alloc - 1 - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            load_err(c, n, "%s '%s': %s", what, path, strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got > max) {
+        load_err(c, n, "%s '%s' is larger than %s", what, path,
+                 units_format_size(max, sz, sizeof(sz)));
+        free(buf);
+        return NULL;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
 }
 
 void load_set_secrets_dir(struct loadctx *c, const char *dir)

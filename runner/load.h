@@ -52,6 +52,9 @@ uint64_t load_duration(struct loadctx *c, const struct ynode *n,
                        const char *what, uint64_t fallback);
 double load_rate(struct loadctx *c, const struct ynode *n, const char *what,
                  double fallback);
+/* A size (units_size()) from 1 byte to <max> bytes. */
+uint64_t load_size(struct loadctx *c, const struct ynode *n, const char *what,
+                   uint64_t max, uint64_t fallback);
 
 /* Whether scalar <n> is a plain (unquoted) YAML number / bool / null. */
 int load_is_number(const struct ynode *n);
@@ -78,6 +81,13 @@ void load_check_secret(struct loadctx *c, const char *name, struct pos p);
  * hang the loader. */
 void load_check_file(struct loadctx *c, const struct ynode *n, const char *path,
                      const char *what);
+
+/* The whole of regular file <path> (as resolved), at most <max> bytes,
+ * read as load_check_file() opens it: a new buffer (caller frees) with a
+ * NUL after its *<len> bytes, or NULL when it cannot be read or is larger,
+ * reported at <n> with <what> naming the setting. */
+char *load_read_file(struct loadctx *c, const struct ynode *n, const char *path,
+                     const char *what, size_t max, size_t *len);
 
 /* Compile scalar <n> as a template; NULL (reported) on a syntax error. */
 struct tmpl *load_tmpl(struct loadctx *c, const struct ynode *n,

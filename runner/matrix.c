@@ -22,6 +22,12 @@ struct param {
     char *name;
     char **values;
     size_t nvalues, alloc;
+    /* Open-addressed hash of the values: slot = value index + 1, 0 free;
+     * never more than half full.  Finding a value is what loading does
+     * for every value (duplicates), exclude and include, so a list of
+     * 100,000 values must not cost a walk each. */
+    size_t *slots;
+    size_t nslots; /* 0 or a power of two */
 };
 
 struct combo {
@@ -62,6 +68,7 @@ void matrix_free(struct matrix *m)
         for (j = 0; j < m->params[i].nvalues; j++)
             free(m->params[i].values[j]);
         free(m->params[i].values);
+        free(m->params[i].slots);
         free(m->params[i].name);
     }
     for (i = 0; i < m->nincludes * m->nparams; i++)
@@ -83,13 +90,55 @@ size_t matrix_add_param(struct matrix *m, const char *name)
     return m->nparams++;
 }
 
+/* FNV-1a: values are short strings, and the table only needs spread. */
+static size_t hash_str(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot of <value> in <pa>'s table, or the free slot where it would
+ * go.  The table must have room. */
+static size_t find_slot(const struct param *pa, const char *value)
+{
+    size_t mask = pa->nslots - 1, i = hash_str(value) & mask;
+
+    while (pa->slots[i] != 0 && strcmp(pa->values[pa->slots[i] - 1], value))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void index_grow(struct param *pa)
+{
+    size_t v, slot;
+
+    free(pa->slots);
+    pa->nslots = pa->nslots ? pa->nslots * 2 : 16;
+    pa->slots = xcalloc(pa->nslots, sizeof(*pa->slots));
+    for (v = 0; v < pa->nvalues; v++) {
+        slot = find_slot(pa, pa->values[v]);
+        if (pa->slots[slot] == 0)
+            pa->slots[slot] = v + 1;
+    }
+}
+
 size_t matrix_add_value(struct matrix *m, size_t p, const char *value)
 {
     struct param *pa = &m->params[p];
+    size_t slot;
 
     m->counted = 0;
     XGROW(pa->values, pa->nvalues + 1, pa->alloc);
     pa->values[pa->nvalues] = xstrdup(value);
+    if ((pa->nvalues + 1) * 2 > pa->nslots)
+        index_grow(pa);
+    slot = find_slot(pa, value);
+    /* A repeated value keeps its first index, as a walk would find. */
+    if (pa->slots[slot] == 0)
+        pa->slots[slot] = pa->nvalues + 1;
     return pa->nvalues++;
 }
 
@@ -176,12 +225,13 @@ int matrix_find_param(const struct matrix *m, const char *name)
 
 int matrix_find_value(const struct matrix *m, size_t p, const char *value)
 {
-    size_t i;
+    const struct param *pa = &m->params[p];
+    size_t slot;
 
-    for (i = 0; i < m->params[p].nvalues; i++)
-        if (strcmp(m->params[p].values[i], value) == 0)
-            return (int)i;
-    return -1;
+    if (pa->nslots == 0)
+        return -1;
+    slot = find_slot(pa, value);
+    return pa->slots[slot] ? (int)(pa->slots[slot] - 1) : -1;
 }
 
 /* ---- Constraints ---- */

@@ -28,7 +28,7 @@
 #include "err.h"
 
 #define MATRIX_MAX_PARAMS   64
-#define MATRIX_MAX_VALUES   1000
+#define MATRIX_MAX_VALUES   100000
 #define MATRIX_MAX_STRENGTH 6
 
 struct matrix;
@@ -65,7 +65,8 @@ size_t matrix_value_count(const struct matrix *m, size_t p);
 const char *matrix_value(const struct matrix *m, size_t p, size_t v);
 /* Index of the parameter named <name>, or -1. */
 int matrix_find_param(const struct matrix *m, const char *name);
-/* Index of <value> among parameter <p>'s values, or -1. */
+/* Index of <value> among parameter <p>'s values (the first, if it was
+ * added twice), or -1.  A hash lookup: no walk over the values. */
 int matrix_find_value(const struct matrix *m, size_t p, const char *value);
 unsigned matrix_strength(const struct matrix *m);
 /* The excludes as added: exclude <i>'s value index for each parameter, or

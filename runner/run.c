@@ -38,6 +38,7 @@ struct rendered {
     size_t nstatus;
     char *user, *password;
     unsigned long timeout_ms;
+    size_t body_cap, header_cap; /* a cleanup's response caps; 0: http's */
 };
 
 struct pending_cleanup {
@@ -527,6 +528,43 @@ static void set_req(struct run *r, const struct rendered *e,
     r->req.client_key = r->tg->client_key;
     r->req.insecure = r->tg->insecure;
     r->req.test_id = r->test_id;
+    r->req.body_cap = e->body_cap;
+    r->req.header_cap = e->header_cap;
+}
+
+/* The cap that applies, of a cleanup's own <own>, its step's <step> and
+ * its target's <target> (the first one set wins); 0 leaves http's
+ * default. */
+static size_t pick_cap(size_t own, size_t step, size_t target)
+{
+    return own ? own : step ? step : target;
+}
+
+/* Why the answer to step <st>'s request passed a cap: which cap, and
+ * where it was set, so the reader knows what to raise. */
+static void say_too_big(struct run *r, const struct step *st,
+                        const struct http_resp *resp)
+{
+    int body = resp->too_big == HTTP_TOO_BIG_BODY;
+    const char *key = body ? "max_body" : "max_headers";
+    size_t step = body ? st->req.max_body : st->req.max_headers;
+    size_t target = body ? r->tg->max_body : r->tg->max_headers;
+    size_t cap = pick_cap(0, step, target);
+
+    if (body)
+        sbuf_addf(&r->message, "response too large: over %zu bytes of body",
+                  resp->body.cap);
+    else
+        sbuf_addf(&r->message,
+                  "response too large: over %d headers or %zu bytes of "
+                  "headers",
+                  HTTP_MAX_HEADERS, cap ? cap : (size_t)HTTP_HEADERS_CAP);
+    if (step)
+        sbuf_addf(&r->message, " (the step's %s)", key);
+    else if (target)
+        sbuf_addf(&r->message, " (target '%s''s %s)", r->tg->name, key);
+    else
+        sbuf_addf(&r->message, " (the default; %s raises it)", key);
 }
 
 /* ---- Finishing ---- */
@@ -672,7 +710,18 @@ static void on_cleanup_response(struct http_client *c,
         if (r->status == RUN_PASS) {
             /* The journeys passed but production keeps garbage: say so. */
             sbuf_reset(&r->message);
-            if (resp->result != CURLE_OK)
+            if (resp->too_big)
+                sbuf_addf(&r->message,
+                          "cleanup of step '%s' failed: response too "
+                          "large: over %zu bytes of %s",
+                          pc->e.step,
+                          resp->too_big == HTTP_TOO_BIG_BODY
+                              ? resp->body.cap
+                              : (pc->e.header_cap ? pc->e.header_cap
+                                                  : (size_t)HTTP_HEADERS_CAP),
+                          resp->too_big == HTTP_TOO_BIG_BODY ? "body"
+                                                             : "headers");
+            else if (resp->result != CURLE_OK)
                 sbuf_addf(&r->message, "cleanup of step '%s' failed: %s",
                           pc->e.step,
                           resp->error[0] ? resp->error
@@ -888,6 +937,10 @@ static void cleanup_terms(const struct run *r, const struct step *st,
     e->status = st->cleanup_expect.status;
     e->nstatus = st->cleanup_expect.nstatus;
     e->timeout_ms = (unsigned long)st->cleanup->timeout_ms;
+    e->body_cap =
+        pick_cap(st->cleanup->max_body, st->req.max_body, r->tg->max_body);
+    e->header_cap = pick_cap(st->cleanup->max_headers, st->req.max_headers,
+                             r->tg->max_headers);
 }
 
 /* Register the cleanup of step <st> for the record its latest attempt may
@@ -1543,14 +1596,7 @@ static void on_step_response(struct http_client *c, const struct http_resp *raw,
     sbuf_reset(&r->message);
     r->verdict = RUN_PASS;
     if (r->resp.too_big) {
-        if (r->resp.too_big == HTTP_TOO_BIG_BODY)
-            sbuf_addf(&r->message, "response too large: over %zu bytes of body",
-                      r->resp.body.cap);
-        else
-            sbuf_addf(&r->message,
-                      "response too large: over %d headers or %u bytes "
-                      "of headers",
-                      HTTP_MAX_HEADERS, HTTP_HEADER_CAP * 4);
+        say_too_big(r, st, &r->resp);
         after_judging(r, RUN_FAIL, 0, r->ncaps);
         return;
     }
@@ -1627,6 +1673,8 @@ static void send_current(struct run *r)
             want_cert = 1;
     set_req(r, r->hops ? &r->hop : &r->cur, timeout);
     r->req.connect_timeout_ms = (unsigned long)st->req.connect_timeout_ms;
+    r->req.body_cap = pick_cap(0, st->req.max_body, r->tg->max_body);
+    r->req.header_cap = pick_cap(0, st->req.max_headers, r->tg->max_headers);
     r->req.want_cert = want_cert;
     r->requests++;
     sbuf_reset(&r->last_req);

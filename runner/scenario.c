@@ -520,6 +520,8 @@ static const char *const request_keys[] = { "method",
                                             "connect_timeout",
                                             "follow_redirects",
                                             "redirect_hosts",
+                                            "max_body",
+                                            "max_headers",
                                             NULL };
 
 static void load_auth(struct sload *L, const struct ynode *n, struct request *r)
@@ -625,6 +627,13 @@ static void load_request(struct sload *L, const struct ynode *n,
     v = ymap_get(n, "connect_timeout");
     if (v)
         r->connect_timeout_ms = load_duration(&L->c, v, "connect_timeout", 0);
+    v = ymap_get(n, "max_body");
+    if (v)
+        r->max_body = (size_t)load_size(&L->c, v, "max_body", CAP_MAX_BODY, 0);
+    v = ymap_get(n, "max_headers");
+    if (v)
+        r->max_headers =
+            (size_t)load_size(&L->c, v, "max_headers", CAP_MAX_HEADERS, 0);
     v = ymap_get(n, "follow_redirects");
     if (v) {
         if (load_is_bool(v))
@@ -1170,6 +1179,113 @@ static void load_step(struct sload *L, const struct ynode *n, size_t idx)
 
 /* ---- Matrix ---- */
 
+/* Most bytes a values_from file may have: 100,000 values of over 150
+ * bytes each, and a bound on what loading one file may hold in memory. */
+#define VALUES_FROM_MAX_BYTES (16u << 20)
+
+#define NEEDS_VALUES                                                           \
+    "matrix parameter '%s' needs a list of values or values_from: FILE"
+
+/* Add value <s> of matrix parameter <p> (named <param>), written at <at>,
+ * unless it repeats one. */
+static void add_matrix_value(struct sload *L, struct matrix *m, size_t p,
+                             const char *param, const char *s, struct pos at)
+{
+    if (matrix_find_value(m, p, s) >= 0) {
+        diag_add(L->c.d, at, "duplicate value '%s' in matrix parameter '%s'", s,
+                 param);
+        return;
+    }
+    matrix_add_value(m, p, s);
+}
+
+/* <name> as scenario file <file> means it: unchanged when absolute, else
+ * joined to the directory of <file>.  Returns a new string. */
+static char *relative_to(const char *file, const char *name)
+{
+    const char *slash = strrchr(file, '/');
+    size_t dir = slash ? (size_t)(slash - file) + 1 : 0;
+    char *full;
+
+    if (name[0] == '/' || dir == 0)
+        return xstrdup(name);
+    full = xmalloc(dir + strlen(name) + 1);
+    memcpy(full, file, dir);
+    strcpy(full + dir, name);
+    return full;
+}
+
+static int is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* The values of matrix parameter <p> from the file that mapping <n>
+ * names with values_from: one a line, with the line's own position in
+ * every message about a value. */
+static void load_values_from(struct sload *L, struct matrix *m, size_t p,
+                             const struct ynode *key, const struct ynode *n)
+{
+    static const char *const keys[] = { "values_from", NULL };
+    const struct ynode *v = ymap_get(n, "values_from");
+    const char *name;
+    char *path, *buf, *line, *end;
+    size_t len, nvalues = 0;
+    struct pos at;
+
+    load_check_keys(&L->c, n, keys, "a matrix parameter");
+    if (v == NULL) {
+        load_err(&L->c, n, NEEDS_VALUES, key->str);
+        return;
+    }
+    name = load_str(&L->c, v, "values_from");
+    if (name == NULL)
+        return;
+    if (*name == '\0') {
+        load_err(&L->c, v, "values_from must name a file");
+        return;
+    }
+    path = relative_to(L->sc->file, name);
+    buf = load_read_file(&L->c, v, path, "values_from", VALUES_FROM_MAX_BYTES,
+                         &len);
+    at.file = path;
+    at.line = 0;
+    for (line = buf; buf && line <= buf + len; line = end + 1) {
+        char *start = line, *stop;
+
+        end = memchr(line, '\n', (size_t)(buf + len - line));
+        if (end == NULL)
+            end = buf + len;
+        stop = end;
+        at.line++;
+        if (stop > start && stop[-1] == '\r')
+            stop--;
+        while (start < stop && is_blank(*start))
+            start++;
+        while (stop > start && is_blank(stop[-1]))
+            stop--;
+        if (start == stop || *start == '#')
+            continue;
+        at.col = (unsigned)(start - line) + 1;
+        if (memchr(start, '\0', (size_t)(stop - start))) {
+            diag_add(L->c.d, at,
+                     "a matrix value must not contain NUL characters");
+            continue;
+        }
+        if (++nvalues > MATRIX_MAX_VALUES) {
+            load_err(&L->c, v, "values_from '%s' has more than %d values", name,
+                     MATRIX_MAX_VALUES);
+            break;
+        }
+        *stop = '\0';
+        add_matrix_value(L, m, p, key->str, start, at);
+    }
+    if (buf && nvalues == 0)
+        load_err(&L->c, v, "values_from '%s' has no values", name);
+    free(buf);
+    free(path);
+}
+
 static void load_matrix(struct sload *L, const struct ynode *n)
 {
     struct matrix *m = matrix_new();
@@ -1199,8 +1315,14 @@ static void load_matrix(struct sload *L, const struct ynode *n)
             break;
         }
         p = matrix_add_param(m, key->str);
-        if (!load_want_seq(&L->c, vals, "a matrix parameter"))
+        if (vals->kind == Y_MAP) {
+            load_values_from(L, m, p, key, vals);
             continue;
+        }
+        if (vals->kind != Y_SEQ) {
+            load_err(&L->c, vals, NEEDS_VALUES, key->str);
+            continue;
+        }
         if (vals->len == 0)
             load_err(&L->c, vals, "matrix parameter '%s' has no values",
                      key->str);
@@ -1214,16 +1336,9 @@ static void load_matrix(struct sload *L, const struct ynode *n)
         for (j = 0; j < vals->len; j++) {
             const char *s = load_str(&L->c, vals->items[j], "a matrix value");
 
-            if (s == NULL)
-                continue;
-            if (matrix_find_value(m, p, s) >= 0) {
-                load_err(&L->c, vals->items[j],
-                         "duplicate value '%s' in "
-                         "matrix parameter '%s'",
-                         s, key->str);
-                continue;
-            }
-            matrix_add_value(m, p, s);
+            if (s != NULL)
+                add_matrix_value(L, m, p, key->str, s,
+                                 ynode_pos(L->c.doc, vals->items[j]));
         }
     }
     v = ymap_get(n, "exclude");
@@ -1269,6 +1384,11 @@ static void load_matrix(struct sload *L, const struct ynode *n)
                     continue;
                 }
                 vi = matrix_find_value(m, (size_t)p, val->str);
+                /* A parameter left without values was reported already. */
+                if (vi < 0 && matrix_value_count(m, (size_t)p) == 0) {
+                    bad = 1;
+                    continue;
+                }
                 if (vi < 0) {
                     load_err(&L->c, val,
                              "exclude value '%s' is not one of "

@@ -49,6 +49,8 @@ struct request {
     struct tmpl *user, *password, *token;
     uint64_t timeout_ms; /* whole request */
     uint64_t connect_timeout_ms;
+    size_t max_body;        /* response body cap; 0: the target's */
+    size_t max_headers;     /* response headers cap; 0: the target's */
     unsigned max_redirects; /* 0: redirects are not followed */
     char **redirect_hosts;  /* hosts besides the target's a redirect may
                                lead to (lower case) */

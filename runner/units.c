@@ -1,4 +1,4 @@
-/* units.c -- duration and rate parsing. */
+/* units.c -- duration, rate and size parsing. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,5 +128,74 @@ char *units_format_duration(uint64_t ms, char *buf, unsigned size)
         used += (unsigned)n;
         ms %= u;
     }
+    return buf;
+}
+
+static const struct {
+    const char *name;
+    unsigned shift;
+} size_units[] = {
+    { "GiB", 30 },
+    { "MiB", 20 },
+    { "KiB", 10 },
+    { "B", 0 },
+};
+
+#define NSIZE_UNITS (sizeof(size_units) / sizeof(size_units[0]))
+
+pw_status units_size(const char *s, uint64_t *bytes, struct pw_err *err)
+{
+    const char *p = s;
+    uint64_t n = 0;
+    int over = 0;
+    size_t i;
+
+    if (*s == '-')
+        return pw_err_set(err, PW_ERR_PARSE,
+                          "bad size '%s': a size cannot be negative", s);
+    while (isdigit((unsigned char)*p)) {
+        if (n > (UINT64_MAX - 9) / 10)
+            over = 1;
+        else
+            n = n * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (p == s)
+        return pw_err_set(err, PW_ERR_PARSE,
+                          "bad size '%s': expected a whole number of bytes, "
+                          "optionally with a unit (B, KiB, MiB, GiB), like "
+                          "512KiB or 4MiB",
+                          s);
+    for (i = 0; i < NSIZE_UNITS; i++)
+        if (strcmp(p, size_units[i].name) == 0)
+            break;
+    if (*p == '\0')
+        i = NSIZE_UNITS - 1; /* plain bytes */
+    else if (i == NSIZE_UNITS)
+        return pw_err_set(err, PW_ERR_PARSE,
+                          "bad size '%s': unknown unit '%s'; use B, KiB, MiB "
+                          "or GiB (1MiB = 1048576 bytes)",
+                          s, p);
+    if (over || n > UINT64_MAX >> size_units[i].shift)
+        return pw_err_set(err, PW_ERR_PARSE, "bad size '%s': too large", s);
+    *bytes = n << size_units[i].shift;
+    return PW_OK;
+}
+
+char *units_format_size(uint64_t bytes, char *buf, unsigned size)
+{
+    size_t i;
+
+    for (i = 0; i < NSIZE_UNITS; i++) {
+        uint64_t unit = (uint64_t)1 << size_units[i].shift;
+
+        if (bytes != 0 && bytes % unit == 0)
+            break;
+    }
+    if (i == NSIZE_UNITS)
+        i = NSIZE_UNITS - 1;
+    snprintf(buf, size, "%llu%s",
+             (unsigned long long)(bytes >> size_units[i].shift),
+             size_units[i].name);
     return buf;
 }

@@ -1,4 +1,5 @@
-/* units.h -- durations ("500ms", "1m30s") and rates ("5/s", "300/m").
+/* units.h -- durations ("500ms", "1m30s"), rates ("5/s", "300/m") and
+ * sizes ("512KiB", "4MiB").
  *
  * The spellings are the ones people write in YAML; parsed values are plain
  * integers and doubles so nothing downstream re-parses text.
@@ -22,6 +23,19 @@ pw_status units_duration(const char *s, uint64_t *ms, struct pw_err *err);
  * "0.5/s").  Stores events per second in *<per_sec>, which is > 0.
  * Returns PW_OK or PW_ERR_PARSE as above. */
 pw_status units_rate(const char *s, double *per_sec, struct pw_err *err);
+
+/* Parse a size: a whole number of bytes, optionally followed by a binary
+ * unit B, KiB, MiB or GiB ("1048576", "512KiB", "4MiB").  Decimal units
+ * (KB, MB, GB) are refused rather than guessed at: a cap that is 5% off
+ * is a cap nobody meant.  Stores bytes in *<bytes>; 0 is a valid result
+ * (a caller that needs more says so).  Returns PW_OK, or PW_ERR_PARSE with
+ * a reason in <err> (may be NULL). */
+pw_status units_size(const char *s, uint64_t *bytes, struct pw_err *err);
+
+/* Format <bytes> as the largest binary unit that divides it exactly
+ * ("4MiB", "1536KiB", "1000B") into <buf> of <size> bytes.  Returns
+ * <buf>. */
+char *units_format_size(uint64_t bytes, char *buf, unsigned size);
 
 /* Format <ms> as the shortest duration string ("1m30s", "250ms", "0s")
  * into <buf> of <size> bytes.  Returns <buf>. */

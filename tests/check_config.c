@@ -529,6 +529,61 @@ START_TEST(test_config_limits)
 }
 END_TEST
 
+START_TEST(test_config_response_caps)
+{
+    char *msgs;
+    struct config *cfg = load("targets:\n"
+                              "  a: { base_url: http://x, max_body: 4MiB, "
+                              "max_headers: 128KiB }\n"
+                              "  b: { base_url: http://x, max_body: 524288 }\n"
+                              "  c: { base_url: http://x }\n",
+                              &msgs);
+
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_eq(config_target(cfg, "a")->max_body, 4 << 20);
+    ck_assert_uint_eq(config_target(cfg, "a")->max_headers, 128 << 10);
+    ck_assert_uint_eq(config_target(cfg, "b")->max_body, 512 << 10);
+    ck_assert_uint_eq(config_target(cfg, "b")->max_headers, 0);
+    ck_assert_uint_eq(config_target(cfg, "c")->max_body, 0);
+    free(msgs);
+    config_free(cfg);
+    cfg = load("targets: { a: { base_url: http://x, max_body: 64MiB, "
+               "max_headers: 256KiB } }\n",
+               &msgs);
+    ck_assert_str_eq(msgs, "");
+    ck_assert_uint_eq(cfg->targets[0].max_body, CAP_MAX_BODY);
+    ck_assert_uint_eq(cfg->targets[0].max_headers, CAP_MAX_HEADERS);
+    free(msgs);
+    config_free(cfg);
+    assert_errors("targets:\n"
+                  "  a: { base_url: http://x, max_body: 0, max_headers: 0 }\n"
+                  "  b: { base_url: http://x, max_body: -1, max_headers: "
+                  "1MiB }\n"
+                  "  c: { base_url: http://x, max_body: 65MiB, max_headers: "
+                  "4KB }\n"
+                  "  d: { base_url: http://x, max_body: lots, max_headers: "
+                  "[1] }\n"
+                  "  e: { base_url: http://x, max_body: 67108865 }\n",
+                  "c.yaml:2:38: max_body must be more than 0\n"
+                  "c.yaml:2:54: max_headers must be more than 0\n"
+                  "c.yaml:3:38: max_body: bad size '-1': a size cannot be "
+                  "negative\n"
+                  "c.yaml:3:55: max_headers must be at most 256KiB, not "
+                  "1MiB\n"
+                  "c.yaml:4:38: max_body must be at most 64MiB, not 65MiB\n"
+                  "c.yaml:4:58: max_headers: bad size '4KB': unknown unit "
+                  "'KB'; use B, KiB, MiB or GiB (1MiB = 1048576 bytes)\n"
+                  "c.yaml:5:38: max_body: bad size 'lots': expected a whole "
+                  "number of bytes, optionally with a unit (B, KiB, MiB, "
+                  "GiB), like 512KiB or 4MiB\n"
+                  "c.yaml:5:57: max_headers must be a single value, not a "
+                  "list\n"
+                  "c.yaml:6:38: max_body must be at most 64MiB, not "
+                  "67108865B\n");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -540,6 +595,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_config_listen_health_metrics);
     tcase_add_test(tc, test_config_paths_relative_to_file);
     tcase_add_test(tc, test_config_limits);
+    tcase_add_test(te, test_config_response_caps);
     tcase_add_test(te, test_config_path_errors);
     tcase_add_test(te, test_config_secret_files);
     tcase_add_test(te, test_config_unknown_keys_suggest);

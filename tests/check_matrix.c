@@ -1,4 +1,5 @@
 /* check_matrix.c -- full products, covering arrays and test ids. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -696,6 +697,40 @@ START_TEST(test_expand_iter_streams)
 }
 END_TEST
 
+/* Finding a value is a hash lookup that agrees with a walk: every value of
+ * a list big enough to grow the table many times is found at its index,
+ * a repeated value at its first, and nothing else is found. */
+START_TEST(test_matrix_find_value_many)
+{
+    struct matrix *m = matrix_new();
+    char buf[32];
+    size_t p = matrix_add_param(m, "site"), q = matrix_add_param(m, "plan");
+    size_t i;
+
+    for (i = 0; i < MATRIX_MAX_VALUES; i++) {
+        snprintf(buf, sizeof(buf), "v%zu", i);
+        ck_assert_uint_eq(matrix_add_value(m, p, buf), i);
+    }
+    ck_assert_uint_eq(matrix_add_value(m, p, "v7"), MATRIX_MAX_VALUES);
+    ck_assert_uint_eq(matrix_add_value(m, q, "v7"), 0);
+    for (i = 0; i < MATRIX_MAX_VALUES; i++) {
+        snprintf(buf, sizeof(buf), "v%zu", i);
+        ck_assert_int_eq(matrix_find_value(m, p, buf), (int)i);
+    }
+    ck_assert_int_eq(matrix_find_value(m, p, "v"), -1);
+    ck_assert_int_eq(matrix_find_value(m, p, "v100000x"), -1);
+    ck_assert_int_eq(matrix_find_value(m, p, ""), -1);
+    ck_assert_int_eq(matrix_find_value(m, q, "v7"), 0);
+    ck_assert_int_eq(matrix_find_value(m, q, "v8"), -1);
+    ck_assert_uint_eq(matrix_value_count(m, p), MATRIX_MAX_VALUES + 1);
+    matrix_free(m);
+    m = matrix_new();
+    matrix_add_param(m, "empty");
+    ck_assert_int_eq(matrix_find_value(m, 0, "x"), -1);
+    matrix_free(m);
+}
+END_TEST
+
 static Suite *matrix_suite(void)
 {
     Suite *s = suite_create("matrix");
@@ -709,6 +744,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_pairwise_sizes);
     tcase_add_test(tc, test_matrix_three_wise);
     tcase_add_test(tc, test_matrix_deterministic);
+    tcase_add_test(tc, test_matrix_find_value_many);
     tcase_add_test(ta, test_matrix_all_with_exclude_and_include);
     tcase_add_test(ta, test_matrix_all_is_lazy);
     tcase_add_test(ta, test_matrix_strength_at_least_params_means_all);

@@ -6,15 +6,43 @@
 #include <unistd.h>
 
 #include "expand.h"
+#include "sbuf.h"
 #include "suite.h"
 #include "testutil.h"
+#include "xalloc.h"
 
+/* <msgs> (freed) with every mention of the temporary directory taken out,
+ * so messages that quote a resolved path can be compared whole. */
+static char *strip_tmpdir(char *msgs)
+{
+    char dir[512];
+    char *out = xmalloc(strlen(msgs) + 1), *o = out;
+    const char *p = msgs;
+    size_t dlen;
+
+    snprintf(dir, sizeof(dir), "%s/", tu_tmpdir());
+    dlen = strlen(dir);
+    while (*p) {
+        if (strncmp(p, dir, dlen) == 0) {
+            p += dlen;
+            continue;
+        }
+        *o++ = *p++;
+    }
+    *o = '\0';
+    free(msgs);
+    return out;
+}
+
+/* Load <text>: it must fail with <want>, where messages quoting a path
+ * in the temporary directory quote it without the directory. */
 static void assert_errors(const char *text, const char *want)
 {
     char *msgs;
     struct scenario *sc = tu_scenario(text, &msgs);
 
     ck_assert_ptr_null(sc);
+    msgs = strip_tmpdir(msgs);
     ck_assert_str_eq(msgs, want);
     free(msgs);
     tu_scenario_free(NULL);
@@ -597,6 +625,242 @@ START_TEST(test_scenario_secret_files)
 }
 END_TEST
 
+START_TEST(test_scenario_response_caps)
+{
+    char *msgs;
+    struct scenario *sc =
+        tu_scenario("name: s\n"
+                    "steps:\n"
+                    "  - name: a\n"
+                    "    request: { url: http://x, max_body: 16MiB, "
+                    "max_headers: 100KiB }\n"
+                    "    cleanup: { url: http://x, max_body: 2MiB }\n"
+                    "  - name: b\n"
+                    "    request: { url: http://x }\n",
+                    &msgs);
+    const struct step *st;
+
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(sc);
+    st = scenario_step(sc, 0);
+    ck_assert_uint_eq(st->req.max_body, 16 << 20);
+    ck_assert_uint_eq(st->req.max_headers, 100 << 10);
+    ck_assert_uint_eq(st->cleanup->max_body, 2 << 20);
+    ck_assert_uint_eq(st->cleanup->max_headers, 0);
+    st = scenario_step(sc, 1);
+    ck_assert_uint_eq(st->req.max_body, 0);
+    ck_assert_uint_eq(st->req.max_headers, 0);
+    free(msgs);
+    tu_scenario_free(sc);
+    assert_errors("name: s\n"
+                  "steps:\n"
+                  "  - name: a\n"
+                  "    request: { url: http://x, max_body: 0, "
+                  "max_headers: 512KiB }\n"
+                  "    cleanup: { url: http://x, max_body: 100MiB, "
+                  "max_header: 1KiB }\n"
+                  "  - name: b\n"
+                  "    request:\n"
+                  "      url: http://x\n"
+                  "      max_body: -3\n"
+                  "      max_headers: 1 MiB\n",
+                  "s.yaml:4:41: max_body must be more than 0\n"
+                  "s.yaml:4:57: max_headers must be at most 256KiB, not "
+                  "512KiB\n"
+                  "s.yaml:5:41: max_body must be at most 64MiB, not 100MiB\n"
+                  "s.yaml:5:49: unknown key 'max_header' in cleanup; did you "
+                  "mean 'max_headers'?\n"
+                  "s.yaml:9:17: max_body: bad size '-3': a size cannot be "
+                  "negative\n"
+                  "s.yaml:10:20: max_headers: bad size '1 MiB': unknown unit "
+                  "' MiB'; use B, KiB, MiB or GiB (1MiB = 1048576 bytes)\n");
+}
+END_TEST
+
+static const char values_scenario[] =
+    "name: s\n"
+    "matrix:\n"
+    "  site: { values_from: v.txt }\n"
+    "  plan: [free, pro]\n"
+    "  exclude:\n"
+    "    - { site: b.example, plan: pro }\n"
+    "  include:\n"
+    "    - { site: c.example, plan: gold }\n"
+    "steps:\n"
+    "  - name: a\n"
+    "    request: { url: \"http://x/{{ matrix.site }}\" }\n";
+
+/* Every row of <sc>'s matrix, "v,v" a line. */
+static char *matrix_rows(struct scenario *sc)
+{
+    struct matrix_iter it;
+    const char *const *row;
+    struct sbuf b = SBUF_INIT;
+    size_t i;
+
+    ck_assert_int_eq(matrix_iter_init(&it, scenario_matrix(sc), NULL), PW_OK);
+    while (matrix_iter_next(&it, &row)) {
+        for (i = 0; i < matrix_param_count(scenario_matrix(sc)); i++) {
+            sbuf_adds(&b, i ? "," : "");
+            sbuf_adds(&b, row[i]);
+        }
+        sbuf_addc(&b, '\n');
+    }
+    matrix_iter_release(&it);
+    return sbuf_take(&b, NULL);
+}
+
+START_TEST(test_scenario_values_from)
+{
+    char *msgs, *rows;
+    struct scenario *sc;
+
+    /* Comments, blank lines, CRLF and the blanks around a value go. */
+    tu_write("v.txt", "# sites to probe\n"
+                      "a.example\r\n"
+                      "\n"
+                      "  b.example\t\n"
+                      "   \n"
+                      "#c.example is down\n"
+                      "c.example");
+    sc = tu_scenario(values_scenario, &msgs);
+    ck_assert_str_eq(msgs, "");
+    ck_assert_ptr_nonnull(sc);
+    rows = matrix_rows(sc);
+    ck_assert_str_eq(rows, "a.example,free\n"
+                           "a.example,pro\n"
+                           "b.example,free\n"
+                           "c.example,free\n"
+                           "c.example,pro\n"
+                           "c.example,gold\n");
+    free(rows);
+    free(msgs);
+    tu_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(test_scenario_values_from_errors)
+{
+    FILE *f;
+    size_t i;
+
+    tu_write("v.txt", "a.example\n"
+                      "b.example\n"
+                      "  a.example\n"
+                      "c.example\n"
+                      "b.example\r\n");
+    assert_errors(values_scenario,
+                  "v.txt:3:3: duplicate value 'a.example' in matrix "
+                  "parameter 'site'\n"
+                  "v.txt:5:1: duplicate value 'b.example' in matrix "
+                  "parameter 'site'\n");
+    f = fopen(tu_write("v.txt", ""), "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite("a\nb\0c\nc\n", 1, 8, f);
+    fclose(f);
+    assert_errors("name: s\n"
+                  "matrix: { site: { values_from: v.txt } }\n"
+                  "steps: [ { name: a, request: { url: http://x } } ]\n",
+                  "v.txt:2:1: a matrix value must not contain NUL "
+                  "characters\n");
+    tu_write("v.txt", "# nothing yet\n\n");
+    tu_mkdir("vdir");
+    /* A file that cannot be read is named as resolved. */
+    assert_errors("name: s\n"
+                  "matrix:\n"
+                  "  a: { values_from: v.txt }\n"
+                  "  b: { values_from: missing.txt }\n"
+                  "  c: { values_from: vdir }\n"
+                  "  d: { values_from: \"\" }\n"
+                  "  e: { values_form: v.txt }\n"
+                  "  f: { values_from: [v.txt] }\n"
+                  "  g: plain\n"
+                  "  exclude:\n"
+                  "    - { b: x }\n"
+                  "steps: [ { name: a, request: { url: http://x } } ]\n",
+                  "s.yaml:3:21: values_from 'v.txt' has no values\n"
+                  "s.yaml:4:21: values_from 'missing.txt': No such file or "
+                  "directory\n"
+                  "s.yaml:5:21: values_from 'vdir' is not a regular file\n"
+                  "s.yaml:6:21: values_from must name a file\n"
+                  "s.yaml:7:6: matrix parameter 'e' needs a list of values "
+                  "or values_from: FILE\n"
+                  "s.yaml:7:8: unknown key 'values_form' in a matrix "
+                  "parameter; did you mean 'values_from'?\n"
+                  "s.yaml:8:21: values_from must be a single value, not a "
+                  "list\n"
+                  "s.yaml:9:6: matrix parameter 'g' needs a list of values "
+                  "or values_from: FILE\n");
+    /* One value too many, and one byte too many. */
+    f = fopen(tu_write("v.txt", ""), "w");
+    ck_assert_ptr_nonnull(f);
+    for (i = 0; i <= MATRIX_MAX_VALUES; i++)
+        fprintf(f, "v%zu\n", i);
+    fclose(f);
+    ck_assert_int_eq(truncate(tu_write("big.txt", ""), 16L << 20 | 1), 0);
+    assert_errors("name: s\n"
+                  "matrix:\n"
+                  "  a: { values_from: v.txt }\n"
+                  "  b: { values_from: big.txt }\n"
+                  "steps: [ { name: a, request: { url: http://x } } ]\n",
+                  "s.yaml:3:21: values_from 'v.txt' has more than 100000 "
+                  "values\n"
+                  "s.yaml:4:21: values_from 'big.txt' is larger than "
+                  "16MiB\n");
+    unlink(tu_write("big.txt", ""));
+}
+END_TEST
+
+/* 100,000 values load, written inline or in a file, and give the same
+ * test ids; one more is refused. */
+START_TEST(test_scenario_many_values)
+{
+    struct sbuf y = SBUF_INIT;
+    FILE *f;
+    char *msgs;
+    struct scenario *a, *b;
+    struct matrix *ma, *mb;
+    size_t i;
+
+    f = fopen(tu_write("v.txt", ""), "w");
+    ck_assert_ptr_nonnull(f);
+    sbuf_adds(&y, "name: s\nmatrix:\n  site: [");
+    for (i = 0; i < MATRIX_MAX_VALUES; i++) {
+        fprintf(f, "site-%zu.example\n", i);
+        sbuf_addf(&y, "%ssite-%zu.example", i ? ", " : "", i);
+    }
+    fclose(f);
+    sbuf_adds(&y, "]\nsteps: [ { name: a, request: { url: http://x } } ]\n");
+    a = tu_scenario(y.buf, &msgs);
+    ck_assert_str_eq(msgs, "");
+    free(msgs);
+    ma = scenario_matrix(a);
+    ck_assert_uint_eq(matrix_value_count(ma, 0), MATRIX_MAX_VALUES);
+    b = tu_scenario("name: s\n"
+                    "matrix: { site: { values_from: v.txt } }\n"
+                    "steps: [ { name: a, request: { url: http://x } } ]\n",
+                    &msgs);
+    ck_assert_str_eq(msgs, "");
+    free(msgs);
+    mb = scenario_matrix(b);
+    ck_assert_uint_eq(matrix_value_count(mb, 0), MATRIX_MAX_VALUES);
+    for (i = 0; i < MATRIX_MAX_VALUES; i += 997)
+        ck_assert_str_eq(matrix_value(ma, 0, i), matrix_value(mb, 0, i));
+    ck_assert_int_eq(matrix_find_value(mb, 0, "site-99999.example"), 99999);
+    ck_assert_int_eq(matrix_find_value(mb, 0, "site-100000.example"), -1);
+    tu_scenario_free(a);
+    tu_scenario_free(b);
+    sbuf_reset(&y);
+    sbuf_adds(&y, "name: s\nmatrix:\n  site: [");
+    for (i = 0; i <= MATRIX_MAX_VALUES; i++)
+        sbuf_addf(&y, "%s%zu", i ? ", " : "", i);
+    sbuf_adds(&y, "]\nsteps: [ { name: a, request: { url: http://x } } ]\n");
+    assert_errors(y.buf, "s.yaml:3:9: matrix parameter 'site' has more than "
+                         "100000 values\n");
+    sbuf_release(&y);
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
     Suite *s = suite_create("scenario");
@@ -619,6 +883,10 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_suite_test_limit);
     tcase_add_test(te, test_scenario_unreadable_files);
     tcase_add_test(te, test_scenario_file_size_reported);
+    tcase_add_test(te, test_scenario_response_caps);
+    tcase_add_test(tc, test_scenario_values_from);
+    tcase_add_test(te, test_scenario_values_from_errors);
+    tcase_add_test(tc, test_scenario_many_values);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, te);
     return s;

@@ -1,4 +1,4 @@
-/* check_units.c -- durations and rates. */
+/* check_units.c -- durations, rates and sizes. */
 #include "testutil.h"
 #include "units.h"
 
@@ -114,6 +114,93 @@ START_TEST(test_units_format_round_trips)
 }
 END_TEST
 
+START_TEST(test_units_sizes)
+{
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } ok[] = {
+        { "0", 0 },
+        { "1048576", 1048576 },
+        { "100B", 100 },
+        { "512KiB", 512 << 10 },
+        { "4MiB", 4 << 20 },
+        { "64MiB", 64 << 20 },
+        { "2GiB", 2ULL << 30 },
+        { "17179869183GiB", 17179869183ULL << 30 },
+    };
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        { "", "bad size '': expected a whole number of bytes, optionally "
+              "with a unit (B, KiB, MiB, GiB), like 512KiB or 4MiB" },
+        { "MiB", "bad size 'MiB': expected a whole number of bytes, "
+                 "optionally with a unit (B, KiB, MiB, GiB), like 512KiB "
+                 "or 4MiB" },
+        { "-1", "bad size '-1': a size cannot be negative" },
+        { "-4MiB", "bad size '-4MiB': a size cannot be negative" },
+        { "4MB", "bad size '4MB': unknown unit 'MB'; use B, KiB, MiB or GiB "
+                 "(1MiB = 1048576 bytes)" },
+        { "4 MiB", "bad size '4 MiB': unknown unit ' MiB'; use B, KiB, MiB "
+                   "or GiB (1MiB = 1048576 bytes)" },
+        { "1.5MiB", "bad size '1.5MiB': unknown unit '.5MiB'; use B, KiB, "
+                    "MiB or GiB (1MiB = 1048576 bytes)" },
+        { "17179869184GiB1", "bad size '17179869184GiB1': unknown unit "
+                             "'GiB1'; use B, KiB, MiB or GiB (1MiB = "
+                             "1048576 bytes)" },
+        { "17179869184GiB", "bad size '17179869184GiB': too large" },
+        { "99999999999999999999", "bad size '99999999999999999999': too "
+                                  "large" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        uint64_t b = 1;
+
+        ck_assert_msg(units_size(ok[i].text, &b, NULL) == PW_OK,
+                      "'%s' should parse", ok[i].text);
+        ck_assert_uint_eq(b, ok[i].bytes);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct pw_err err;
+        uint64_t b = 7;
+
+        ck_assert_msg(units_size(bad[i].text, &b, &err) == PW_ERR_PARSE,
+                      "'%s' should not parse", bad[i].text);
+        ck_assert_str_eq(err.msg, bad[i].msg);
+        ck_assert_uint_eq(b, 7);
+    }
+}
+END_TEST
+
+START_TEST(test_units_format_sizes)
+{
+    static const struct {
+        uint64_t bytes;
+        const char *text;
+    } cases[] = {
+        { 0, "0B" },
+        { 1000, "1000B" },
+        { 1024, "1KiB" },
+        { 1536 << 10, "1536KiB" },
+        { 4 << 20, "4MiB" },
+        { 3ULL << 30, "3GiB" },
+        { (1 << 20) + 1, "1048577B" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[32];
+        uint64_t back = 1;
+
+        ck_assert_str_eq(units_format_size(cases[i].bytes, buf, sizeof(buf)),
+                         cases[i].text);
+        ck_assert_int_eq(units_size(buf, &back, NULL), PW_OK);
+        ck_assert_uint_eq(back, cases[i].bytes);
+    }
+}
+END_TEST
+
 static Suite *units_suite(void)
 {
     Suite *s = suite_create("units");
@@ -123,6 +210,8 @@ static Suite *units_suite(void)
     tcase_add_test(tc, test_units_bad_durations);
     tcase_add_test(tc, test_units_rates);
     tcase_add_test(tc, test_units_format_round_trips);
+    tcase_add_test(tc, test_units_sizes);
+    tcase_add_test(tc, test_units_format_sizes);
     suite_add_tcase(s, tc);
     return s;
 }

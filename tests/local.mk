@@ -115,7 +115,7 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 # End-to-end: the real binary on the shipped examples and on bad files,
 # `once` against the demo target on loopback, and the service with a
 # private redis-server.
-TESTS += tests/cli.test tests/once.test tests/promises.test \
+TESTS += tests/cli.test tests/once.test tests/caps.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
 	tests/grafana.test tests/statuspage.test
@@ -131,6 +131,12 @@ TEST_INPUTS = \
 	tests/data/bad/many.scenario.yaml \
 	tests/data/bad/prodwatch.yaml \
 	tests/data/bad/syntax.scenario.yaml \
+	tests/data/caps/body.yaml \
+	tests/data/caps/body_step.yaml \
+	tests/data/caps/cleanup.yaml \
+	tests/data/caps/headers.yaml \
+	tests/data/caps/sites.txt \
+	tests/data/caps/sites.yaml \
 	tests/data/once/bodycap_fail.yaml \
 	tests/data/once/cleanup_unrenderable.yaml \
 	tests/data/once/client_features.yaml \
@@ -198,7 +204,7 @@ TEST_INPUTS = \
 	tests/data/promises/window5.yaml \
 	tests/data/service/maker.yaml \
 	tests/data/service/ping.yaml
-EXTRA_DIST += tests/cli.test tests/once.test tests/promises.test \
+EXTRA_DIST += tests/cli.test tests/once.test tests/caps.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
 	tests/grafana.test tests/statuspage.test \
@@ -280,6 +286,7 @@ fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 BENCH_DIST = \
 	tests/bench/coverage.sh \
 	tests/bench/load_suite.sh \
+	tests/bench/many_values.sh \
 	tests/bench/matrix_sizes.sh \
 	tests/bench/once_checks.sh \
 	tests/bench/schedule_mem.c \

@@ -28,7 +28,10 @@
  * And for the client's own features: /util/redirect?to=PATH answers 302
  * to PATH; /util/cookie/set?v=V sets cookie "probe=V"; /util/cookie/get
  * returns the cookie it was sent as {"cookie": "..."}; /util/echo returns
- * the request's URI, method, headers and body as JSON.
+ * the request's URI, method, headers and body as JSON; /util/bytes?body=N
+ * &headers=M answers N bytes of body and about M bytes of extra headers
+ * (lines of at most 8000 bytes), to try a client's caps (N at most
+ * UTIL_MAX_BODY, M at most UTIL_MAX_HEADERS).
  *
  * With --tls it serves HTTPS with a self-signed certificate made at start.
  * It listens on loopback only unless told otherwise.
@@ -55,6 +58,11 @@
 #define MAX_RECORDS 100000
 #define MAX_FAULTS  16
 #define HUGE_BYTES  (4u << 20)
+/* /util/bytes: a little over the largest caps a client may set, so that
+ * passing one can be tried, and no more. */
+#define UTIL_MAX_BODY    (65u << 20)
+#define UTIL_MAX_HEADERS (1100u << 10)
+#define UTIL_HEADER_LINE 8000
 
 struct user {
     long id;
@@ -567,6 +575,57 @@ static void route_admin(struct evhttp_request *req, const char *path,
     }
 }
 
+/* A query number from 0 to <max>; -1 when it is not one. */
+static long query_size(struct evhttp_request *req, const char *name, long max)
+{
+    struct evkeyvalq q;
+    const char *v = query_param(req, name, &q);
+    char *end;
+    long n = 0;
+
+    if (v) {
+        n = strtol(v, &end, 10);
+        if (end == v || *end != '\0' || n < 0 || n > max)
+            n = -1;
+    }
+    evhttp_clear_headers(&q);
+    return n;
+}
+
+static void util_bytes(struct evhttp_request *req)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    long body = query_size(req, "body", UTIL_MAX_BODY);
+    long headers = query_size(req, "headers", UTIL_MAX_HEADERS);
+    char chunk[UTIL_HEADER_LINE + 1];
+    struct evbuffer *b;
+    long n;
+    int i = 0;
+
+    if (body < 0 || headers < 0) {
+        reply_error(req, 400,
+                    "body and headers must be byte counts within "
+                    "the demo's limits");
+        return;
+    }
+    memset(chunk, 'A', UTIL_HEADER_LINE);
+    for (n = headers; n > 0; n -= UTIL_HEADER_LINE) {
+        char name[32];
+
+        chunk[n < UTIL_HEADER_LINE ? n : UTIL_HEADER_LINE] = '\0';
+        snprintf(name, sizeof(name), "X-Pad-%d", ++i);
+        evhttp_add_header(out, name, chunk);
+        chunk[n < UTIL_HEADER_LINE ? n : UTIL_HEADER_LINE] = 'A';
+    }
+    b = evbuffer_new();
+    for (n = body; n > 0; n -= UTIL_HEADER_LINE)
+        evbuffer_add(b, chunk,
+                     n < UTIL_HEADER_LINE ? (size_t)n : UTIL_HEADER_LINE);
+    evhttp_add_header(out, "Content-Type", "text/plain");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
 static void route_util(struct evhttp_request *req, const char *path)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -596,6 +655,8 @@ static void route_util(struct evhttp_request *req, const char *path)
         if (p)
             sscanf(p + 6, "%255[^;]", value);
         reply_json(req, 200, JV_OBJECT(jv_string("cookie"), jv_string(value)));
+    } else if (strcmp(path, "/util/bytes") == 0) {
+        util_bytes(req);
     } else if (strcmp(path, "/util/echo") == 0) {
         struct evbuffer *body = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(body);
