@@ -7,7 +7,8 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
 	tests/check_alert tests/check_outbox tests/check_reporters \
-	tests/check_reporters_host tests/check_metrics tests/check_docs
+	tests/check_reporters_host tests/check_metrics tests/check_docs \
+	tests/check_fastjson
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -40,6 +41,10 @@ tests_check_jqset_LDADD = $(TEST_LDADD)
 tests_check_expect_SOURCES = tests/check_expect.c $(TESTUTIL)
 tests_check_expect_CFLAGS = $(TEST_CFLAGS)
 tests_check_expect_LDADD = $(TEST_LDADD)
+tests_check_fastjson_SOURCES = tests/check_fastjson.c tests/fastjson_diff.h \
+	$(TESTUTIL)
+tests_check_fastjson_CFLAGS = $(TEST_CFLAGS)
+tests_check_fastjson_LDADD = $(TEST_LDADD)
 tests_check_jsonscan_SOURCES = tests/check_jsonscan.c $(TESTUTIL)
 tests_check_jsonscan_CFLAGS = $(TEST_CFLAGS)
 tests_check_jsonscan_LDADD = $(TEST_LDADD)
