@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
       libcurl4-openssl-dev libevent-dev libpcre2-dev libhiredis-dev
-      libyaml-dev libjq-dev libssl-dev libsystemd-dev check python3 valgrind
+      libyaml-dev libjq-dev libsimdjson-dev libssl-dev libsystemd-dev check python3 valgrind
       openssl redis-server systemd groff-base man-db prometheus curl
       chromium chromium-driver"
 missing=

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "expect.h"
+#include "fastjson.h"
 #include "jsonscan.h"
 #include "xalloc.h"
 
@@ -17,6 +18,8 @@ void resp_view_init(struct resp_view *v, const struct http_resp *r,
     v->jq = jq;
     v->json = jv_invalid();
     v->parsed = 0;
+    v->fast_tried = 0;
+    v->fast = 0;
     v->pre = NULL;
     v->npre = v->pre_alloc = 0;
 }
@@ -28,6 +31,8 @@ void resp_view_release(struct resp_view *v)
     jv_free(v->json);
     v->json = jv_invalid();
     v->parsed = 0;
+    v->fast_tried = 0;
+    v->fast = 0;
     for (i = 0; i < v->npre; i++)
         jv_free(v->pre[i].out);
     free(v->pre);
@@ -50,23 +55,16 @@ void resp_view_preset(struct resp_view *v, size_t idx, pw_status rc, jv out,
         p->err = *err;
 }
 
-/* Evaluate expression <idx> on <doc> (consumed), or take its result from
- * the presets. */
-static pw_status view_eval(struct resp_view *v, size_t idx, jv doc, jv *out,
-                           struct pw_err *err)
+/* The preset result of expression <idx>, or NULL. */
+static const struct resp_preset *preset_of(const struct resp_view *v,
+                                           size_t idx)
 {
     size_t i;
 
-    for (i = 0; i < v->npre; i++) {
-        if (v->pre[i].idx != idx)
-            continue;
-        jv_free(doc);
-        *out = jv_copy(v->pre[i].out);
-        if (v->pre[i].rc != PW_OK && err)
-            *err = v->pre[i].err;
-        return v->pre[i].rc;
-    }
-    return jqset_eval(v->jq, idx, doc, out, err);
+    for (i = 0; i < v->npre; i++)
+        if (v->pre[i].idx == idx)
+            return &v->pre[i];
+    return NULL;
 }
 
 /* jq 1.6's parser keeps one stack entry per open array and two per open
@@ -118,6 +116,52 @@ static void show_not_json(struct sbuf *m, jv doc)
     else
         sbuf_adds(m, "the body is not JSON");
     jv_free(msg);
+}
+
+/* The answer of the fast path for expression <idx>, into *<out>; 0 when
+ * there is none, or it is not sure.  The body is parsed on the first call
+ * of a view, and again only if another view's body took the shared parser
+ * in between (a view waits for jq programs running apart). */
+static int fast_eval(struct resp_view *v, size_t idx, jv *out)
+{
+    const struct fastjson_expr *e = jqset_fast(v->jq, idx);
+    struct fastjson *fj = jqset_fastjson(v->jq);
+    const struct sbuf *b = &v->resp->body;
+
+    if (e == NULL || fj == NULL || (v->fast_tried && v->fast == 0))
+        return 0;
+    if (!v->fast_tried || !fastjson_holds(fj, v->fast)) {
+        v->fast = fastjson_parse(fj, b->buf ? b->buf : "", b->len);
+        v->fast_tried = 1;
+    }
+    return fastjson_eval(fj, v->fast, e, out);
+}
+
+pw_status resp_view_jq(struct resp_view *v, size_t idx, jv *out,
+                       struct pw_err *err)
+{
+    const struct resp_preset *p = preset_of(v, idx);
+    jv doc;
+
+    *out = jv_invalid();
+    if (p == NULL && fast_eval(v, idx, out))
+        return PW_OK;
+    doc = body_json(v);
+    if (!jv_is_valid(doc)) {
+        struct sbuf why = SBUF_INIT;
+
+        show_not_json(&why, doc);
+        pw_err_set(err, PW_ERR_PARSE, "%s", why.buf);
+        sbuf_release(&why);
+        return PW_ERR_PARSE;
+    }
+    if (p == NULL)
+        return jqset_eval(v->jq, idx, doc, out, err);
+    jv_free(doc);
+    *out = jv_copy(p->out);
+    if (p->rc != PW_OK && err)
+        *err = p->err;
+    return p->rc;
 }
 
 /* Append <n> bytes at <s> with the quotes and backslashes escaped as in a
@@ -524,20 +568,13 @@ static jv subject(const struct check *ck, struct resp_view *v,
     struct pw_err err;
     char hex[65];
     const char *h;
-    jv out, doc;
+    jv out;
 
     *bad = 0;
     switch (ck->subject) {
     case SUBJ_JQ:
         sbuf_addf(what, "jq %s", ck->text);
-        doc = body_json(v);
-        if (!jv_is_valid(doc)) {
-            sbuf_addf(msg, "jq %s: ", ck->text);
-            show_not_json(msg, doc);
-            *bad = 1;
-            return jv_invalid();
-        }
-        if (view_eval(v, ck->jq, doc, &out, &err) != PW_OK) {
+        if (resp_view_jq(v, ck->jq, &out, &err) != PW_OK) {
             sbuf_addf(msg, "jq %s: %s", ck->text, err.msg);
             /* Past a limit, or a child that died: the check could not be
              * evaluated, which says nothing about the target. */
@@ -673,7 +710,7 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
 {
     struct pw_err err;
     const char *h;
-    jv x, doc;
+    jv x;
     char *text;
     size_t len;
 
@@ -702,13 +739,7 @@ int expect_capture(const struct capture *cp, struct resp_view *v,
         break;
     }
     case CAP_JQ:
-        doc = body_json(v);
-        if (!jv_is_valid(doc)) {
-            sbuf_addf(msg, "capture %s: ", cp->name);
-            show_not_json(msg, doc);
-            return 0;
-        }
-        if (view_eval(v, cp->jq, doc, &x, &err) != PW_OK) {
+        if (resp_view_jq(v, cp->jq, &x, &err) != PW_OK) {
             sbuf_addf(msg, "capture %s: %s", cp->name, err.msg);
             return 0;
         }

@@ -43,6 +43,8 @@ struct resp_view {
     struct jqset *jq;
     jv json; /* parsed body, once <parsed> */
     int parsed;
+    int fast_tried;     /* the fast parse was asked for */
+    unsigned long fast; /* its ticket (fastjson_parse()), 0: not sure */
     struct resp_preset *pre; /* owned */
     size_t npre, pre_alloc;
 };
@@ -55,6 +57,15 @@ void resp_view_release(struct resp_view *v);
 /* The body parsed as JSON (a new reference; the caller frees it), parsed
  * at most once per view; invalid, with the reason, when it is not JSON. */
 jv resp_view_json(struct resp_view *v);
+
+/* Evaluate jq expression <idx> on the body: through the fast path when
+ * it has one and is sure, else through libjq (or the result preset for
+ * <idx>).  Returns PW_OK with the first output in *<out> (jv_invalid()
+ * when there is none; the caller frees it); PW_ERR_PARSE when the body is
+ * not JSON, with why in <err>; otherwise jqset_eval()'s code and message.
+ * *<out> is jv_invalid() on every error. */
+pw_status resp_view_jq(struct resp_view *v, size_t idx, jv *out,
+                       struct pw_err *err);
 
 /* Give the result of jq expression <idx> on this body, computed elsewhere
  * (jqset_job_finish()): checks and captures on <idx> use it instead of

@@ -16,6 +16,7 @@
 #endif
 
 #include "clock.h"
+#include "fastjson.h"
 #include "jqset.h"
 #include "sbuf.h"
 #include "xalloc.h"
@@ -26,6 +27,7 @@ struct jqexpr {
     char *file;     /* owned copy of pos.file */
     int ok;         /* passed precheck and compiled */
     int in_process; /* bounded by its input: no need to run apart */
+    struct fastjson_expr *fast; /* a path fastjson answers, or NULL */
 };
 
 struct jqchunk {
@@ -41,6 +43,7 @@ struct jqset {
     size_t *slot;     /* items index -> definition number in its chunk */
     char first_msg[PW_ERR_LEN];
     int have_msg;
+    struct fastjson *fj; /* made with the first fast path */
 };
 
 /* Expressions per jq_state.  Binding jq's builtins costs time linear in
@@ -65,7 +68,9 @@ void jqset_free(struct jqset *s)
     for (i = 0; i < s->n; i++) {
         free(s->items[i].text);
         free(s->items[i].file);
+        fastjson_expr_free(s->items[i].fast);
     }
+    fastjson_free(s->fj);
     free(s->items);
     free(s->slot);
     free(s->chunk_of);
@@ -87,6 +92,8 @@ size_t jqset_add(struct jqset *s, const char *expr, struct pos p)
     e->pos = p;
     e->pos.file = e->file;
     e->ok = 0;
+    e->in_process = 0;
+    e->fast = NULL;
     return s->n++;
 }
 
@@ -911,6 +918,16 @@ pw_status jqset_compile(struct jqset *s, struct diag *d)
         if (compile_chunk(s, idx + start, len, s->nchunks++, d) != PW_OK)
             rc = PW_ERR_PARSE;
     }
+    /* Paths are recognised now, so that evaluation only dispatches; only
+     * programs libjq compiled qualify, so libjq stays the judge of what is
+     * a program at all. */
+    for (i = 0; i < s->n; i++) {
+        if (!s->items[i].ok || !s->items[i].in_process)
+            continue;
+        s->items[i].fast = fastjson_compile(s->items[i].text);
+        if (s->items[i].fast != NULL && s->fj == NULL)
+            s->fj = fastjson_new();
+    }
     free(idx);
     return rc;
 }
@@ -918,6 +935,16 @@ pw_status jqset_compile(struct jqset *s, struct diag *d)
 int jqset_in_process(const struct jqset *s, size_t idx)
 {
     return idx < s->n && s->items[idx].in_process;
+}
+
+const struct fastjson_expr *jqset_fast(const struct jqset *s, size_t idx)
+{
+    return idx < s->n && s->items[idx].ok ? s->items[idx].fast : NULL;
+}
+
+struct fastjson *jqset_fastjson(struct jqset *s)
+{
+    return s->fj;
 }
 
 /* ---- Running a program apart ---- */

@@ -114,6 +114,18 @@ pw_status jqset_job_finish(struct jqset_job *j, int timed_out, jv *out,
  * Only after jqset_compile(). */
 int jqset_in_process(const struct jqset *s, size_t idx);
 
+/* The fast path of expression <idx> (fastjson.h), or NULL when libjq
+ * alone evaluates it: borrowed, valid until jqset_free().  Only after
+ * jqset_compile(). */
+struct fastjson_expr;
+const struct fastjson_expr *jqset_fast(const struct jqset *s, size_t idx);
+
+/* The parser every fast path of <s> shares (one body at a time), or NULL
+ * when no expression has a fast path.  Borrowed: valid until
+ * jqset_free(). */
+struct fastjson;
+struct fastjson *jqset_fastjson(struct jqset *s);
+
 /* Check <expr> alone, without libjq: non-empty, brackets and string quotes
  * balanced, no builtin that reaches outside the response.  Returns PW_OK
  * or PW_ERR_PARSE with the reason (and its offset) in <err>. */

@@ -25,6 +25,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/loop.c runner/loop.h \
 	runner/http.c runner/http.h \
 	runner/jsonscan.c runner/jsonscan.h \
+	runner/fastjson.cc runner/fastjson.h \
 	runner/expect.c runner/expect.h \
 	runner/journal.c runner/journal.h \
 	runner/throttle.c runner/throttle.h \

@@ -7,7 +7,8 @@ UNIT_TESTS = tests/check_sbuf tests/check_units tests/check_template \
 	tests/check_engine tests/check_spool tests/check_store \
 	tests/check_journal_redis tests/check_schedule tests/check_notify \
 	tests/check_alert tests/check_outbox tests/check_reporters \
-	tests/check_reporters_host tests/check_metrics tests/check_docs
+	tests/check_reporters_host tests/check_metrics tests/check_docs \
+	tests/check_fastjson
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 TESTUTIL = tests/testutil.c tests/testutil.h
@@ -40,6 +41,10 @@ tests_check_jqset_LDADD = $(TEST_LDADD)
 tests_check_expect_SOURCES = tests/check_expect.c $(TESTUTIL)
 tests_check_expect_CFLAGS = $(TEST_CFLAGS)
 tests_check_expect_LDADD = $(TEST_LDADD)
+tests_check_fastjson_SOURCES = tests/check_fastjson.c tests/fastjson_diff.h \
+	$(TESTUTIL)
+tests_check_fastjson_CFLAGS = $(TEST_CFLAGS)
+tests_check_fastjson_LDADD = $(TEST_LDADD)
 tests_check_jsonscan_SOURCES = tests/check_jsonscan.c $(TESTUTIL)
 tests_check_jsonscan_CFLAGS = $(TEST_CFLAGS)
 tests_check_jsonscan_LDADD = $(TEST_LDADD)
@@ -234,9 +239,10 @@ clean-local:
 
 # libFuzzer harnesses (clang), not part of `make check`:
 #   make fuzz && tests/fuzz/run.sh SECONDS
-FUZZ_HARNESSES = config scenario template response
+FUZZ_HARNESSES = config scenario template response fastjson
 FUZZ_DIST = \
 	tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_fastjson.c \
 	tests/fuzz/fuzz_response.c \
 	tests/fuzz/fuzz_scenario.c \
 	tests/fuzz/fuzz_template.c \
@@ -244,6 +250,9 @@ FUZZ_DIST = \
 	tests/fuzz/lsan.supp \
 	tests/fuzz/run.sh \
 	tests/fuzz/seeds/config/example.yaml \
+	tests/fuzz/seeds/fastjson/array.json \
+	tests/fuzz/seeds/fastjson/dup-keys.json \
+	tests/fuzz/seeds/fastjson/items.json \
 	tests/fuzz/seeds/response/deep-array.txt \
 	tests/fuzz/seeds/response/deep-mixed-unclosed.txt \
 	tests/fuzz/seeds/response/deep-object.txt \
@@ -271,13 +280,21 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 	@test -n "$(FUZZ_CC)" || { echo "make fuzz needs clang"; exit 1; }
+	@test -n "$(FUZZ_CXX)" || { echo "make fuzz needs clang++"; exit 1; }
 	$(MKDIR_P) tests/fuzz/bin
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -std=gnu++17 -D_GNU_SOURCE \
+	  -I$(top_srcdir)/runner $(DEPS_CFLAGS) \
+	  -c $(top_srcdir)/runner/fastjson.cc -o tests/fuzz/bin/fastjson.o
 	for h in $(FUZZ_HARNESSES); do \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE \
-	    -I$(top_srcdir)/runner $(DEPS_CFLAGS) \
-	    $(top_srcdir)/tests/fuzz/fuzz_$$h.c \
+	    -I$(top_srcdir)/runner -I$(top_srcdir)/tests $(DEPS_CFLAGS) \
+	    -c $(top_srcdir)/tests/fuzz/fuzz_$$h.c \
+	    -o tests/fuzz/bin/fuzz_$$h.o || exit 1; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE \
+	    -I$(top_srcdir)/runner -I$(top_srcdir)/include $(DEPS_CFLAGS) \
 	    $(filter %.c,$(addprefix $(top_srcdir)/,$(LIBPRODWATCH_SOURCES))) \
-	    $(LIBPRODWATCH_BUILT) \
+	    $(LIBPRODWATCH_BUILT) tests/fuzz/bin/fuzz_$$h.o \
+	    tests/fuzz/bin/fastjson.o -fsanitize-link-c++-runtime \
 	    $(DEPS_LIBS) -o tests/fuzz/bin/fuzz_$$h || exit 1; \
 	done
 .PHONY: fuzz
@@ -285,6 +302,7 @@ fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 # Benchmark scripts behind the README figures.
 BENCH_DIST = \
 	tests/bench/coverage.sh \
+	tests/bench/json_checks.sh \
 	tests/bench/load_suite.sh \
 	tests/bench/many_values.sh \
 	tests/bench/matrix_sizes.sh \

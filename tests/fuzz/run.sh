@@ -10,12 +10,12 @@ set -eu
 secs=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${FUZZ_BIN:-tests/fuzz/bin}
-for h in config scenario template response; do
+for h in config scenario template response fastjson; do
     corpus=tests/fuzz/corpus-$h
     mkdir -p "$corpus"
     cp -n "$here/seeds/$h/"* "$corpus/" 2>/dev/null || true
     leaks=
-    if [ "$h" = response ]; then
+    if [ "$h" = response ] || [ "$h" = fastjson ]; then
         if [ "${FUZZ_LEAKS:-1}" = 0 ]; then
             leaks=-detect_leaks=0
         else
