@@ -131,7 +131,9 @@ static int fast_eval(struct resp_view *v, size_t idx, jv *out)
     if (e == NULL || fj == NULL || (v->fast_tried && v->fast == 0))
         return 0;
     if (!v->fast_tried || !fastjson_holds(fj, v->fast)) {
-        v->fast = fastjson_parse(fj, b->buf ? b->buf : "", b->len);
+        v->fast = b->alloc >= b->len + 1 + FASTJSON_PADDING
+                      ? fastjson_parse_in_place(fj, b->buf, b->len)
+                      : fastjson_parse(fj, b->buf ? b->buf : "", b->len);
         v->fast_tried = 1;
     }
     return fastjson_eval(fj, v->fast, e, out);

@@ -3,10 +3,11 @@
  * Most jq checks are paths: .status, .items[0].id, ."a b", .["x"],
  * .[-1], chained, the identity ., each optionally followed by | length.
  * For those, libjq would build a jv for every value of the body and free
- * it again.  This module instead parses the body once with simdjson into a
- * flat tape (no allocation per value, the parser's buffers are reused from
- * body to body) and walks only the values the path reads; a jv is built
- * only for the value the path selects.
+ * it again.  This module instead finds and checks the body's tokens once
+ * with simdjson's first stage and a validating pass over them (no value is
+ * built, the buffers are reused from body to body), walks only the values
+ * the path reads, stepping over the others whole, and builds a jv only
+ * for the value the path selects.
  *
  * It answers only when it is sure to give what libjq 1.6 would: the same
  * jv, down to how numbers print.  Whenever it is not -- a body simdjson
@@ -64,6 +65,15 @@ void fastjson_free(struct fastjson *fj);
 unsigned long fastjson_parse(struct fastjson *fj, const char *body,
                              size_t len);
 
+/* Bytes that fastjson_parse_in_place() may read past a body's end. */
+#define FASTJSON_PADDING 64
+
+/* fastjson_parse() without the copy: <body> must be followed by
+ * FASTJSON_PADDING readable bytes (any content), and stay unchanged and
+ * alive while its ticket is used. */
+unsigned long fastjson_parse_in_place(struct fastjson *fj, const char *body,
+                                      size_t len);
+
 /* Whether the body of <ticket> is still the one parsed: 0 for ticket 0,
  * and once another body was parsed. */
 int fastjson_holds(const struct fastjson *fj, unsigned long ticket);
@@ -72,8 +82,9 @@ int fastjson_holds(const struct fastjson *fj, unsigned long ticket);
  * in *<out> (the caller frees it with jv_free()); 0 when the answer is not
  * sure, or the body of <ticket> is no longer the one parsed (another body
  * was parsed since): then *<out> is untouched and the caller must ask
- * libjq.  Cost: the values the path walks through, plus building the value
- * it selects. */
+ * libjq.  Cost: one step per value the path passes over (an array or
+ * object is passed in one step), plus parsing and building the value it
+ * selects. */
 int fastjson_eval(struct fastjson *fj, unsigned long ticket,
                   const struct fastjson_expr *e, jv *out);
 

@@ -25,6 +25,9 @@
 #define HTTP_MAX_HEADERS 100
 #define HTTP_HEADER_CAP  (16u << 10)           /* one header line, by default */
 #define HTTP_HEADERS_CAP (HTTP_HEADER_CAP * 4) /* all of them, by default */
+/* Room a response body keeps after its end, so that a parser reading in
+ * blocks (fastjson_parse_in_place()) need not copy it. */
+#define HTTP_BODY_SLACK 64
 
 #define HTTP_TOO_BIG_BODY    1
 #define HTTP_TOO_BIG_HEADERS 2

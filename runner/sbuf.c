@@ -86,6 +86,11 @@ pw_status sbuf_failed(const struct sbuf *b)
     return b->failed;
 }
 
+void sbuf_reserve(struct sbuf *b, size_t n)
+{
+    grow(b, n);
+}
+
 pw_status sbuf_add(struct sbuf *b, const void *data, size_t n)
 {
     pw_status rc = room(b, n);

@@ -53,6 +53,10 @@ void sbuf_reset(struct sbuf *b);
  * <b> is left empty.  <*len> receives the length when <len> is not NULL. */
 char *sbuf_take(struct sbuf *b, size_t *len);
 
+/* Make room for <n> more bytes (and the NUL), so that appending that many
+ * does not reallocate.  Appends nothing: the cap is checked by appends. */
+void sbuf_reserve(struct sbuf *b, size_t n);
+
 /* Append <n> bytes of <data>.  Returns PW_OK, or PW_ERR_TOOBIG (nothing
  * appended) when the cap would be passed.  A failed <b> appends nothing
  * and returns the status it first failed with. */

@@ -4,7 +4,8 @@
 # 41 bytes, 10 KB (100 items), 100 KB (1,000 items) and 1 MB (about 10,000
 # items), "status":"ok" placed last so that a parser must read it all.
 # Prints CPU milliseconds (user + system of prodwatch, best of 3) per check
-# and the ratio to the 41-byte body.
+# and the ratio to the 41-byte body, and apart what the same request costs
+# without the check (receiving the body), best of 3 too.
 #   usage: tests/bench/json_checks.sh [N] [BUILD_DIR]
 # N checks per body (default 2000; a fifth of that for 1 MB).  Needs nginx
 # and GNU time (/usr/bin/time).  Sends only to 127.0.0.1 and stops after
@@ -67,7 +68,8 @@ targets:
 throttle: { concurrency: 8 }
 YAML
 
-# CPU seconds of one `prodwatch once` run of <count> checks on <file>.
+# CPU ms per check of one `prodwatch once` run of <count> checks on <file>;
+# with <check> "no", the same requests expecting only the status.
 run() {
     side=$(awk -v n="$2" 'BEGIN { s = int(sqrt(n)); if (s * s < n) s++; print s }')
     {
@@ -80,8 +82,10 @@ run() {
         echo "    request: { url: \"{{ target.base_url }}/$1\" }"
         echo "    expect:"
         echo "      status: 200"
-        echo "      checks:"
-        echo "        - { jq: .status, eq: ok }"
+        if [ "$3" = yes ]; then
+            echo "      checks:"
+            echo "        - { jq: .status, eq: ok }"
+        fi
     } > "$dir/scenarios/bench.yaml"
     /usr/bin/time -f "%U %S" -o "$dir/time" \
         "$prodwatch" once -c "$dir/prodwatch.yaml" > "$dir/out" || {
@@ -95,17 +99,19 @@ run() {
 
 # Best of 3, in ms per check.
 best() {
-    a=$(run "$1" "$2"); b=$(run "$1" "$2"); c=$(run "$1" "$2")
+    a=$(run "$1" "$2" "$3"); b=$(run "$1" "$2" "$3"); c=$(run "$1" "$2" "$3")
     printf '%s\n%s\n%s\n' "$a" "$b" "$c" | sort -n | head -1
 }
 
-printf '%-22s %10s %8s\n' body "CPU ms" ratio
+printf '%-22s %10s %8s %16s\n' body "CPU ms" ratio "request alone"
 base=
 for spec in "41 bytes:b41.json:$n" "10 KB (100 items):b10k.json:$n" \
     "100 KB (1,000 items):b100k.json:$n" "1 MB (10,000 items):b1m.json:$((n / 5))"; do
     name=${spec%%:*}; rest=${spec#*:}; file=${rest%%:*}; count=${rest#*:}
-    ms=$(best "$file" "$count")
+    ms=$(best "$file" "$count" yes)
+    bare=$(best "$file" "$count" no)
     [ -n "$base" ] || base=$ms
-    awk -v name="$name" -v ms="$ms" -v base="$base" -v size="$(wc -c < "$dir/www/$file")" \
-        'BEGIN { printf "%-22s %10.3f %7.1fx   (%d bytes)\n", name, ms, ms / base, size }'
+    awk -v name="$name" -v ms="$ms" -v base="$base" -v bare="$bare" \
+        -v size="$(wc -c < "$dir/www/$file")" \
+        'BEGIN { printf "%-22s %10.3f %7.1fx %16.3f   (%d bytes)\n", name, ms, ms / base, bare, size }'
 done
