@@ -750,23 +750,6 @@ static void serve_status(struct httpd *h, struct evhttp_request *req)
     stream_start(h, req, STREAM_STATUS, "application/json", 0);
 }
 
-struct find_walk {
-    const char *id;
-    int status, found;
-};
-
-static int find_scheduled(const char *id, double due, int status, void *arg)
-{
-    struct find_walk *fw = arg;
-
-    (void)due;
-    if (strcmp(id, fw->id) != 0)
-        return 0;
-    fw->status = status;
-    fw->found = 1;
-    return 1;
-}
-
 /* A /api/test/ID request waiting for the test's runs from Redis. */
 struct pending {
     struct pending *next;
@@ -828,7 +811,7 @@ static void serve_test(struct httpd *h, struct evhttp_request *req,
                        const char *enc)
 {
     char *id = evhttp_uridecode(enc, 0, NULL);
-    struct find_walk fw = { id, -1, 0 };
+    int status = -1, scheduled = 0;
     struct httpd_facts f;
     struct metrics_test t;
     struct sbuf key = SBUF_INIT;
@@ -842,8 +825,8 @@ static void serve_test(struct httpd *h, struct evhttp_request *req,
     }
     known = metrics_find(h->src.metrics, id, &t);
     if (!known)
-        schedule_visit(h->src.sched, find_scheduled, &fw);
-    if (!known && !fw.found) {
+        scheduled = schedule_find(h->src.sched, id, &status);
+    if (!known && !scheduled) {
         reply_text(req, 404, "Not Found", "no such test");
         free(id);
         return;
@@ -851,7 +834,7 @@ static void serve_test(struct httpd *h, struct evhttp_request *req,
     p = xcalloc(1, sizeof(*p));
     p->h = h;
     p->req = req;
-    json_test(&p->body, id, fw.status, known ? &t : NULL);
+    json_test(&p->body, id, status, known ? &t : NULL);
     /* Its closing brace goes: the runs follow. */
     if (sbuf_failed(&p->body) == PW_OK && p->body.len > 0)
         p->body.buf[--p->body.len] = '\0';

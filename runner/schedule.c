@@ -675,6 +675,28 @@ size_t schedule_visit_from(struct schedule *s, size_t from,
     return s->n;
 }
 
+int schedule_find(struct schedule *s, const char *id, int *status)
+{
+    uint64_t h = id_hash(id);
+    struct sched_test t;
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        const struct entry *e = &s->e[i];
+
+        if (e->hash != h ||
+            matrix_row_at(scenario_matrix(suite_scenario(s->suite, e->sc)),
+                          e->pos, s->row) != 1)
+            continue;
+        render(s, (uint32_t)i, &t);
+        if (strcmp(t.id, id) == 0) {
+            *status = (int)(e->flags & F_STATUS) - 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)
 {
     schedule_visit_from(s, 0, fn, arg);

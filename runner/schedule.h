@@ -154,6 +154,11 @@ void schedule_visit(struct schedule *sc, sched_visit_fn *fn, void *arg);
 size_t schedule_visit_from(struct schedule *sc, size_t from,
                            sched_visit_fn *fn, void *arg);
 
+/* Whether test <id> is scheduled; its status (-1 before the first result)
+ * into *<status>.  Compares the hash of each entry's id, 8 bytes a test,
+ * and renders only the ids whose hash matches. */
+int schedule_find(struct schedule *sc, const char *id, int *status);
+
 /* A number that changes at every schedule_reload(). */
 unsigned long schedule_generation(const struct schedule *sc);
 

@@ -323,6 +323,22 @@ START_TEST(test_schedule_reload_changes)
         ck_assert(after.due[k] > clock_mono() &&
                   after.due[k] <= clock_mono() + 10.1);
     }
+    /* A lookup finds every test the walk saw, with its status (-1 for
+     * those never run), and nothing else. */
+    for (k = 0; k < (int)after.n; k++) {
+        int status = -2;
+
+        ck_assert(schedule_find(s, after.ids[k], &status));
+        ck_assert_int_eq(status, after.status[k]);
+    }
+    {
+        int status = -2;
+
+        ck_assert(!schedule_find(s, "gone@t", &status));
+        ck_assert(!schedule_find(s, "keep@t[a=99]", &status));
+        ck_assert(!schedule_find(s, "", &status));
+        ck_assert_int_eq(status, -2);
+    }
     schedule_stats(s, clock_mono(), &st);
     ck_assert_uint_eq(st.tests, 10);
     ck_assert_uint_eq(st.failing, 2);
