@@ -337,23 +337,14 @@ static int matches(const char *v, const char *const *names, size_t n)
 
 static void add_age(struct sbuf *b, const char *unix_s, time_t now)
 {
-    long long t = unix_s ? atoll(unix_s) : 0, d;
+    long long t = unix_s ? atoll(unix_s) : 0;
+    char buf[32];
 
     if (t <= 0) {
         sbuf_adds(b, "-");
         return;
     }
-    d = (long long)now - t;
-    if (d < 0)
-        d = 0;
-    if (d < 120)
-        sbuf_addf(b, "%llds ago", d);
-    else if (d < 7200)
-        sbuf_addf(b, "%lldm ago", d / 60);
-    else if (d < 172800)
-        sbuf_addf(b, "%lldh ago", d / 3600);
-    else
-        sbuf_addf(b, "%lldd ago", d / 86400);
+    sbuf_adds(b, units_format_ago((long long)now - t, buf, sizeof(buf)));
 }
 
 /* A number as JSON writes it: what the store writes in numeric fields,

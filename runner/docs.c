@@ -297,7 +297,6 @@ static void add_time(struct sbuf *b, time_t t, time_t now)
 {
     struct tm tm;
     char buf[32];
-    long long d;
 
     if (t <= 0) {
         sbuf_adds(b, "-");
@@ -306,19 +305,9 @@ static void add_time(struct sbuf *b, time_t t, time_t now)
     gmtime_r(&t, &tm);
     strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
     sbuf_adds(b, buf);
-    if (now <= 0)
-        return;
-    d = (long long)(now - t);
-    if (d < 0)
-        d = 0;
-    if (d < 120)
-        sbuf_addf(b, " (%llds ago)", d);
-    else if (d < 7200)
-        sbuf_addf(b, " (%lldm ago)", d / 60);
-    else if (d < 172800)
-        sbuf_addf(b, " (%lldh ago)", d / 3600);
-    else
-        sbuf_addf(b, " (%lldd ago)", d / 86400);
+    if (now > 0)
+        sbuf_addf(b, " (%s)",
+                  units_format_ago((long long)(now - t), buf, sizeof(buf)));
 }
 
 /* ---- Step names ----------------------------------------------------- */

@@ -199,3 +199,18 @@ char *units_format_size(uint64_t bytes, char *buf, unsigned size)
              size_units[i].name);
     return buf;
 }
+
+char *units_format_ago(long long seconds, char *buf, unsigned size)
+{
+    long long d = seconds < 0 ? 0 : seconds;
+
+    if (d < 120)
+        snprintf(buf, size, "%llds ago", d);
+    else if (d < 7200)
+        snprintf(buf, size, "%lldm ago", d / 60);
+    else if (d < 172800)
+        snprintf(buf, size, "%lldh ago", d / 3600);
+    else
+        snprintf(buf, size, "%lldd ago", d / 86400);
+    return buf;
+}

@@ -41,6 +41,13 @@ char *units_format_size(uint64_t bytes, char *buf, unsigned size);
  * into <buf> of <size> bytes.  Returns <buf>. */
 char *units_format_duration(uint64_t ms, char *buf, unsigned size);
 
+/* Format an age of <seconds> in one rounded-down unit, as people read it
+ * on a status line ("45s ago", "12m ago", "5h ago", "3d ago"; seconds up
+ * to 2 minutes, minutes up to 2 hours, hours up to 2 days) into <buf> of
+ * <size> bytes.  A negative age (clocks apart) reads "0s ago".  Returns
+ * <buf>. */
+char *units_format_ago(long long seconds, char *buf, unsigned size);
+
 /* Counts that saturate at UINT64_MAX instead of wrapping: the size of a
  * suite may be astronomically large, and "too many" must stay "too many". */
 static inline uint64_t units_sat_add(uint64_t a, uint64_t b)

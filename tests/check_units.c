@@ -114,6 +114,27 @@ START_TEST(test_units_format_round_trips)
 }
 END_TEST
 
+START_TEST(test_units_format_ago)
+{
+    static const struct {
+        long long s;
+        const char *text;
+    } cases[] = {
+        { -5, "0s ago" },      { 0, "0s ago" },     { 119, "119s ago" },
+        { 120, "2m ago" },     { 7199, "119m ago" }, { 7200, "2h ago" },
+        { 172799, "47h ago" }, { 172800, "2d ago" }, { 864000, "10d ago" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[32];
+
+        ck_assert_str_eq(units_format_ago(cases[i].s, buf, sizeof(buf)),
+                         cases[i].text);
+    }
+}
+END_TEST
+
 START_TEST(test_units_sizes)
 {
     static const struct {
@@ -210,6 +231,7 @@ static Suite *units_suite(void)
     tcase_add_test(tc, test_units_bad_durations);
     tcase_add_test(tc, test_units_rates);
     tcase_add_test(tc, test_units_format_round_trips);
+    tcase_add_test(tc, test_units_format_ago);
     tcase_add_test(tc, test_units_sizes);
     tcase_add_test(tc, test_units_format_sizes);
     suite_add_tcase(s, tc);
