@@ -128,6 +128,7 @@ TESTS += tests/cli.test tests/once.test tests/caps.test tests/promises.test \
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
 TEST_INPUTS = \
+	tests/data/docs/echo.yaml \
 	tests/data/docs/fine.yaml \
 	tests/data/docs/journey.yaml \
 	tests/browser.py \
@@ -233,7 +234,8 @@ AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	BINDIR MANDIR DOCDIR SYSCONFDIR UNITDIR INCLUDEDIR PKGLIBDIR;
 # The secret search reads what the other end-to-end tests printed.
 tests/no_secrets.log: tests/cli.log tests/once.log tests/promises.log \
-	tests/service.log tests/alert.log tests/metrics.log
+	tests/service.log tests/alert.log tests/metrics.log tests/docs.log \
+	tests/statuspage.log
 clean-local:
 	rm -rf tests/outputs
 
