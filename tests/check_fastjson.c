@@ -333,6 +333,56 @@ START_TEST(test_fastjson_views_share)
 }
 END_TEST
 
+/* A body parsed where it lies, with exactly FASTJSON_PADDING bytes after
+ * it and those bytes not zero: the same answers as from a copy, and (under
+ * AddressSanitizer) no read past the padding, whatever the body ends
+ * with. */
+START_TEST(test_fastjson_in_place)
+{
+    static const char *const bodies[] = {
+        "\"s\"", "7", "-0.5", "true", "null", "[]", "{}", "[1,2,3]",
+        "{\"a\":\"x\\\"y\",\"b\":[0]}", "\"0123456789abcdefghij\"",
+        "1234567890123456789", "{\"a\\u0062\":1} ", "[\"\\ud83d\\ude00\"]",
+        "[1 2]", "{\"a\":}", "\"open", "",
+    };
+    const char *const paths[] = { ".", ".a", ".[0]", ". | length", ".ab" };
+    struct fastjson *fj = fastjson_new();
+    size_t i, j;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        size_t len = strlen(bodies[i]);
+        char *buf = malloc(len + FASTJSON_PADDING);
+        unsigned long t1, t2;
+
+        ck_assert_ptr_nonnull(buf);
+        memcpy(buf, bodies[i], len);
+        memset(buf + len, '"', FASTJSON_PADDING);
+        for (j = 0; j < sizeof(paths) / sizeof(paths[0]); j++) {
+            struct fastjson_expr *e = fastjson_compile(paths[j]);
+            jv a = jv_invalid(), b = jv_invalid();
+            int ra, rb;
+
+            ck_assert_ptr_nonnull(e);
+            t1 = fastjson_parse(fj, bodies[i], len);
+            ra = t1 && fastjson_eval(fj, t1, e, &a);
+            t2 = fastjson_parse_in_place(fj, buf, len);
+            ck_assert_int_eq(t1 != 0, t2 != 0);
+            rb = t2 && fastjson_eval(fj, t2, e, &b);
+            ck_assert_msg(ra == rb, "%s on %s: %d vs %d", paths[j],
+                          bodies[i], ra, rb);
+            if (ra)
+                ck_assert_msg(jv_equal(jv_copy(a), jv_copy(b)), "%s on %s",
+                              paths[j], bodies[i]);
+            jv_free(a);
+            jv_free(b);
+            fastjson_expr_free(e);
+        }
+        free(buf);
+    }
+    fastjson_free(fj);
+}
+END_TEST
+
 static Suite *fastjson_suite(void)
 {
     Suite *s = suite_create("fastjson");
@@ -342,6 +392,7 @@ static Suite *fastjson_suite(void)
     tcase_add_test(tc, test_fastjson_shapes);
     tcase_add_test(tc, test_fastjson_differential);
     tcase_add_test(tc, test_fastjson_views_share);
+    tcase_add_test(tc, test_fastjson_in_place);
     suite_add_tcase(s, tc);
     return s;
 }
