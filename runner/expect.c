@@ -118,16 +118,17 @@ static void show_not_json(struct sbuf *m, jv doc)
     jv_free(msg);
 }
 
-/* Whether the fast path holds the body of <v> parsed, and so knows it is
- * JSON as jq reads it.  The body is parsed on the first call of a view,
- * and again only if another view's body took the shared parser in between
- * (a view waits for jq programs running apart). */
-static int fast_parsed(struct resp_view *v)
+/* The answer of the fast path for expression <idx>, into *<out>; 0 when
+ * there is none, or it is not sure.  The body is parsed on the first call
+ * of a view, and again only if another view's body took the shared parser
+ * in between (a view waits for jq programs running apart). */
+static int fast_eval(struct resp_view *v, size_t idx, jv *out)
 {
+    const struct fastjson_expr *e = jqset_fast(v->jq, idx);
     struct fastjson *fj = jqset_fastjson(v->jq);
     const struct sbuf *b = &v->resp->body;
 
-    if (fj == NULL || (v->fast_tried && v->fast == 0))
+    if (e == NULL || fj == NULL || (v->fast_tried && v->fast == 0))
         return 0;
     if (!v->fast_tried || !fastjson_holds(fj, v->fast)) {
         v->fast = b->alloc >= b->len + 1 + FASTJSON_PADDING
@@ -135,18 +136,7 @@ static int fast_parsed(struct resp_view *v)
                       : fastjson_parse(fj, b->buf ? b->buf : "", b->len);
         v->fast_tried = 1;
     }
-    return v->fast != 0;
-}
-
-/* The answer of the fast path for expression <idx>, into *<out>; 0 when
- * there is none, or it is not sure. */
-static int fast_eval(struct resp_view *v, size_t idx, jv *out)
-{
-    const struct fastjson_expr *e = jqset_fast(v->jq, idx);
-
-    if (e == NULL || !fast_parsed(v))
-        return 0;
-    return fastjson_eval(jqset_fastjson(v->jq), v->fast, e, out);
+    return fastjson_eval(fj, v->fast, e, out);
 }
 
 pw_status resp_view_jq(struct resp_view *v, size_t idx, jv *out,
@@ -158,22 +148,18 @@ pw_status resp_view_jq(struct resp_view *v, size_t idx, jv *out,
     *out = jv_invalid();
     if (p == NULL && fast_eval(v, idx, out))
         return PW_OK;
-    /* A result computed apart still needs the body to be JSON; the fast
-     * parse proves it without jq's tree. */
-    if (p == NULL || !fast_parsed(v)) {
-        doc = body_json(v);
-        if (!jv_is_valid(doc)) {
-            struct sbuf why = SBUF_INIT;
+    doc = body_json(v);
+    if (!jv_is_valid(doc)) {
+        struct sbuf why = SBUF_INIT;
 
-            show_not_json(&why, doc);
-            pw_err_set(err, PW_ERR_PARSE, "%s", why.buf);
-            sbuf_release(&why);
-            return PW_ERR_PARSE;
-        }
-        if (p == NULL)
-            return jqset_eval(v->jq, idx, doc, out, err);
-        jv_free(doc);
+        show_not_json(&why, doc);
+        pw_err_set(err, PW_ERR_PARSE, "%s", why.buf);
+        sbuf_release(&why);
+        return PW_ERR_PARSE;
     }
+    if (p == NULL)
+        return jqset_eval(v->jq, idx, doc, out, err);
+    jv_free(doc);
     *out = jv_copy(p->out);
     if (p->rc != PW_OK && err)
         *err = p->err;
