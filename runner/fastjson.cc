@@ -47,6 +47,7 @@ struct step {
  * bytes past the last one. */
 const size_t PAD = simdjson::SIMDJSON_PADDING;
 static_assert(PAD <= FASTJSON_PADDING, "FASTJSON_PADDING below simdjson's");
+static_assert(PAD >= 16, "the 16-byte reads need 15 bytes past the end");
 
 bool ident_start(char c)
 {
@@ -104,6 +105,48 @@ const char *read_string(const char *p, std::string &out)
         }
     }
     return p + 1;
+}
+
+/* Whether <s> is well-formed UTF-8: no stray continuation byte, no
+ * overlong form, no surrogate, nothing past U+10FFFF.  jq reads a name
+ * that is not as holding U+FFFD where the bad bytes are; such a name is
+ * left to it. */
+bool utf8_ok(const std::string &s)
+{
+    size_t i = 0, n = s.size();
+
+    while (i < n) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        size_t len;
+        unsigned cp, min;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            unsigned char d = static_cast<unsigned char>(s[i + k]);
+
+            if ((d & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (d & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
 }
 
 /* The inside of a bracket at <p> (past the '['): a string or an integer
@@ -899,6 +942,8 @@ extern "C" struct fastjson_expr *fastjson_compile(const char *expr)
             break;
         }
         if (p == nullptr)
+            return nullptr;
+        if (!s.is_index && !utf8_ok(s.name))
             return nullptr;
         e->steps.push_back(s);
     }

@@ -53,6 +53,8 @@ static const char *const fast_exprs[] = {
 /* Programs that must stay with libjq. */
 static const char *const slow_exprs[] = {
     "..", ".a?", ".[]", "length", ".a | length | . + 1", ".a.b | .c",
+    /* Names that are not UTF-8, which jq reads with U+FFFD in them. */
+    ".\"\xff\"", ".[\"\xc3\"]", ".\"\xe0\x80\x80\"", ".\"\xed\xa0\x80\"",
     ".[1.5]", ".[\"\\u00e9\"]", ".[\"a\\(1)\"]", "keys", ".a,.b", ".[9999999999]",
 };
 
