@@ -304,6 +304,7 @@ fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 # Benchmark scripts behind the README figures.
 BENCH_DIST = \
 	tests/bench/coverage.sh \
+	tests/bench/covering_arrays.py \
 	tests/bench/json_checks.sh \
 	tests/bench/load_suite.sh \
 	tests/bench/many_values.sh \
