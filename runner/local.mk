@@ -17,7 +17,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/jqset.c runner/jqset.h \
 	runner/load.c runner/load.h \
 	runner/config.c runner/config.h \
-	runner/matrix.c runner/matrix.h \
+	runner/matrix.c runner/matrix.h runner/oa.c runner/oa.h \
 	runner/scenario.c runner/scenario.h \
 	runner/suite.c runner/suite.h \
 	runner/expand.c runner/expand.h \

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "matrix.h"
+#include "oa.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -735,6 +736,56 @@ static size_t max_values(const struct matrix *m)
     return n;
 }
 
+/* A candidate built on Bush's orthogonal array (oa.h): its rows first,
+ * less those that break an exclude, then greedy rows for whatever those
+ * would have covered, then prune().  NULL when the array does not apply
+ * (too many parameters or values for a field up to OA_MAX_Q) or cannot
+ * beat <best_n> rows. */
+static size_t *oa_cover(struct cover *cv, const unsigned char *base_cov,
+                        size_t start_uncovered, size_t ncand, size_t best_n,
+                        size_t *n_out)
+{
+    const struct matrix *m = cv->m;
+    size_t np = m->nparams, n_oa, i, p, nrows = 0, alloc = 0, nmore;
+    unsigned q = oa_field_order(max_values(m));
+    size_t *oa, *rows = NULL, *more;
+    uint64_t size = 1;
+
+    if (q == 0 || np > (size_t)q + 1 || cv->t > q)
+        return NULL;
+    for (i = 0; i < cv->t; i++)
+        size *= q;
+    if (size >= best_n)
+        return NULL;
+    oa = oa_bush(q, cv->t, np, &n_oa);
+    if (oa == NULL)
+        return NULL;
+    memcpy(cv->covered, base_cov, cv->nbits / 8 + 1);
+    cv->uncovered = start_uncovered;
+    for (i = 0; i < n_oa; i++) {
+        size_t *row = oa + i * np;
+
+        /* A parameter with fewer values than the field folds the extra
+         * symbols onto its own: every tuple of its values stays. */
+        for (p = 0; p < np; p++)
+            row[p] %= m->params[p].nvalues;
+        if (violates(m, row))
+            continue;
+        row_mark(cv, row);
+        XGROW(rows, (nrows + 1) * np, alloc);
+        memcpy(rows + nrows * np, row, np * sizeof(size_t));
+        nrows++;
+    }
+    free(oa);
+    more = greedy(cv, 0x6f612b677265656eULL, ncand, &nmore);
+    XGROW(rows, (nrows + nmore) * np + 1, alloc);
+    if (nmore)
+        memcpy(rows + nrows * np, more, nmore * np * sizeof(size_t));
+    free(more);
+    *n_out = prune(cv, rows, nrows + nmore);
+    return rows;
+}
+
 static pw_status build_cover(struct matrix *m, struct pw_err *err)
 {
     double work;
@@ -788,6 +839,20 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
         rows = greedy(&cv, 0x70726f6477617463ULL + i, ncand, &n);
         n = prune(&cv, rows, n);
         if (n < best_n) {
+            free(best_rows);
+            best_rows = rows;
+            best_n = n;
+        } else {
+            free(rows);
+        }
+    }
+    {
+        size_t n, *rows = oa_cover(&cv, base_cov, start_uncovered, ncand,
+                                   best_n, &n);
+
+        /* Only a strictly smaller array replaces the greedy's, so the
+         * tests of matrices it already did best with stay the same. */
+        if (rows != NULL && n < best_n) {
             free(best_rows);
             best_rows = rows;
             best_n = n;

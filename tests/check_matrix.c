@@ -5,6 +5,7 @@
 
 #include "expand.h"
 #include "matrix.h"
+#include "oa.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -192,6 +193,93 @@ START_TEST(test_matrix_pairwise_sizes)
         free(rows);
         matrix_free(m);
     }
+}
+END_TEST
+
+/* Bush's arrays, checked by brute force: for each field up to 32 at
+ * strength 2 (and up to 9 at strength 3), every t of the q + 1 columns
+ * hold every t-tuple of symbols exactly once. */
+START_TEST(test_oa_bush_is_orthogonal)
+{
+    static const unsigned qs[] = { 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 25, 27, 32 };
+    size_t i;
+
+    ck_assert_uint_eq(oa_field_order(0), 2);
+    ck_assert_uint_eq(oa_field_order(6), 7);
+    ck_assert_uint_eq(oa_field_order(10), 11);
+    ck_assert_uint_eq(oa_field_order(24), 25);
+    ck_assert_uint_eq(oa_field_order(OA_MAX_Q + 1), 0);
+    ck_assert_ptr_null(oa_bush(6, 2, 3, &i));   /* not a prime power */
+    ck_assert_ptr_null(oa_bush(5, 2, 7, &i));   /* more than q + 1 */
+    ck_assert_ptr_null(oa_bush(2, 3, 3, &i));   /* t > q */
+    for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        unsigned q = qs[i], t;
+
+        for (t = 2; t <= 3 && t <= q && (t == 2 || q <= 9); t++) {
+            size_t k = q + 1, n, c[3], r;
+            size_t *rows = oa_bush(q, t, k, &n);
+            unsigned *seen = xcalloc((size_t)q * q * q, sizeof(unsigned));
+
+            ck_assert_ptr_nonnull(rows);
+            ck_assert_uint_eq(n, t == 2 ? q * q : q * q * q);
+            for (c[0] = 0; c[0] < k; c[0]++)
+                for (c[1] = c[0] + 1; c[1] < k; c[1]++)
+                    for (c[2] = t == 3 ? c[1] + 1 : 0;
+                         t == 2 ? c[2] == 0 : c[2] < k; c[2]++) {
+                        memset(seen, 0, (size_t)q * q * q * sizeof(unsigned));
+                        for (r = 0; r < n; r++) {
+                            const size_t *row = rows + r * k;
+                            size_t at = row[c[0]] * q + row[c[1]];
+
+                            if (t == 3)
+                                at = at * q + row[c[2]];
+                            ck_assert_msg(seen[at]++ == 0,
+                                          "q %u t %u: columns %zu %zu %zu "
+                                          "repeat a tuple",
+                                          q, t, c[0], c[1], c[2]);
+                        }
+                    }
+            free(seen);
+            free(rows);
+        }
+    }
+}
+END_TEST
+
+/* Where an orthogonal array fits, the matrix takes it: 5^6 pairwise in
+ * the 25 rows no array can go below, 4^5 3-wise in 64; with excludes its
+ * rows that break one are left out and the rest is still covered. */
+START_TEST(test_matrix_orthogonal_arrays)
+{
+    static const size_t five[6] = { 5, 5, 5, 5, 5, 5 };
+    static const size_t four[5] = { 4, 4, 4, 4, 4 };
+    static const size_t mixed[6] = { 5, 4, 3, 5, 2, 5 };
+    int ex[2 * 6] = { 0, 1, -1, -1, -1, -1, -1, -1, 2, -1, -1, 4 };
+    struct matrix *m;
+    size_t *rows, n;
+
+    m = make(6, five, 2);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(n, 25);
+    assert_covering(6, five, NULL, 0, 2, rows, n);
+    free(rows);
+    matrix_free(m);
+
+    m = make(5, four, 3);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(n, 64);
+    assert_covering(5, four, NULL, 0, 3, rows, n);
+    free(rows);
+    matrix_free(m);
+
+    m = make(6, mixed, 2);
+    matrix_add_exclude(m, ex);
+    matrix_add_exclude(m, ex + 6);
+    n = rows_of(m, &rows);
+    ck_assert_uint_le(n, 27);
+    assert_covering(6, mixed, ex, 2, 2, rows, n);
+    free(rows);
+    matrix_free(m);
 }
 END_TEST
 
@@ -743,6 +831,8 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_covering_property_random);
     tcase_add_test(tc, test_matrix_pairwise_sizes);
     tcase_add_test(tc, test_matrix_three_wise);
+    tcase_add_test(tc, test_oa_bush_is_orthogonal);
+    tcase_add_test(tc, test_matrix_orthogonal_arrays);
     tcase_add_test(tc, test_matrix_deterministic);
     tcase_add_test(tc, test_matrix_find_value_many);
     tcase_add_test(ta, test_matrix_all_with_exclude_and_include);

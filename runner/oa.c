@@ -1,0 +1,195 @@
+/* oa.c -- orthogonal arrays over finite fields; see oa.h. */
+#include <stdlib.h>
+
+#include "oa.h"
+#include "xalloc.h"
+
+/* GF(q), q = p^m: an element is the number whose base-p digits are its
+ * coefficients over GF(p); products come from a table built once per
+ * array. */
+struct field {
+    unsigned q, p, m;
+    unsigned char *mul; /* q * q products */
+};
+
+/* p and m with q = p^m, or 0 when q is not a prime power. */
+static unsigned prime_power(unsigned q, unsigned *m)
+{
+    unsigned p, n;
+
+    if (q < 2)
+        return 0;
+    for (p = 2; p * p <= q && q % p != 0; p++)
+        ;
+    if (q % p != 0)
+        p = q; /* q is prime */
+    for (n = q, *m = 0; n % p == 0; n /= p)
+        (*m)++;
+    return n == 1 ? p : 0;
+}
+
+unsigned oa_field_order(size_t v)
+{
+    unsigned q, m;
+
+    for (q = v < 2 ? 2 : (unsigned)(v > OA_MAX_Q ? OA_MAX_Q + 1 : v);
+         q <= OA_MAX_Q; q++)
+        if (prime_power(q, &m))
+            return q;
+    return 0;
+}
+
+static unsigned add(const struct field *f, unsigned a, unsigned b)
+{
+    unsigned r = 0, scale = 1, i;
+
+    for (i = 0; i < f->m; i++) {
+        r += ((a % f->p + b % f->p) % f->p) * scale;
+        a /= f->p;
+        b /= f->p;
+        scale *= f->p;
+    }
+    return r;
+}
+
+/* The product of polynomials <a> and <b> (digit arrays of <m> digits)
+ * reduced by the monic <mod> (m + 1 digits), into <out>. */
+static void poly_mulmod(unsigned p, unsigned m, const unsigned *a,
+                        const unsigned *b, const unsigned *mod,
+                        unsigned *out)
+{
+    unsigned prod[16] = { 0 }, i, j;
+
+    for (i = 0; i < m; i++)
+        for (j = 0; j < m; j++)
+            prod[i + j] = (prod[i + j] + a[i] * b[j]) % p;
+    for (i = 2 * m - 1; i-- > m;) {
+        /* Take prod[i] * x^(i-m) * mod away. */
+        unsigned c = prod[i];
+
+        for (j = 0; j <= m; j++)
+            prod[i - m + j] = (prod[i - m + j] + (p - c) * mod[j]) % p;
+    }
+    for (i = 0; i < m; i++)
+        out[i] = prod[i];
+}
+
+static void digits(unsigned p, unsigned m, unsigned v, unsigned *d)
+{
+    unsigned i;
+
+    for (i = 0; i < m; i++, v /= p)
+        d[i] = v % p;
+}
+
+/* Whether the monic polynomial <mod> of degree <m> over GF(p) has no
+ * monic factor of degree 1 to m/2 (trial division by each): fields up to
+ * 2^8 need no better. */
+static int irreducible(unsigned p, unsigned m, const unsigned *mod)
+{
+    unsigned d, i, j;
+
+    for (d = 1; d <= m / 2; d++) {
+        unsigned count = 1;
+
+        for (i = 0; i < d; i++)
+            count *= p;
+        for (j = 0; j < count; j++) {
+            unsigned rem[16], div[9], k, x;
+
+            digits(p, d, j, div);
+            div[d] = 1;
+            for (k = 0; k <= m; k++)
+                rem[k] = mod[k];
+            for (k = m + 1; k-- > d;) {
+                unsigned c = rem[k];
+
+                for (x = 0; x <= d; x++)
+                    rem[k - d + x] = (rem[k - d + x] + (p - c) * div[x]) % p;
+            }
+            for (k = 0; k < d && rem[k] == 0; k++)
+                ;
+            if (k == d)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int field_init(struct field *f, unsigned q)
+{
+    unsigned mod[9], a[8], b[8], r[8], i, j, c, count;
+
+    f->q = q;
+    f->p = prime_power(q, &f->m);
+    f->mul = NULL;
+    if (f->p == 0 || f->m > 8)
+        return 0;
+    /* The first monic irreducible polynomial of degree m. */
+    count = q;
+    for (c = 0; c < count; c++) {
+        digits(f->p, f->m, c, mod);
+        mod[f->m] = 1;
+        if (f->m == 1 || irreducible(f->p, f->m, mod))
+            break;
+    }
+    if (c == count)
+        return 0;
+    f->mul = xmalloc((size_t)q * q);
+    for (i = 0; i < q; i++) {
+        digits(f->p, f->m, i, a);
+        for (j = 0; j < q; j++) {
+            unsigned v = 0, k, scale = 1;
+
+            if (f->m == 1) {
+                f->mul[i * q + j] = (unsigned char)(i * j % q);
+                continue;
+            }
+            digits(f->p, f->m, j, b);
+            poly_mulmod(f->p, f->m, a, b, mod, r);
+            for (k = 0; k < f->m; k++, scale *= f->p)
+                v += r[k] * scale;
+            f->mul[i * q + j] = (unsigned char)v;
+        }
+    }
+    return 1;
+}
+
+size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows)
+{
+    struct field f;
+    size_t n = 1, r, *rows;
+    unsigned i;
+
+    if (q > OA_MAX_Q || t < 1 || t > q || k > (size_t)q + 1 ||
+        !field_init(&f, q))
+        return NULL;
+    for (i = 0; i < t; i++)
+        n *= q;
+    rows = xmalloc(n * (k ? k : 1) * sizeof(size_t));
+    for (r = 0; r < n; r++) {
+        unsigned coef[8], x;
+        size_t rest = r, col;
+
+        /* Row r: the polynomial whose coefficients are r's base-q
+         * digits, constant term first. */
+        for (i = 0; i < t; i++, rest /= q)
+            coef[i] = (unsigned)(rest % q);
+        for (col = 0; col < k; col++) {
+            unsigned v;
+
+            if (col == q) {
+                rows[r * k + col] = coef[t - 1];
+                continue;
+            }
+            x = (unsigned)col;
+            v = coef[t - 1];
+            for (i = t - 1; i-- > 0;)
+                v = add(&f, f.mul[v * q + x], coef[i]);
+            rows[r * k + col] = v;
+        }
+    }
+    free(f.mul);
+    *nrows = n;
+    return rows;
+}

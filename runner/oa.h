@@ -1,0 +1,29 @@
+/* oa.h -- orthogonal arrays over finite fields (Bush's construction).
+ *
+ * For a prime power q and a strength t <= q, the polynomials of degree
+ * below t over GF(q), evaluated at the q elements of the field and read
+ * by their leading coefficient (the point at infinity), give q^t rows of
+ * q + 1 columns in which every t columns hold every t-tuple of symbols
+ * exactly once: a covering array of strength t of the least possible
+ * size for up to q + 1 parameters of q values each.  Parameters with
+ * fewer values take the array of the next prime power, their extra
+ * symbols folded onto their own values; every tuple stays covered.
+ */
+#ifndef PW_OA_H
+#define PW_OA_H
+
+#include <stddef.h>
+
+/* Largest field built: q^2 rows already pass what greedy search makes
+ * for matrices this wide. */
+#define OA_MAX_Q 256
+
+/* The least prime power q >= <v> (and >= 2), or 0 past OA_MAX_Q. */
+unsigned oa_field_order(size_t v);
+
+/* The q^t rows of Bush's array, <k> columns each (the first k of the
+ * q + 1), symbols 0..q-1, row-major; the caller frees them.  NULL when q
+ * is not a prime power up to OA_MAX_Q, t < 1, t > q or k > q + 1. */
+size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows);
+
+#endif /* PW_OA_H */
