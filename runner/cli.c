@@ -33,7 +33,8 @@ static void usage(FILE *out)
             "  check   [-c FILE]            validate the config and every "
             "scenario\n"
             "  expand  [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
-            "          [--format text|json] print each test, one a line\n"
+            "          [--format text|json] [--stats]  print each test, one a\n"
+            "          line (--stats: per scenario, its rows and their cost)\n"
             "  once    [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
             "          [--junit FILE] [--json]  run each selected test once\n"
             "  run     [-c FILE] [--scenario NAME] [--target T] [--tag T]\n"
@@ -73,6 +74,7 @@ struct opts {
     struct expand_filter filter; /* its lists point into the ones below */
     const char **scenarios, **targets, **tags; /* each argc long */
     int json;
+    int stats; /* expand --stats */
 };
 
 static void opts_release(struct opts *o)
@@ -98,6 +100,7 @@ const char *cli_config_path(const char *given)
 #define OPT_SELECT 1 /* --scenario --target --tag */
 #define OPT_ONCE   2 /* --junit --json */
 #define OPT_FORMAT 4 /* --format */
+#define OPT_STATS  8 /* --stats */
 
 static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
 {
@@ -109,6 +112,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
         { "format", required_argument, NULL, 'f' },
         { "junit", required_argument, NULL, 'j' },
         { "json", no_argument, NULL, 'J' },
+        { "stats", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -171,6 +175,14 @@ static int parse_opts(int argc, char **argv, struct opts *o, int allowed)
                 o->junit = optarg;
             else
                 o->json_lines = 1;
+            break;
+        case 'S':
+            if (!(allowed & OPT_STATS)) {
+                fprintf(stderr, "prodwatch %s: unknown option '--stats'\n",
+                        argv[0]);
+                return CLI_EXIT_USAGE;
+            }
+            o->stats = 1;
             break;
         case 'h':
             usage(stdout);
@@ -347,18 +359,114 @@ static struct suite *load_selected(const struct opts *o, const char *cmd)
     return s;
 }
 
+/* Tests per scenario, counted by a walk of the selected ones. */
+static int count_test(const struct scenario *sc, const char *target,
+                      const char *const *row, const char *id, void *arg)
+{
+    struct suite_counts {
+        const struct suite *s;
+        uint64_t *n;
+    } *c = arg;
+    size_t i;
+
+    (void)target;
+    (void)row;
+    (void)id;
+    for (i = 0; i < suite_scenario_count(c->s); i++)
+        if (suite_scenario(c->s, i) == sc) {
+            c->n[i]++;
+            break;
+        }
+    return 0;
+}
+
+/* expand --stats: per selected scenario, what its matrix costs. */
+static int print_stats(const struct suite *s, const struct opts *o,
+                       struct pw_err *err)
+{
+    size_t n = suite_scenario_count(s), i;
+    uint64_t *tests = xcalloc(n ? n : 1, sizeof(uint64_t));
+    struct {
+        const struct suite *s;
+        uint64_t *n;
+    } c = { s, tests };
+    int rc = CLI_EXIT_OK;
+
+    if (expand_each(s, &o->filter, count_test, &c, err) != PW_OK) {
+        free(tests);
+        return CLI_EXIT_USAGE;
+    }
+    for (i = 0; i < n && rc == CLI_EXIT_OK; i++) {
+        const struct scenario *sc = suite_scenario(s, i);
+        struct matrix *m = scenario_matrix(sc);
+        struct matrix_stats st;
+        char cov[16];
+
+        if (tests[i] == 0)
+            continue;
+        if (matrix_stats(m, &st, err) != PW_OK) {
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+        if (st.strength == 0)
+            snprintf(cov, sizeof(cov), "all");
+        else if (st.strength == 2)
+            snprintf(cov, sizeof(cov), "pairwise");
+        else
+            snprintf(cov, sizeof(cov), "%u-wise", st.strength);
+        if (o->json) {
+            struct sbuf b = SBUF_INIT;
+
+            sbuf_adds(&b, "{\"scenario\":");
+            sbuf_add_json_str(&b, scenario_name(sc), strlen(scenario_name(sc)));
+            sbuf_addf(&b,
+                      ",\"coverage\":\"%s\",\"parameters\":%zu,\"rows\":%llu,"
+                      "\"lower_bound\":%llu,\"tests\":%llu",
+                      cov, matrix_param_count(m), (unsigned long long)st.rows,
+                      (unsigned long long)st.lower_bound,
+                      (unsigned long long)tests[i]);
+            if (st.strength)
+                sbuf_addf(&b, ",\"required\":%llu,\"build_ms\":%.3f",
+                          (unsigned long long)st.required, st.build_ms);
+            sbuf_addc(&b, '}');
+            printf("%s\n", b.buf);
+            sbuf_release(&b);
+            continue;
+        }
+        printf("%s: %s, %zu parameter%s, %llu row%s", scenario_name(sc), cov,
+               matrix_param_count(m), matrix_param_count(m) == 1 ? "" : "s",
+               (unsigned long long)st.rows, st.rows == 1 ? "" : "s");
+        if (st.strength)
+            printf(" (lower bound %llu; %llu %s required; built in %.1f ms)",
+                   (unsigned long long)st.lower_bound,
+                   (unsigned long long)st.required,
+                   st.strength == 2   ? "pairs"
+                   : st.strength == 3 ? "triples"
+                                      : "tuples",
+                   st.build_ms);
+        printf("; %llu test%s\n", (unsigned long long)tests[i],
+               tests[i] == 1 ? "" : "s");
+    }
+    free(tests);
+    return rc;
+}
+
 static int cmd_expand(int argc, char **argv)
 {
     struct opts o;
     struct suite *s = NULL;
     struct pw_err err;
-    int rc = parse_opts(argc, argv, &o, OPT_SELECT | OPT_FORMAT);
+    int rc = parse_opts(argc, argv, &o, OPT_SELECT | OPT_FORMAT | OPT_STATS);
 
     if (rc < 0) {
         s = load_selected(&o, "expand");
         rc = CLI_EXIT_USAGE;
     }
-    if (s) {
+    if (s && o.stats) {
+        rc = print_stats(s, &o, &err);
+        if (rc != CLI_EXIT_OK)
+            fprintf(stderr, "prodwatch expand: %s\n", err.msg);
+    } else if (s) {
         rc = CLI_EXIT_OK;
         if (expand_each(s, &o.filter, print_test, &o, &err) != PW_OK) {
             fprintf(stderr, "prodwatch expand: %s\n", err.msg);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "matrix.h"
 #include "oa.h"
 #include "units.h"
@@ -49,6 +50,8 @@ struct matrix {
     int built;    /* covering rows computed */
     size_t *rows; /* nrows rows of nparams value indices */
     size_t nrows;
+    uint64_t required; /* allowed t-tuples, once built */
+    double build_ms;   /* what building took */
     int counted;           /* allowed_rows computed */
     uint64_t allowed_rows; /* product rows matching no exclude, saturated */
     unsigned char *inc_dup; /* per include: it repeats a row (row_at) */
@@ -795,6 +798,8 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     size_t *a = xmalloc(m->nparams * sizeof(size_t));
     unsigned char *base_cov;
 
+    double started = clock_mono();
+
     memset(&cv, 0, sizeof(cv));
     cv.m = m;
     cv.t = m->strength;
@@ -806,6 +811,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
                           "matrix too large for %u-wise coverage", cv.t);
     }
     compute_allowed(&cv);
+    m->required = cv.uncovered;
     /* Includes come first in coverage terms: what they cover is not
      * needed again.  Includes with values outside the lists cover no
      * tracked tuple, so they are skipped here. */
@@ -865,7 +871,42 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     cover_release(&cv);
     m->rows = best_rows;
     m->nrows = best_n;
+    m->build_ms = (clock_mono() - started) * 1000.0;
     return PW_OK;
+}
+
+static int all_mode(const struct matrix *m);
+
+static int by_count_desc(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+pw_status matrix_stats(struct matrix *m, struct matrix_stats *st,
+                       struct pw_err *err)
+{
+    size_t *counts = xmalloc((m->nparams ? m->nparams : 1) * sizeof(size_t));
+    size_t i, t;
+    pw_status rc;
+
+    memset(st, 0, sizeof(*st));
+    rc = matrix_count(m, UINT64_MAX, &st->rows, err);
+    st->strength = all_mode(m) ? 0 : m->strength;
+    t = st->strength ? st->strength : m->nparams;
+    for (i = 0; i < m->nparams; i++)
+        counts[i] = m->params[i].nvalues;
+    qsort(counts, m->nparams, sizeof(size_t), by_count_desc);
+    st->lower_bound = 1;
+    for (i = 0; i < t && i < m->nparams; i++)
+        st->lower_bound = units_sat_mul(st->lower_bound, counts[i]);
+    if (st->strength && m->built) {
+        st->required = m->required;
+        st->build_ms = m->build_ms;
+    }
+    free(counts);
+    return rc;
 }
 
 /* ---- Iteration ---- */

@@ -95,6 +95,22 @@ const char *const *matrix_include(const struct matrix *m, size_t i);
 pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
                        struct pw_err *err);
 
+/* What a matrix costs, for `expand --stats`. */
+struct matrix_stats {
+    unsigned strength;    /* t, or 0 for every combination ("all") */
+    uint64_t rows;        /* rows (tests per target), includes counted */
+    uint64_t required;    /* t-tuples that must appear, excludes taken
+                           * out; 0 for "all" */
+    uint64_t lower_bound; /* product of the t largest value counts: no
+                           * t-wise array has fewer rows; saturated */
+    double build_ms;      /* time the covering array took to build */
+};
+
+/* Fill *<st> for <m>, building its covering array if that was not done
+ * yet (see matrix_count()).  Returns matrix_count()'s status. */
+pw_status matrix_stats(struct matrix *m, struct matrix_stats *st,
+                       struct pw_err *err);
+
 /* An iterator over the rows.  Lives in the caller's storage. */
 struct matrix_iter {
     struct matrix *m;

@@ -283,6 +283,38 @@ START_TEST(test_matrix_orthogonal_arrays)
 }
 END_TEST
 
+/* The figures of expand --stats: rows, the lower bound from the largest
+ * value counts, the tuples an exclude leaves required. */
+START_TEST(test_matrix_stats)
+{
+    static const size_t v[4] = { 3, 2, 4, 3 };
+    int ex[4] = { 0, 1, -1, -1 };
+    struct matrix_stats st;
+    struct matrix *m = make(4, v, 2);
+    size_t *rows, n;
+
+    matrix_add_exclude(m, ex);
+    ck_assert_int_eq(matrix_stats(m, &st, NULL), PW_OK);
+    ck_assert_uint_eq(st.strength, 2);
+    ck_assert_uint_eq(st.lower_bound, 12);
+    /* 6 + 12 + 9 + 8 + 6 + 12 pairs, less p0=0 with p1=1. */
+    ck_assert_uint_eq(st.required, 52);
+    ck_assert(st.build_ms >= 0);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(st.rows, n);
+    free(rows);
+    matrix_free(m);
+
+    m = make(3, v, 0);
+    ck_assert_int_eq(matrix_stats(m, &st, NULL), PW_OK);
+    ck_assert_uint_eq(st.strength, 0);
+    ck_assert_uint_eq(st.rows, 24);
+    ck_assert_uint_eq(st.lower_bound, 24);
+    ck_assert_uint_eq(st.required, 0);
+    matrix_free(m);
+}
+END_TEST
+
 START_TEST(test_matrix_three_wise)
 {
     static const size_t v[6] = { 2, 2, 2, 2, 2, 2 };
@@ -833,6 +865,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_three_wise);
     tcase_add_test(tc, test_oa_bush_is_orthogonal);
     tcase_add_test(tc, test_matrix_orthogonal_arrays);
+    tcase_add_test(tc, test_matrix_stats);
     tcase_add_test(tc, test_matrix_deterministic);
     tcase_add_test(tc, test_matrix_find_value_many);
     tcase_add_test(ta, test_matrix_all_with_exclude_and_include);
