@@ -118,6 +118,10 @@ static void show_not_json(struct sbuf *m, jv doc)
     jv_free(msg);
 }
 
+/* The body buffer's slack is what lets the fast path parse it in place. */
+_Static_assert(HTTP_BODY_SLACK >= FASTJSON_PADDING,
+               "a body's slack must cover the fast path's reads");
+
 /* The answer of the fast path for expression <idx>, into *<out>; 0 when
  * there is none, or it is not sure.  The body is parsed on the first call
  * of a view, and again only if another view's body took the shared parser

@@ -66,6 +66,30 @@ const char *skip_space(const char *p)
     return p;
 }
 
+/* The character the one-letter escape \<c> stands for, in JSON as in a jq
+ * string literal, or -1 when <c> is not one (\u included). */
+int simple_escape(char c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
+    }
+}
+
 /* A jq string literal at <p> (on its opening quote) into <out>; the end
  * past the closing quote, or NULL for what the fast path leaves alone:
  * interpolation and \u escapes, whose decoding is libjq's business. */
@@ -78,31 +102,11 @@ const char *read_string(const char *p, std::string &out)
             out += *p;
             continue;
         }
-        p++;
-        switch (*p) {
-        case '"':
-        case '\\':
-        case '/':
-            out += *p;
-            break;
-        case 'b':
-            out += '\b';
-            break;
-        case 'f':
-            out += '\f';
-            break;
-        case 'n':
-            out += '\n';
-            break;
-        case 'r':
-            out += '\r';
-            break;
-        case 't':
-            out += '\t';
-            break;
-        default:
+        int e = simple_escape(*++p);
+
+        if (e < 0)
             return nullptr;
-        }
+        out += static_cast<char>(e);
     }
     return p + 1;
 }
@@ -311,16 +315,12 @@ inline const char *quote_or_backslash(const char *p, const char *end)
 
 /* Past the closing quote of the string token at <p> (on its opening
  * quote), or NULL for a bad escape (as jq 1.6 judges them) or no end
- * before <end>.  The first stage has already
- * refused control characters and bad UTF-8. */
+ * before <end>.  The first stage has already refused control characters
+ * and bad UTF-8. */
 const char *string_end(const char *p, const char *end)
 {
     const char *q = quote_or_backslash(p + 1, end);
 
-    if (q >= end)
-        return nullptr;
-    if (*q == '"')
-        return q + 1;
     while (q < end) {
         unsigned u, lo;
 
@@ -332,23 +332,11 @@ const char *string_end(const char *p, const char *end)
         }
         if (end - q < 2)
             return nullptr;
-        switch (q[1]) {
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
+        if (simple_escape(q[1]) >= 0) {
             q += 2;
             continue;
-        case 'u':
-            break;
-        default:
-            return nullptr;
         }
-        if (!hex4(q + 2, end, &u))
+        if (q[1] != 'u' || !hex4(q + 2, end, &u))
             return nullptr;
         q += 6;
         /* jq refuses a high surrogate not followed by a low one (and
@@ -384,7 +372,8 @@ void put_utf8(std::string &out, unsigned u)
 }
 
 /* The text of the string token at <p>, a key that holds escapes, into
- * <out>; false for a lone low surrogate, whose reading is left to jq.  index_body() has checked the token. */
+ * <out>; false for a lone low surrogate, whose reading is left to jq.
+ * index_body() has checked the token. */
 bool decode_key(const char *p, std::string &out)
 {
     out.clear();
@@ -395,27 +384,8 @@ bool decode_key(const char *p, std::string &out)
             out += *p;
             continue;
         }
-        p++;
-        switch (*p) {
-        case 'b':
-            out += '\b';
-            continue;
-        case 'f':
-            out += '\f';
-            continue;
-        case 'n':
-            out += '\n';
-            continue;
-        case 'r':
-            out += '\r';
-            continue;
-        case 't':
-            out += '\t';
-            continue;
-        case 'u':
-            break;
-        default: /* " \ / */
-            out += *p;
+        if (*++p != 'u') {
+            out += static_cast<char>(simple_escape(*p));
             continue;
         }
         hex4(p + 1, p + 5, &u);
@@ -558,6 +528,8 @@ bool index_body(fastjson *fj)
     uint32_t n = fj->stage1->n_structural_indexes;
     uint32_t *close = fj->close.get();
     uint32_t open[FASTJSON_MAX_DEPTH + 1];
+    /* Whether each open value is an object.  It could be read back at
+     * b[at[open[depth]]], but that dependent load costs 12% of the pass. */
     bool in_object[FASTJSON_MAX_DEPTH + 1];
     int depth = 0;
     uint32_t i = 0;
@@ -642,18 +614,18 @@ bool index_body(fastjson *fj)
     return false;
 }
 
-/* The token after the value at token <i>. */
-uint32_t skip(const fastjson *fj, uint32_t i)
-{
-    char c = fj->body[fj->stage1->structural_indexes[i]];
-
-    return c == '{' || c == '[' ? fj->close[i] + 1 : i + 1;
-}
-
 /* The first character of token <i>. */
 char token(const fastjson *fj, uint32_t i)
 {
     return fj->body[fj->stage1->structural_indexes[i]];
+}
+
+/* The token after the value at token <i>. */
+uint32_t skip(const fastjson *fj, uint32_t i)
+{
+    char c = token(fj, i);
+
+    return c == '{' || c == '[' ? fj->close[i] + 1 : i + 1;
 }
 
 /* The jv libjq's parser would build for <e>, into *<out>; false when not
@@ -855,12 +827,10 @@ bool walk(fastjson *fj, uint32_t cur, const step &s, uint32_t *next,
         for (uint32_t i = cur + 1;; i++) {
             const char *k =
                 fj->body + fj->stage1->structural_indexes[i] + 1;
-            const char *q = k;
+            /* index_body() saw the closing quote. */
+            const char *q = quote_or_backslash(k, fj->body + fj->len);
             size_t klen;
 
-            /* index_body() saw the closing quote. */
-            while (*q != '"' && *q != '\\')
-                q++;
             if (*q == '\\') {
                 if (!decode_key(k - 1, fj->key))
                     return false;
@@ -888,12 +858,10 @@ bool walk(fastjson *fj, uint32_t cur, const step &s, uint32_t *next,
 bool select_value(fastjson *fj, uint32_t i, element *e)
 {
     const uint32_t *at = fj->stage1->structural_indexes.get();
-    uint32_t n = fj->stage1->n_structural_indexes;
     char c = token(fj, i);
     size_t start = at[i];
-    size_t end = c == '{' || c == '[' ? at[fj->close[i]] + 1
-                 : i + 1 < n          ? at[i + 1]
-                                      : fj->len;
+    /* at[n] is the body's end (see parse_padded()). */
+    size_t end = c == '{' || c == '[' ? at[fj->close[i]] + 1 : at[i + 1];
 
     fj->sel = fj->body + start;
     fj->sel_len = end - start;
