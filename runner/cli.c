@@ -359,40 +359,22 @@ static struct suite *load_selected(const struct opts *o, const char *cmd)
     return s;
 }
 
-/* Tests per scenario, counted by a walk of the selected ones. */
-static int count_test(const struct scenario *sc, const char *target,
-                      const char *const *row, const char *id, void *arg)
-{
-    struct suite_counts {
-        const struct suite *s;
-        uint64_t *n;
-    } *c = arg;
-    size_t i;
-
-    (void)target;
-    (void)row;
-    (void)id;
-    for (i = 0; i < suite_scenario_count(c->s); i++)
-        if (suite_scenario(c->s, i) == sc) {
-            c->n[i]++;
-            break;
-        }
-    return 0;
-}
-
 /* expand --stats: per selected scenario, what its matrix costs. */
 static int print_stats(const struct suite *s, const struct opts *o,
                        struct pw_err *err)
 {
     size_t n = suite_scenario_count(s), i;
     uint64_t *tests = xcalloc(n ? n : 1, sizeof(uint64_t));
-    struct {
-        const struct suite *s;
-        uint64_t *n;
-    } c = { s, tests };
-    int rc = CLI_EXIT_OK;
+    struct expand_iter x;
+    struct expand_test t;
+    int more, rc = CLI_EXIT_OK;
 
-    if (expand_each(s, &o->filter, count_test, &c, err) != PW_OK) {
+    /* Tests per scenario, counted by a walk of the selected ones. */
+    expand_iter_init(&x, s, &o->filter);
+    while ((more = expand_iter_next(&x, &t, err)) == 1)
+        tests[t.sc_index]++;
+    expand_iter_release(&x);
+    if (more < 0) {
         free(tests);
         return CLI_EXIT_USAGE;
     }
