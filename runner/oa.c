@@ -5,11 +5,11 @@
 #include "xalloc.h"
 
 /* GF(q), q = p^m: an element is the number whose base-p digits are its
- * coefficients over GF(p); products come from a table built once per
- * array. */
+ * coefficients over GF(p); sums and products come from tables built once
+ * per array. */
 struct field {
     unsigned q, p, m;
-    unsigned char *mul; /* q * q products */
+    unsigned char *add, *mul; /* q * q sums, products */
 };
 
 /* p and m with q = p^m, or 0 when q is not a prime power. */
@@ -37,19 +37,6 @@ unsigned oa_field_order(size_t v)
         if (prime_power(q, &m))
             return q;
     return 0;
-}
-
-static unsigned add(const struct field *f, unsigned a, unsigned b)
-{
-    unsigned r = 0, scale = 1, i;
-
-    for (i = 0; i < f->m; i++) {
-        r += ((a % f->p + b % f->p) % f->p) * scale;
-        a /= f->p;
-        b /= f->p;
-        scale *= f->p;
-    }
-    return r;
 }
 
 /* The product of polynomials <a> and <b> (digit arrays of <m> digits)
@@ -122,7 +109,7 @@ static int field_init(struct field *f, unsigned q)
 
     f->q = q;
     f->p = prime_power(q, &f->m);
-    f->mul = NULL;
+    f->add = f->mul = NULL;
     if (f->p == 0 || f->m > 8)
         return 0;
     /* The first monic irreducible polynomial of degree m. */
@@ -135,21 +122,21 @@ static int field_init(struct field *f, unsigned q)
     }
     if (c == count)
         return 0;
+    f->add = xmalloc((size_t)q * q);
     f->mul = xmalloc((size_t)q * q);
     for (i = 0; i < q; i++) {
         digits(f->p, f->m, i, a);
         for (j = 0; j < q; j++) {
-            unsigned v = 0, k, scale = 1;
+            unsigned sum = 0, prod = 0, k, scale = 1;
 
-            if (f->m == 1) {
-                f->mul[i * q + j] = (unsigned char)(i * j % q);
-                continue;
-            }
             digits(f->p, f->m, j, b);
             poly_mulmod(f->p, f->m, a, b, mod, r);
-            for (k = 0; k < f->m; k++, scale *= f->p)
-                v += r[k] * scale;
-            f->mul[i * q + j] = (unsigned char)v;
+            for (k = 0; k < f->m; k++, scale *= f->p) {
+                sum += (a[k] + b[k]) % f->p * scale;
+                prod += r[k] * scale;
+            }
+            f->add[i * q + j] = (unsigned char)sum;
+            f->mul[i * q + j] = (unsigned char)prod;
         }
     }
     return 1;
@@ -185,10 +172,11 @@ size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows)
             x = (unsigned)col;
             v = coef[t - 1];
             for (i = t - 1; i-- > 0;)
-                v = add(&f, f.mul[v * q + x], coef[i]);
+                v = f.add[f.mul[v * q + x] * q + coef[i]];
             rows[r * k + col] = v;
         }
     }
+    free(f.add);
     free(f.mul);
     *nrows = n;
     return rows;
