@@ -540,6 +540,22 @@ static size_t pick_cap(size_t own, size_t step, size_t target)
     return own ? own : step ? step : target;
 }
 
+/* "response too large: ..." for <resp>, whose headers were capped at
+ * <header_cap> (0: http's default). */
+static void add_too_big(struct sbuf *m, const struct http_resp *resp,
+                        size_t header_cap)
+{
+    if (resp->too_big == HTTP_TOO_BIG_BODY)
+        sbuf_addf(m, "response too large: over %zu bytes of body",
+                  resp->body.cap);
+    else
+        sbuf_addf(m,
+                  "response too large: over %d headers or %zu bytes of "
+                  "headers",
+                  HTTP_MAX_HEADERS,
+                  header_cap ? header_cap : (size_t)HTTP_HEADERS_CAP);
+}
+
 /* Why the answer to step <st>'s request passed a cap: which cap, and
  * where it was set, so the reader knows what to raise. */
 static void say_too_big(struct run *r, const struct step *st,
@@ -549,16 +565,8 @@ static void say_too_big(struct run *r, const struct step *st,
     const char *key = body ? "max_body" : "max_headers";
     size_t step = body ? st->req.max_body : st->req.max_headers;
     size_t target = body ? r->tg->max_body : r->tg->max_headers;
-    size_t cap = pick_cap(0, step, target);
 
-    if (body)
-        sbuf_addf(&r->message, "response too large: over %zu bytes of body",
-                  resp->body.cap);
-    else
-        sbuf_addf(&r->message,
-                  "response too large: over %d headers or %zu bytes of "
-                  "headers",
-                  HTTP_MAX_HEADERS, cap ? cap : (size_t)HTTP_HEADERS_CAP);
+    add_too_big(&r->message, resp, pick_cap(0, step, target));
     if (step)
         sbuf_addf(&r->message, " (the step's %s)", key);
     else if (target)
@@ -710,18 +718,11 @@ static void on_cleanup_response(struct http_client *c,
         if (r->status == RUN_PASS) {
             /* The journeys passed but production keeps garbage: say so. */
             sbuf_reset(&r->message);
-            if (resp->too_big)
-                sbuf_addf(&r->message,
-                          "cleanup of step '%s' failed: response too "
-                          "large: over %zu bytes of %s",
-                          pc->e.step,
-                          resp->too_big == HTTP_TOO_BIG_BODY
-                              ? resp->body.cap
-                              : (pc->e.header_cap ? pc->e.header_cap
-                                                  : (size_t)HTTP_HEADERS_CAP),
-                          resp->too_big == HTTP_TOO_BIG_BODY ? "body"
-                                                             : "headers");
-            else if (resp->result != CURLE_OK)
+            if (resp->too_big) {
+                sbuf_addf(&r->message, "cleanup of step '%s' failed: ",
+                          pc->e.step);
+                add_too_big(&r->message, resp, pc->e.header_cap);
+            } else if (resp->result != CURLE_OK)
                 sbuf_addf(&r->message, "cleanup of step '%s' failed: %s",
                           pc->e.step,
                           resp->error[0] ? resp->error
