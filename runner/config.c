@@ -96,13 +96,9 @@ void config_free(struct config *cfg)
 
 char *config_resolve(const struct config *cfg, const char *path)
 {
-    char *full;
-
-    if (path[0] == '/' || strcmp(cfg->dir, ".") == 0)
+    if (strcmp(cfg->dir, ".") == 0)
         return xstrdup(path);
-    full = xmalloc(strlen(cfg->dir) + strlen(path) + 2);
-    sprintf(full, "%s/%s", cfg->dir, path);
-    return full;
+    return str_path_under(cfg->dir, strlen(cfg->dir), path);
 }
 
 const struct target *config_target(const struct config *cfg, const char *name)

@@ -1204,15 +1204,8 @@ static void add_matrix_value(struct sload *L, struct matrix *m, size_t p,
 static char *relative_to(const char *file, const char *name)
 {
     const char *slash = strrchr(file, '/');
-    size_t dir = slash ? (size_t)(slash - file) + 1 : 0;
-    char *full;
 
-    if (name[0] == '/' || dir == 0)
-        return xstrdup(name);
-    full = xmalloc(dir + strlen(name) + 1);
-    memcpy(full, file, dir);
-    strcpy(full + dir, name);
-    return full;
+    return str_path_under(file, slash ? (size_t)(slash - file) + 1 : 0, name);
 }
 
 static int is_blank(char ch)

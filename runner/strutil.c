@@ -1,8 +1,9 @@
-/* strutil.c -- edit distance and suggestions. */
+/* strutil.c -- edit distance, suggestions and paths. */
 #include <ctype.h>
 #include <string.h>
 
 #include "strutil.h"
+#include "xalloc.h"
 
 #define DIST_MAX 64
 
@@ -68,4 +69,20 @@ int str_is_ident(const char *s)
         if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-'))
             return 0;
     return 1;
+}
+
+char *str_path_under(const char *dir, size_t dirlen, const char *path)
+{
+    size_t sep, plen = strlen(path);
+    char *full;
+
+    if (path[0] == '/' || dirlen == 0)
+        return xstrdup(path);
+    sep = dir[dirlen - 1] != '/';
+    full = xmalloc(dirlen + sep + plen + 1);
+    memcpy(full, dir, dirlen);
+    if (sep)
+        full[dirlen] = '/';
+    memcpy(full + dirlen + sep, path, plen + 1);
+    return full;
 }

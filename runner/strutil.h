@@ -17,4 +17,9 @@ const char *str_suggest(const char *word, const char *const *cands, size_t n);
 /* Whether <s> is a valid identifier: [A-Za-z_][A-Za-z0-9_-]*. */
 int str_is_ident(const char *s);
 
+/* <path> as named from the directory that is the first <dirlen> bytes of
+ * <dir>: unchanged when absolute or when <dirlen> is 0, else joined to it
+ * with a '/'.  Returns a new string; caller frees. */
+char *str_path_under(const char *dir, size_t dirlen, const char *path);
+
 #endif /* PW_STRUTIL_H */
