@@ -52,6 +52,7 @@ struct matrix {
     size_t nrows;
     uint64_t required; /* allowed t-tuples, once built */
     double build_ms;   /* what building took */
+    unsigned effort;   /* coverage_effort: units of post-optimisation */
     int counted;           /* allowed_rows computed */
     uint64_t allowed_rows; /* product rows matching no exclude, saturated */
     unsigned char *inc_dup; /* per include: it repeats a row (row_at) */
@@ -59,7 +60,10 @@ struct matrix {
 
 struct matrix *matrix_new(void)
 {
-    return xcalloc(1, sizeof(struct matrix));
+    struct matrix *m = xcalloc(1, sizeof(struct matrix));
+
+    m->effort = MATRIX_DEFAULT_EFFORT;
+    return m;
 }
 
 void matrix_free(struct matrix *m)
@@ -190,6 +194,16 @@ size_t matrix_value_count(const struct matrix *m, size_t p)
 const char *matrix_value(const struct matrix *m, size_t p, size_t v)
 {
     return m->params[p].values[v];
+}
+
+void matrix_set_effort(struct matrix *m, unsigned effort)
+{
+    m->effort = effort;
+}
+
+unsigned matrix_effort(const struct matrix *m)
+{
+    return m->effort;
 }
 
 unsigned matrix_strength(const struct matrix *m)
@@ -789,6 +803,311 @@ static size_t *oa_cover(struct cover *cv, const unsigned char *base_cov,
     return rows;
 }
 
+/* ---- Post-optimisation ----
+ *
+ * Greedy rows leave slack: a row added late covers few tuples of its own.
+ * The search drops the row that alone covers the fewest tuples and
+ * repairs the array with one-cell changes, as Nurmela's tabu search for
+ * covering arrays (2004) does: pick an uncovered tuple at random, look at
+ * every row that holds all but one of its values, and make the change of
+ * that one cell that leaves the fewest tuples uncovered, even when that
+ * is more than now; a cell changed lately may not change back for a
+ * while, so the search does not circle.  When the array is whole again
+ * it drops the next row.  The effort is a count of tuple lookups, so the
+ * same file always yields the same rows, and the array handed back is
+ * always the last whole one. */
+
+struct search {
+    struct cover *cv;
+    size_t np, n;            /* parameters, rows */
+    size_t *rows;            /* n rows of np values */
+    unsigned *count;         /* rows holding each tuple */
+    const unsigned char *need; /* tuples the rows must cover */
+    uint32_t *ulist;         /* uncovered needed tuples */
+    uint32_t *upos;          /* per tuple: index in ulist + 1, or 0 */
+    size_t nu;
+    uint64_t *changed;       /* per cell: step it last changed at */
+    uint64_t step, work, budget;
+    struct rng r;
+};
+
+/* Largest coverage map searched: beyond it the maps outgrow what a
+ * scenario file should cost in memory. */
+#define SEARCH_MAX_BITS ((size_t)1 << 26)
+/* Tuple lookups bought by one unit of coverage_effort: in proportion to
+ * the tuples to cover, within bounds, so a small matrix does not spend a
+ * large one's effort on rows it cannot lose. */
+#define SEARCH_WORK_PER_BIT 2000ULL
+#define SEARCH_WORK_MIN     2000000ULL
+#define SEARCH_WORK_MAX     60000000ULL
+#define SEARCH_TENURE 8
+
+static void search_uncover(struct search *s, size_t bit)
+{
+    if (!BIT(s->need, bit) || s->upos[bit])
+        return;
+    s->ulist[s->nu++] = (uint32_t)bit;
+    s->upos[bit] = (uint32_t)s->nu;
+}
+
+static void search_cover(struct search *s, size_t bit)
+{
+    size_t i = s->upos[bit];
+
+    if (i == 0)
+        return;
+    s->ulist[i - 1] = s->ulist[--s->nu];
+    s->upos[s->ulist[i - 1]] = (uint32_t)i;
+    s->upos[bit] = 0;
+}
+
+static void search_add_row(struct search *s, const size_t *row, int sign)
+{
+    struct cover *cv = s->cv;
+    size_t ci;
+
+    for (ci = 0; ci < cv->ncombos; ci++) {
+        size_t bit = tuple_index(&cv->combos[ci], cv->t, row);
+
+        if (sign > 0) {
+            if (s->count[bit]++ == 0)
+                search_cover(s, bit);
+        } else if (--s->count[bit] == 0) {
+            search_uncover(s, bit);
+        }
+    }
+    s->work += cv->ncombos;
+}
+
+/* Change in uncovered tuples if cell <p> of <row> took value <y>. */
+static long search_delta(struct search *s, const size_t *row, size_t p,
+                         size_t y)
+{
+    struct cover *cv = s->cv;
+    size_t i, j;
+    long d = 0;
+
+    for (i = 0; i < cv->nby_param[p]; i++) {
+        const struct combo *c = &cv->combos[cv->by_param[p][i]];
+        size_t old = tuple_index(c, cv->t, row), neu;
+
+        for (j = 0; c->params[j] != p; j++)
+            ;
+        neu = old + y * c->mult[j] - row[p] * c->mult[j];
+        d += BIT(s->need, old) && s->count[old] == 1;
+        d -= BIT(s->need, neu) && s->count[neu] == 0;
+    }
+    s->work += cv->nby_param[p];
+    return d;
+}
+
+static void search_set(struct search *s, size_t r, size_t p, size_t y)
+{
+    struct cover *cv = s->cv;
+    size_t *row = s->rows + r * s->np, i;
+
+    for (i = 0; i < cv->nby_param[p]; i++) {
+        size_t bit = tuple_index(&cv->combos[cv->by_param[p][i]], cv->t, row);
+
+        if (--s->count[bit] == 0)
+            search_uncover(s, bit);
+    }
+    row[p] = y;
+    for (i = 0; i < cv->nby_param[p]; i++) {
+        size_t bit = tuple_index(&cv->combos[cv->by_param[p][i]], cv->t, row);
+
+        if (s->count[bit]++ == 0)
+            search_cover(s, bit);
+    }
+    s->work += 2 * cv->nby_param[p];
+    s->changed[r * s->np + p] = s->step;
+}
+
+/* The combo and values of uncovered tuple <bit>. */
+static const struct combo *search_tuple(const struct search *s, size_t bit,
+                                        size_t *vals)
+{
+    const struct cover *cv = s->cv;
+    size_t lo = 0, hi = cv->ncombos, i, k;
+    const struct combo *c;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cv->combos[mid].offset <= bit)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    c = &cv->combos[lo];
+    k = bit - c->offset;
+    for (i = 0; i < cv->t; i++)
+        vals[i] = (k / c->mult[i]) % cv->m->params[c->params[i]].nvalues;
+    return c;
+}
+
+/* One move; returns 0 when no move was possible. */
+static int search_step(struct search *s, size_t best_nu)
+{
+    struct cover *cv = s->cv;
+    size_t vals[MATRIX_MAX_STRENGTH];
+    const struct combo *c;
+    size_t r, i, np = s->np;
+    size_t best_r = UNSET, best_p = 0, best_v = 0, ties = 0;
+    long best_d = 0;
+
+    c = search_tuple(s, s->ulist[rng_below(&s->r, s->nu)], vals);
+    s->step++;
+    for (r = 0; r < s->n; r++) {
+        size_t *row = s->rows + r * np, miss = 0, p = 0, v = 0, old;
+        long d;
+
+        for (i = 0; i < cv->t && miss < 2; i++)
+            if (row[c->params[i]] != vals[i]) {
+                miss++;
+                p = c->params[i];
+                v = vals[i];
+            }
+        if (miss != 1)
+            continue;
+        d = search_delta(s, row, p, v);
+        /* A recent change stays unless undoing it reaches a new best. */
+        if (s->changed[r * np + p] != 0 &&
+            s->changed[r * np + p] + SEARCH_TENURE > s->step &&
+            (long)s->nu + d >= (long)best_nu)
+            continue;
+        if (best_r != UNSET && d > best_d)
+            continue;
+        if (cv->cons.nby_param[p]) {
+            int bad;
+
+            old = row[p];
+            row[p] = v;
+            bad = violates_at(&cv->cons, row, p);
+            row[p] = old;
+            if (bad)
+                continue;
+        }
+        if (best_r == UNSET || d < best_d)
+            ties = 1;
+        else if (rng_below(&s->r, ++ties) != 0)
+            continue;
+        best_r = r;
+        best_p = p;
+        best_v = v;
+        best_d = d;
+    }
+    s->work += s->n;
+    if (best_r != UNSET) {
+        search_set(s, best_r, best_p, best_v);
+        return 1;
+    }
+    /* No row is one cell away: put the whole tuple into a random row. */
+    r = rng_below(&s->r, s->n);
+    {
+        size_t *row = s->rows + r * np, save[MATRIX_MAX_STRENGTH];
+        int bad = 0;
+
+        for (i = 0; i < cv->t; i++) {
+            save[i] = row[c->params[i]];
+            row[c->params[i]] = vals[i];
+        }
+        for (i = 0; i < cv->t && !bad; i++)
+            bad = cv->cons.nby_param[c->params[i]] &&
+                  violates_at(&cv->cons, row, c->params[i]);
+        for (i = 0; i < cv->t; i++)
+            row[c->params[i]] = save[i];
+        if (bad)
+            return 0;
+        for (i = 0; i < cv->t; i++)
+            if (row[c->params[i]] != vals[i])
+                search_set(s, r, c->params[i], vals[i]);
+    }
+    return 1;
+}
+
+/* Drop rows from the <*nrows> of <rows> while the budget lasts; the rows
+ * stay a covering array throughout. */
+static void search_improve(struct cover *cv, const unsigned char *base_cov,
+                           size_t *rows, size_t *nrows, uint64_t lower,
+                           uint64_t budget)
+{
+    struct search s;
+    size_t np = cv->m->nparams, nbytes = cv->nbits / 8 + 1, i, r;
+    unsigned char *need;
+    size_t *saved;
+
+    if (budget == 0 || *nrows < 2 || cv->nbits > SEARCH_MAX_BITS)
+        return;
+    memset(&s, 0, sizeof(s));
+    s.cv = cv;
+    s.np = np;
+    s.n = *nrows;
+    s.rows = rows;
+    s.budget = budget;
+    s.r.s = 0x7461627573656172ULL;
+    need = xmalloc(nbytes);
+    for (i = 0; i < nbytes; i++)
+        need[i] = cv->allowed[i] & (unsigned char)~base_cov[i];
+    s.need = need;
+    s.count = xcalloc(cv->nbits, sizeof(unsigned));
+    s.ulist = xmalloc(cv->nbits * sizeof(uint32_t));
+    s.upos = xcalloc(cv->nbits, sizeof(uint32_t));
+    s.changed = xcalloc(s.n * np, sizeof(uint64_t));
+    saved = xmalloc(s.n * np * sizeof(size_t));
+    for (r = 0; r < s.n; r++)
+        search_add_row(&s, rows + r * np, 1);
+    while (s.work < s.budget && s.n > 1 && s.n > lower) {
+        size_t drop = 0, best_unique = (size_t)-1, best_nu;
+
+        /* The row covering the fewest tuples alone goes. */
+        for (r = 0; r < s.n; r++) {
+            size_t ci, unique = 0;
+
+            for (ci = 0; ci < cv->ncombos; ci++) {
+                size_t bit =
+                    tuple_index(&cv->combos[ci], cv->t, rows + r * np);
+
+                unique += BIT(need, bit) && s.count[bit] == 1;
+            }
+            if (unique < best_unique) {
+                best_unique = unique;
+                drop = r;
+            }
+        }
+        s.work += s.n * cv->ncombos;
+        memcpy(saved, rows, s.n * np * sizeof(size_t));
+        search_add_row(&s, rows + drop * np, -1);
+        memmove(rows + drop * np, rows + (drop + 1) * np,
+                (s.n - drop - 1) * np * sizeof(size_t));
+        s.n--;
+        memset(s.changed, 0, s.n * np * sizeof(uint64_t));
+        best_nu = s.nu;
+        while (s.nu > 0 && s.work < s.budget) {
+            if (!search_step(&s, best_nu))
+                continue;
+            if (s.nu < best_nu)
+                best_nu = s.nu;
+        }
+        if (s.nu > 0) {
+            /* Out of budget: the last whole array stands. */
+            s.n++;
+            memcpy(rows, saved, s.n * np * sizeof(size_t));
+            break;
+        }
+    }
+    *nrows = s.n;
+    free(saved);
+    free(s.changed);
+    free(s.upos);
+    free(s.ulist);
+    free(s.count);
+    free(need);
+}
+
+static int all_mode(const struct matrix *m);
+static uint64_t cover_lower_bound(const struct matrix *m);
+
 static pw_status build_cover(struct matrix *m, struct pw_err *err)
 {
     double work;
@@ -866,6 +1185,15 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
             free(rows);
         }
     }
+    if (best_rows != NULL && best_n > cover_lower_bound(m)) {
+        uint64_t unit = (uint64_t)cv.nbits * SEARCH_WORK_PER_BIT;
+
+        unit = unit < SEARCH_WORK_MIN   ? SEARCH_WORK_MIN
+               : unit > SEARCH_WORK_MAX ? SEARCH_WORK_MAX
+                                        : unit;
+        search_improve(&cv, base_cov, best_rows, &best_n,
+                       cover_lower_bound(m), (uint64_t)m->effort * unit);
+    }
     free(base_cov);
     free(a);
     cover_release(&cv);
@@ -874,8 +1202,6 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     m->build_ms = (clock_mono() - started) * 1000.0;
     return PW_OK;
 }
-
-static int all_mode(const struct matrix *m);
 
 static int by_count_desc(const void *a, const void *b)
 {

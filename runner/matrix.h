@@ -30,6 +30,10 @@
 #define MATRIX_MAX_PARAMS   64
 #define MATRIX_MAX_VALUES   100000
 #define MATRIX_MAX_STRENGTH 6
+/* coverage_effort: what the search after the greedy array may spend, in
+ * units of about a tenth of a second on today's machines. */
+#define MATRIX_DEFAULT_EFFORT 1
+#define MATRIX_MAX_EFFORT     1000
 
 struct matrix;
 
@@ -57,6 +61,12 @@ void matrix_add_include(struct matrix *m, const char *const *vals);
 /* Choose all (0) or t-wise coverage (2..MATRIX_MAX_STRENGTH).  A strength
  * not below the parameter count means all. */
 void matrix_set_strength(struct matrix *m, unsigned t);
+
+/* Let the search that drops rows from a covering array spend <effort>
+ * units (0: none).  The units count work, not time: the same matrix and
+ * effort always give the same rows. */
+void matrix_set_effort(struct matrix *m, unsigned effort);
+unsigned matrix_effort(const struct matrix *m);
 
 /* Accessors; borrowed strings, valid until matrix_free(). */
 size_t matrix_param_count(const struct matrix *m);

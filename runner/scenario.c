@@ -1645,7 +1645,7 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     static const char *const keys[] = { "name",     "description", "tags",
                                         "severity", "every",       "timeout",
                                         "targets",  "matrix",      "coverage",
-                                        "vars",     "steps",
+                                        "coverage_effort", "vars", "steps",
                                         "trigger_after", "resolve_after",
                                         NULL };
     static const char *const sevs[] = { "critical", "error", "warning",
@@ -1726,6 +1726,12 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
     v = ymap_get(root, "coverage");
     if (v)
         load_coverage(L, v);
+    v = ymap_get(root, "coverage_effort");
+    if (v)
+        matrix_set_effort(sc->matrix,
+                          (unsigned)load_int(&L->c, v, 0, MATRIX_MAX_EFFORT,
+                                             "coverage_effort",
+                                             MATRIX_DEFAULT_EFFORT));
     sc->size_pos = size_pos(L, root);
     if (diag_count(L->c.d) == matrix_errors)
         check_matrix_runs(L, ymap_get(root, "matrix"));

@@ -12,7 +12,11 @@ size (Colbourn's covering array tables, November 2024), the best of PICT
 filed), the ratio to the best known, and the time taken.  Ends with the
 geometric mean of rows / best known over the tabulated cases.
 
-    usage: tests/bench/covering_arrays.py [path/to/prodwatch] [CASE...]
+    usage: tests/bench/covering_arrays.py [path/to/prodwatch]
+                                          [--effort N] [CASE...]
+
+--effort sets the scenarios' coverage_effort (default: the scenario
+default).
 
 Runs nothing on the network: the scenarios' target is never contacted.
 """
@@ -62,9 +66,11 @@ def excludes_for(lv, n):
     return sorted(ex)
 
 
-def scenario(name, t, lv, ex):
-    lines = ["name: ca", "coverage: %s" % ("pairwise" if t == 2 else "%d-wise" % t),
-             "matrix:"]
+def scenario(name, t, lv, ex, effort):
+    lines = ["name: ca", "coverage: %s" % ("pairwise" if t == 2 else "%d-wise" % t)]
+    if effort is not None:
+        lines.append("coverage_effort: %d" % effort)
+    lines.append("matrix:")
     for i, v in enumerate(lv):
         lines.append("  p%d: [%s]" % (i, ", ".join("v%d" % j for j in range(v))))
     if ex:
@@ -106,6 +112,10 @@ def check(rows, t, lv, ex):
 def main():
     args = sys.argv[1:]
     prodwatch = args.pop(0) if args and os.path.sep in args[0] else "build/runner/prodwatch"
+    effort = None
+    if args[:1] == ["--effort"] and len(args) > 1:
+        effort = int(args[1])
+        del args[:2]
     wanted = set(args)
     ratios = []
     print("%-26s %2s %6s %6s %6s %6s %7s %9s" % (
@@ -120,7 +130,7 @@ def main():
             lv = levels(spec)
             ex = excludes_for(lv, nex)
             with open(os.path.join(d, "ca.yaml"), "w") as f:
-                f.write(scenario(name, t, lv, ex))
+                f.write(scenario(name, t, lv, ex, effort))
             start = time.monotonic()
             p = subprocess.run([prodwatch, "expand", "-c", os.path.join(d, "p.yaml"),
                                 "--format", "json"], capture_output=True, text=True)
