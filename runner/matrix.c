@@ -386,6 +386,9 @@ static int still_completable(const struct cons *c, size_t *a, size_t p)
 
 /* ---- Covering arrays ---- */
 
+static int all_mode(const struct matrix *m);
+static uint64_t cover_lower_bound(const struct matrix *m);
+
 struct rng {
     uint64_t s;
 };
@@ -753,28 +756,42 @@ static size_t max_values(const struct matrix *m)
     return n;
 }
 
-/* A candidate built on Bush's orthogonal array (oa.h): its rows first,
- * less those that break an exclude, then greedy rows for whatever those
- * would have covered, then prune().  NULL when the array does not apply
- * (too many parameters or values for a field up to OA_MAX_Q) or cannot
- * beat <best_n> rows. */
+/* The rows of a construction that fits <m>, or NULL: the optimal binary
+ * array when every parameter has at most two values and t = 2 (*<optimal>
+ * set: no array has fewer rows), else Bush's orthogonal array when it has
+ * room for the parameters. */
+static size_t *construction(const struct cover *cv, size_t *n_out,
+                            int *optimal)
+{
+    const struct matrix *m = cv->m;
+    size_t np = m->nparams;
+    unsigned q = oa_field_order(max_values(m));
+
+    *optimal = 0;
+    if (cv->t == 2 && q == 2 && np > 3) {
+        *optimal = 1;
+        return oa_binary(np, n_out);
+    }
+    if (q == 0 || np > (size_t)q + 1 || cv->t > q)
+        return NULL;
+    return oa_bush(q, cv->t, np, n_out);
+}
+
+/* A candidate built on a construction (oa.h): its rows first, less those
+ * that break an exclude, then greedy rows for whatever those would have
+ * covered, then prune().  NULL when no construction applies.  *<exact> is
+ * set when no array can have fewer rows, so searching on is pointless. */
 static size_t *oa_cover(struct cover *cv, const unsigned char *base_cov,
-                        size_t start_uncovered, size_t ncand, size_t best_n,
+                        size_t start_uncovered, size_t ncand, int *exact,
                         size_t *n_out)
 {
     const struct matrix *m = cv->m;
     size_t np = m->nparams, n_oa, i, p, nrows = 0, alloc = 0, nmore;
-    unsigned q = oa_field_order(max_values(m));
     size_t *oa, *rows = NULL, *more;
-    uint64_t size = 1;
+    int optimal;
 
-    if (q == 0 || np > (size_t)q + 1 || cv->t > q)
-        return NULL;
-    for (i = 0; i < cv->t; i++)
-        size *= q;
-    if (size >= best_n)
-        return NULL;
-    oa = oa_bush(q, cv->t, np, &n_oa);
+    *exact = 0;
+    oa = construction(cv, &n_oa, &optimal);
     if (oa == NULL)
         return NULL;
     memcpy(cv->covered, base_cov, cv->nbits / 8 + 1);
@@ -800,6 +817,7 @@ static size_t *oa_cover(struct cover *cv, const unsigned char *base_cov,
         memcpy(rows + nrows * np, more, nmore * np * sizeof(size_t));
     free(more);
     *n_out = prune(cv, rows, nrows + nmore);
+    *exact = *n_out <= cover_lower_bound(m) || (optimal && *n_out == n_oa);
     return rows;
 }
 
@@ -1105,9 +1123,6 @@ static void search_improve(struct cover *cv, const unsigned char *base_cov,
     free(need);
 }
 
-static int all_mode(const struct matrix *m);
-static uint64_t cover_lower_bound(const struct matrix *m);
-
 static pw_status build_cover(struct matrix *m, struct pw_err *err)
 {
     double work;
@@ -1116,6 +1131,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     size_t *best_rows = NULL, best_n = (size_t)-1;
     size_t *a = xmalloc(m->nparams * sizeof(size_t));
     unsigned char *base_cov;
+    int exact;
 
     double started = clock_mono();
 
@@ -1156,7 +1172,13 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     tries = work < 2e5 ? 12 : work < 2e6 ? 3 : 1;
     base_cov = xmalloc(cv.nbits / 8 + 1);
     memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
-    for (i = 0; i < tries; i++) {
+    /* A construction first: where it is provably the least array, the
+     * greedy rounds and the search are skipped. */
+    best_rows = oa_cover(&cv, base_cov, start_uncovered, ncand, &exact,
+                         &best_n);
+    if (best_rows == NULL)
+        best_n = (size_t)-1;
+    for (i = 0; i < tries && !exact; i++) {
         size_t n, *rows;
 
         memcpy(cv.covered, base_cov, cv.nbits / 8 + 1);
@@ -1171,21 +1193,7 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
             free(rows);
         }
     }
-    {
-        size_t n, *rows = oa_cover(&cv, base_cov, start_uncovered, ncand,
-                                   best_n, &n);
-
-        /* Only a strictly smaller array replaces the greedy's, so the
-         * tests of matrices it already did best with stay the same. */
-        if (rows != NULL && n < best_n) {
-            free(best_rows);
-            best_rows = rows;
-            best_n = n;
-        } else {
-            free(rows);
-        }
-    }
-    if (best_rows != NULL && best_n > cover_lower_bound(m)) {
+    if (best_rows != NULL && !exact && best_n > cover_lower_bound(m)) {
         uint64_t unit = (uint64_t)cv.nbits * SEARCH_WORK_PER_BIT;
 
         unit = unit < SEARCH_WORK_MIN   ? SEARCH_WORK_MIN

@@ -27,7 +27,7 @@
 
 #include "err.h"
 
-#define MATRIX_MAX_PARAMS   64
+#define MATRIX_MAX_PARAMS   256
 #define MATRIX_MAX_VALUES   100000
 #define MATRIX_MAX_STRENGTH 6
 /* coverage_effort: what the search after the greedy array may spend, in

@@ -181,3 +181,42 @@ size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows)
     *nrows = n;
     return rows;
 }
+
+static unsigned long long binomial(unsigned n, unsigned k)
+{
+    unsigned long long b = 1;
+    unsigned i;
+
+    for (i = 1; i <= k; i++)
+        b = b * (n - k + i) / i; /* exact: b is C(n-k+i, i) */
+    return b;
+}
+
+size_t *oa_binary(size_t k, size_t *nrows)
+{
+    unsigned n, w, i, idx[64];
+    size_t *rows, j;
+
+    if (k < 2)
+        return NULL;
+    for (n = 4; binomial(n - 1, (n + 1) / 2) < k; n++)
+        ;
+    w = (n + 1) / 2;
+    rows = xcalloc((size_t)n * k, sizeof(size_t));
+    for (i = 0; i < w; i++)
+        idx[i] = i + 1;
+    for (j = 0; j < k; j++) {
+        for (i = 0; i < w; i++)
+            rows[(size_t)idx[i] * k + j] = 1;
+        /* next w-subset of 1..n-1 in lexicographic order */
+        for (i = w; i > 0 && idx[i - 1] == n - 1 - (w - i); i--)
+            ;
+        if (i == 0)
+            break; /* k <= C(n-1, w): never before the last column */
+        idx[i - 1]++;
+        for (; i < w; i++)
+            idx[i] = idx[i - 1] + 1;
+    }
+    *nrows = n;
+    return rows;
+}

@@ -26,4 +26,14 @@ unsigned oa_field_order(size_t v);
  * is not a prime power up to OA_MAX_Q, t < 1, t > q or k > q + 1. */
 size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows);
 
+/* A covering array of strength 2 for <k> two-valued columns in the
+ * fewest rows there can be (Kleitman and Spencer, 1973; Katona, 1973):
+ * the least N with C(N-1, ceil(N/2)) >= k, so 10 rows for up to 126
+ * columns.  Row 0 is all zeros; column j is the j-th ceil(N/2)-subset of
+ * rows 1..N-1 in lexicographic order, 1 in the rows it holds.  Any two
+ * such subsets differ both ways and meet, so every pair of columns holds
+ * 00, 01, 10 and 11.  Row-major, symbols 0 and 1, <*nrows> rows; the
+ * caller frees them.  NULL when k < 2. */
+size_t *oa_binary(size_t k, size_t *nrows);
+
 #endif /* PW_OA_H */

@@ -246,6 +246,102 @@ START_TEST(test_oa_bush_is_orthogonal)
 }
 END_TEST
 
+/* The binary construction, checked by brute force for every width up to
+ * 300: every two columns hold 00, 01, 10 and 11, in the fewest rows
+ * there can be for that width. */
+START_TEST(test_oa_binary_covers)
+{
+    size_t k;
+
+    ck_assert_ptr_null(oa_binary(1, &k));
+    for (k = 2; k <= 300; k++) {
+        size_t n, a, b, r, want;
+        size_t *rows = oa_binary(k, &n);
+
+        want = k <= 3 ? 4 : k <= 4 ? 5 : k <= 10 ? 6 : k <= 15 ? 7
+             : k <= 35 ? 8 : k <= 56 ? 9 : k <= 126 ? 10 : k <= 210 ? 11
+             : 12;
+        ck_assert_ptr_nonnull(rows);
+        ck_assert_msg(n == want, "%zu columns: %zu rows, not %zu", k, n, want);
+        /* Plain tests in the loop: a Check assertion per pair is slow. */
+        for (a = 0; a < k; a++)
+            for (b = a + 1; b < k; b++) {
+                unsigned seen = 0;
+
+                for (r = 0; r < n; r++)
+                    if (rows[r * k + a] <= 1 && rows[r * k + b] <= 1)
+                        seen |= 1u << (rows[r * k + a] * 2 + rows[r * k + b]);
+                if (seen != 15)
+                    ck_abort_msg("%zu columns: %zu and %zu miss a pair", k,
+                                 a, b);
+            }
+        free(rows);
+    }
+}
+END_TEST
+
+/* The search after the greedy array: 3^13 pairwise down to the 15 rows
+ * of the best known array; 100 and 256 two-valued parameters in the 10
+ * and 12 rows of the binary construction; more effort never gives more
+ * rows, none gives the greedy's own, and the same effort the same rows. */
+START_TEST(test_matrix_search)
+{
+    size_t v[256], *rows, *again, n, n0, n1, n4, i;
+    struct matrix *m;
+
+    for (i = 0; i < 256; i++)
+        v[i] = i < 13 ? 3 : 2;
+    m = make(13, v, 2);
+    ck_assert_uint_eq(matrix_effort(m), MATRIX_DEFAULT_EFFORT);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(n, 15);
+    assert_covering(13, v, NULL, 0, 2, rows, n);
+    free(rows);
+    matrix_free(m);
+
+    for (i = 0; i < 256; i++)
+        v[i] = 2;
+    m = make(100, v, 2);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(n, 10);
+    assert_covering(100, v, NULL, 0, 2, rows, n);
+    free(rows);
+    matrix_free(m);
+    m = make(256, v, 2);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(n, 12);
+    assert_covering(256, v, NULL, 0, 2, rows, n);
+    free(rows);
+    matrix_free(m);
+
+    for (i = 0; i < 256; i++)
+        v[i] = 6;
+    m = make(12, v, 2);
+    matrix_set_effort(m, 0);
+    n0 = rows_of(m, &rows);
+    free(rows);
+    matrix_free(m);
+    m = make(12, v, 2);
+    n1 = rows_of(m, &rows);
+    free(rows);
+    matrix_free(m);
+    m = make(12, v, 2);
+    matrix_set_effort(m, 4);
+    n4 = rows_of(m, &rows);
+    assert_covering(12, v, NULL, 0, 2, rows, n4);
+    matrix_free(m);
+    m = make(12, v, 2);
+    matrix_set_effort(m, 4);
+    ck_assert_uint_eq(rows_of(m, &again), n4);
+    ck_assert_int_eq(memcmp(rows, again, n4 * 12 * sizeof(size_t)), 0);
+    free(rows);
+    free(again);
+    matrix_free(m);
+    ck_assert_msg(n1 < n0 && n4 <= n1, "6^12: %zu rows without search, "
+                  "%zu by default, %zu with effort 4", n0, n1, n4);
+}
+END_TEST
+
 /* Where an orthogonal array fits, the matrix takes it: 5^6 pairwise in
  * the 25 rows no array can go below, 4^5 3-wise in 64; with excludes its
  * rows that break one are left out and the rest is still covered. */
@@ -865,6 +961,8 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_three_wise);
     tcase_add_test(tc, test_oa_bush_is_orthogonal);
     tcase_add_test(tc, test_matrix_orthogonal_arrays);
+    tcase_add_test(tc, test_oa_binary_covers);
+    tcase_add_test(tc, test_matrix_search);
     tcase_add_test(tc, test_matrix_stats);
     tcase_add_test(tc, test_matrix_deterministic);
     tcase_add_test(tc, test_matrix_find_value_many);
