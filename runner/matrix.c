@@ -174,6 +174,7 @@ void matrix_add_include(struct matrix *m, const char *const *vals)
 void matrix_set_strength(struct matrix *m, unsigned t)
 {
     m->strength = t;
+    m->counted = 0; /* all counts rows, a covering array asks for one */
 }
 
 size_t matrix_param_count(const struct matrix *m)
@@ -1705,6 +1706,23 @@ static pw_status count_allowed(const struct matrix *m, uint64_t *out,
     return rc;
 }
 
+/* Whether some row of <m> matches no exclude. */
+static int any_allowed(const struct matrix *m)
+{
+    struct cons c;
+    size_t *a = xmalloc((m->nparams ? m->nparams : 1) * sizeof(size_t));
+    size_t p;
+    int ok;
+
+    for (p = 0; p < m->nparams; p++)
+        a[p] = UNSET;
+    cons_init(&c, m);
+    ok = completable(&c, a);
+    cons_release(&c);
+    free(a);
+    return ok;
+}
+
 /* A lower bound on the rows of a t-wise covering array of <m>, given that
  * some allowed row exists: the parameters no exclude names combine
  * freely, so every combination of values of the <t> largest of them must
@@ -1756,6 +1774,13 @@ pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
 {
     uint64_t lb;
 
+    if (!m->counted && !all_mode(m)) {
+        /* A covering array needs to know only whether any row is
+         * allowed, and that does not take counting rows through every way
+         * the excludes overlap. */
+        m->allowed_rows = any_allowed(m);
+        m->counted = 1;
+    }
     if (!m->counted) {
         pw_status rc = count_allowed(m, &m->allowed_rows, err);
 

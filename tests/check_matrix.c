@@ -770,6 +770,61 @@ START_TEST(test_matrix_count_huge_exact)
 }
 END_TEST
 
+/* 10^20 with 60 pair excludes: too tangled to count its product rows,
+ * which all-coverage needs, but a covering array needs only to know a row
+ * is allowed; it is built, holds no exclude and covers every other pair. */
+START_TEST(test_matrix_count_cover_tangled_excludes)
+{
+    size_t v[20], *rows, n, a, b, x, y, r, e;
+    int ex[60 * 20];
+    unsigned seed = 7;
+    struct matrix *m;
+    uint64_t count;
+    struct pw_err err;
+
+    for (a = 0; a < 20; a++)
+        v[a] = 10;
+    for (e = 0; e < 60; e++) {
+        for (a = 0; a < 20; a++)
+            ex[e * 20 + a] = -1;
+        a = (size_t)rand_r(&seed) % 20;
+        b = (a + 1 + (size_t)rand_r(&seed) % 19) % 20;
+        ex[e * 20 + a] = rand_r(&seed) % 10;
+        ex[e * 20 + b] = rand_r(&seed) % 10;
+    }
+    m = make(20, v, 0);
+    for (e = 0; e < 60; e++)
+        matrix_add_exclude(m, ex + e * 20);
+    ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err),
+                     PW_ERR_TOOBIG);
+    ck_assert_str_eq(err.msg, "the matrix excludes overlap in too many ways "
+                              "to count its tests");
+    matrix_set_strength(m, 2);
+    ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err), PW_OK);
+    n = rows_of(m, &rows);
+    ck_assert_uint_eq(count, n);
+    for (r = 0; r < n; r++)
+        ck_assert(!row_excluded(ex, 60, 20, rows + r * 20));
+    for (a = 0; a < 20; a++)
+        for (b = a + 1; b < 20; b++)
+            for (x = 0; x < 10; x++)
+                for (y = 0; y < 10; y++) {
+                    int hit = 0;
+
+                    for (e = 0; e < 60 && !hit; e++)
+                        hit = ex[e * 20 + a] == (int)x &&
+                              ex[e * 20 + b] == (int)y;
+                    for (r = 0; r < n && !hit; r++)
+                        hit = rows[r * 20 + a] == x && rows[r * 20 + b] == y;
+                    if (!hit)
+                        ck_abort_msg("p%zu=%zu p%zu=%zu not covered", a, x,
+                                     b, y);
+                }
+    free(rows);
+    matrix_free(m);
+}
+END_TEST
+
 /* 10^40 rows saturate instead of wrapping; an exclude that cannot
  * matter keeps it saturated, and one that removes everything gives 0. */
 START_TEST(test_matrix_count_saturates)
@@ -977,6 +1032,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tn, test_matrix_count_matches_enumeration);
     tcase_add_test(tn, test_matrix_count_huge_exact);
     tcase_add_test(tn, test_matrix_count_saturates);
+    tcase_add_test(tn, test_matrix_count_cover_tangled_excludes);
     tcase_add_test(tn, test_matrix_count_cover_bound);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, ta);
