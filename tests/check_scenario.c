@@ -324,6 +324,54 @@ START_TEST(test_scenario_steps_targets_matrix)
 }
 END_TEST
 
+/* coverage_effort: a whole number from 0 to 1000, reported where written;
+ * the matrix it names is given the effort. */
+START_TEST(test_scenario_coverage_effort)
+{
+    static const char *const bad[][2] = {
+        { "1001", "s.yaml:3:18: coverage_effort must be between 0 and 1000, "
+                  "not 1001\n" },
+        { "-1", "s.yaml:3:18: coverage_effort must be between 0 and 1000, "
+                "not -1\n" },
+        { "lots", "s.yaml:3:18: coverage_effort must be a whole number, not "
+                  "'lots'\n" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[256];
+
+        snprintf(yaml, sizeof(yaml),
+                 "name: s\n"
+                 "coverage: pairwise\n"
+                 "coverage_effort: %s\n"
+                 "matrix: { a: [1, 2], b: [1, 2], c: [1, 2] }\n"
+                 "steps:\n"
+                 "  - name: a\n"
+                 "    request: { url: \"{{ target.base_url }}\" }\n",
+                 bad[i][0]);
+        assert_errors(yaml, bad[i][1]);
+    }
+    {
+        char *msgs;
+        struct scenario *sc = tu_scenario(
+            "name: s\n"
+            "coverage: pairwise\n"
+            "coverage_effort: 0\n"
+            "matrix: { a: [1, 2], b: [1, 2], c: [1, 2] }\n"
+            "steps:\n"
+            "  - name: a\n"
+            "    request: { url: \"{{ target.base_url }}\" }\n",
+            &msgs);
+
+        ck_assert_msg(sc != NULL, "%s", msgs);
+        ck_assert_uint_eq(matrix_effort(scenario_matrix(sc)), 0);
+        tu_scenario_free(sc);
+        free(msgs);
+    }
+}
+END_TEST
+
 START_TEST(test_scenario_missing_basics)
 {
     assert_errors("description: nothing else\n",
@@ -876,6 +924,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_regex_jq_and_template_syntax);
     tcase_add_test(te, test_scenario_steps_targets_matrix);
     tcase_add_test(te, test_scenario_missing_basics);
+    tcase_add_test(te, test_scenario_coverage_effort);
     tcase_add_test(te, test_scenario_duplicate_names_in_suite);
     tcase_add_test(te, test_scenario_zero_timeouts);
     tcase_add_test(te, test_scenario_secret_files);
