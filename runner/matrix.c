@@ -760,7 +760,7 @@ static size_t max_values(const struct matrix *m)
 /* The rows of a construction that fits <m>, or NULL: the optimal binary
  * array when every parameter has at most two values and t = 2 (*<optimal>
  * set: no array has fewer rows), else Bush's orthogonal array when it has
- * room for the parameters. */
+ * room for the parameters, else, pairwise, the product of two of them. */
 static size_t *construction(const struct cover *cv, size_t *n_out,
                             int *optimal)
 {
@@ -773,9 +773,13 @@ static size_t *construction(const struct cover *cv, size_t *n_out,
         *optimal = 1;
         return oa_binary(np, n_out);
     }
-    if (q == 0 || np > (size_t)q + 1 || cv->t > q)
+    if (q == 0 || cv->t > q)
         return NULL;
-    return oa_bush(q, cv->t, np, n_out);
+    if (np <= (size_t)q + 1)
+        return oa_bush(q, cv->t, np, n_out);
+    if (cv->t == 2)
+        return oa_bush_squared(q, np, n_out);
+    return NULL;
 }
 
 /* A candidate built on a construction (oa.h): its rows first, less those

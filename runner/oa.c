@@ -220,3 +220,32 @@ size_t *oa_binary(size_t k, size_t *nrows)
     *nrows = n;
     return rows;
 }
+
+size_t *oa_bush_squared(unsigned q, size_t k, size_t *nrows)
+{
+    size_t k2 = (k + q - 1) / (q ? q : 1), na, nb, r, p, n = 0;
+    size_t *a, *b, *rows;
+
+    if (q < 2 || k <= q || k2 > q)
+        return NULL;
+    a = oa_bush(q, 2, q, &na);
+    b = oa_bush(q, 2, k2, &nb);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return NULL;
+    }
+    rows = xmalloc((na + nb) * k * sizeof(size_t));
+    for (r = 0; r < na; r++, n++)
+        for (p = 0; p < k; p++)
+            rows[n * k + p] = a[r * q + p % q];
+    /* Rows 0..q-1 of Bush's array are the constant polynomials: constant
+     * rows, which the first array already gave. */
+    for (r = q; r < nb; r++, n++)
+        for (p = 0; p < k; p++)
+            rows[n * k + p] = b[r * k2 + p / q];
+    free(a);
+    free(b);
+    *nrows = n;
+    return rows;
+}

@@ -26,6 +26,16 @@ unsigned oa_field_order(size_t v);
  * is not a prime power up to OA_MAX_Q, t < 1, t > q or k > q + 1. */
 size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows);
 
+/* A covering array of strength 2 for q < <k> <= q^2 columns of q symbols
+ * in 2q^2 - q rows: the product of two of Bush's arrays on their q
+ * evaluation columns.  Column p takes column p mod q of the first array
+ * in its q^2 rows, then column p div q of the second in the second's
+ * non-constant rows: two columns apart in the first are covered there,
+ * two that share it by the second, and the constant rows both would give
+ * are given once.  Row-major; the caller frees them.  NULL when q is not
+ * a prime power up to OA_MAX_Q or <k> is out of range. */
+size_t *oa_bush_squared(unsigned q, size_t k, size_t *nrows);
+
 /* A covering array of strength 2 for <k> two-valued columns in the
  * fewest rows there can be (Kleitman and Spencer, 1973; Katona, 1973):
  * the least N with C(N-1, ceil(N/2)) >= k, so 10 rows for up to 126

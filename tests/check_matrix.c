@@ -280,6 +280,48 @@ START_TEST(test_oa_binary_covers)
 }
 END_TEST
 
+/* The product of two Bush arrays, checked by brute force: every two of
+ * up to q^2 columns hold every pair of symbols, in 2q^2 - q rows. */
+START_TEST(test_oa_bush_squared_covers)
+{
+    static const unsigned qs[] = { 2, 3, 4, 5, 7, 8, 9, 11, 13 };
+    size_t i, n;
+
+    ck_assert_ptr_null(oa_bush_squared(5, 5, &n));  /* Bush's own fits */
+    ck_assert_ptr_null(oa_bush_squared(5, 26, &n)); /* more than q^2 */
+    ck_assert_ptr_null(oa_bush_squared(6, 10, &n)); /* not a prime power */
+    for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        unsigned q = qs[i];
+        size_t k = (size_t)q * q, a, b, r;
+        size_t *rows = oa_bush_squared(q, k, &n);
+        unsigned char *seen = xmalloc((size_t)q * q);
+
+        ck_assert_ptr_nonnull(rows);
+        ck_assert_uint_eq(n, 2 * q * q - q);
+        for (a = 0; a < k; a++)
+            for (b = a + 1; b < k; b++) {
+                size_t have = 0;
+
+                memset(seen, 0, (size_t)q * q);
+                for (r = 0; r < n; r++) {
+                    size_t at = rows[r * k + a] * q + rows[r * k + b];
+
+                    if (rows[r * k + a] < q && rows[r * k + b] < q &&
+                        !seen[at]) {
+                        seen[at] = 1;
+                        have++;
+                    }
+                }
+                if (have != (size_t)q * q)
+                    ck_abort_msg("q %u: columns %zu and %zu miss a pair", q,
+                                 a, b);
+            }
+        free(seen);
+        free(rows);
+    }
+}
+END_TEST
+
 /* The search after the greedy array: 3^13 pairwise down to the 15 rows
  * of the best known array; 100 and 256 two-valued parameters in the 10
  * and 12 rows of the binary construction; more effort never gives more
@@ -1017,6 +1059,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_oa_bush_is_orthogonal);
     tcase_add_test(tc, test_matrix_orthogonal_arrays);
     tcase_add_test(tc, test_oa_binary_covers);
+    tcase_add_test(tc, test_oa_bush_squared_covers);
     tcase_add_test(tc, test_matrix_search);
     tcase_add_test(tc, test_matrix_stats);
     tcase_add_test(tc, test_matrix_deterministic);
