@@ -1128,7 +1128,7 @@ static void search_improve(struct cover *cv, const unsigned char *base_cov,
     free(need);
 }
 
-static pw_status build_cover(struct matrix *m, struct pw_err *err)
+static pw_status build_cover_new(struct matrix *m, struct pw_err *err)
 {
     double work;
     struct cover cv;
@@ -1213,6 +1213,91 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     m->rows = best_rows;
     m->nrows = best_n;
     m->build_ms = (clock_mono() - started) * 1000.0;
+    return PW_OK;
+}
+
+/* ---- A cache of covering arrays ----
+ *
+ * Building an array can take a second, and a reload of the daemon builds
+ * every scenario's on the event loop.  The rows depend only on the shape
+ * of the matrix -- value counts, excludes and includes as value indices,
+ * strength and effort -- so a reload that leaves a scenario's matrix alone
+ * takes its rows from here.  The least recently used goes first. */
+
+#define COVER_CACHE_SLOTS 64
+
+struct cached_cover {
+    size_t *key, keylen; /* the shape; keylen 0: free slot */
+    size_t *rows, nrows;
+    uint64_t required;
+    uint64_t used; /* tick of the last lookup */
+};
+
+static struct cached_cover cover_cache[COVER_CACHE_SLOTS];
+static uint64_t cover_cache_tick;
+
+/* The shape of <m> that its covering array depends on; caller frees. */
+static size_t *cover_key(const struct matrix *m, size_t *len)
+{
+    size_t n = 4 + m->nparams + m->nexcludes * m->nparams +
+               m->nincludes * m->nparams;
+    size_t *k = xmalloc(n * sizeof(size_t)), at = 0, i;
+
+    k[at++] = m->strength;
+    k[at++] = m->effort;
+    k[at++] = m->nparams;
+    k[at++] = m->nexcludes;
+    for (i = 0; i < m->nparams; i++)
+        k[at++] = m->params[i].nvalues;
+    for (i = 0; i < m->nexcludes * m->nparams; i++)
+        k[at++] = (size_t)m->excludes[i];
+    for (i = 0; i < m->nincludes * m->nparams; i++)
+        k[at++] = (size_t)matrix_find_value(m, i % m->nparams,
+                                            m->includes[i]);
+    *len = at;
+    return k;
+}
+
+static pw_status build_cover(struct matrix *m, struct pw_err *err)
+{
+    double started = clock_mono();
+    size_t len, i, victim = 0, bytes;
+    size_t *key = cover_key(m, &len);
+    struct cached_cover *c;
+    pw_status rc;
+
+    bytes = len * sizeof(size_t);
+    cover_cache_tick++;
+    for (i = 0; i < COVER_CACHE_SLOTS; i++) {
+        c = &cover_cache[i];
+        if (c->keylen == len && memcmp(c->key, key, bytes) == 0) {
+            free(key);
+            c->used = cover_cache_tick;
+            m->nrows = c->nrows;
+            m->rows = xmalloc((c->nrows * m->nparams + 1) * sizeof(size_t));
+            memcpy(m->rows, c->rows, c->nrows * m->nparams * sizeof(size_t));
+            m->required = c->required;
+            m->build_ms = (clock_mono() - started) * 1000.0;
+            return PW_OK;
+        }
+        if (c->used < cover_cache[victim].used)
+            victim = i;
+    }
+    rc = build_cover_new(m, err);
+    if (rc != PW_OK) {
+        free(key);
+        return rc;
+    }
+    c = &cover_cache[victim];
+    free(c->key);
+    free(c->rows);
+    c->key = key;
+    c->keylen = len;
+    c->nrows = m->nrows;
+    c->rows = xmalloc((m->nrows * m->nparams + 1) * sizeof(size_t));
+    memcpy(c->rows, m->rows, m->nrows * m->nparams * sizeof(size_t));
+    c->required = m->required;
+    c->used = cover_cache_tick;
     return PW_OK;
 }
 
