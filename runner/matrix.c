@@ -861,7 +861,7 @@ struct search {
  * the tuples to cover, within bounds, so a small matrix does not spend a
  * large one's effort on rows it cannot lose. */
 #define SEARCH_WORK_PER_BIT 2000ULL
-#define SEARCH_WORK_MIN     2000000ULL
+#define SEARCH_WORK_MIN     200000ULL
 #define SEARCH_WORK_MAX     60000000ULL
 #define SEARCH_TENURE 8
 
@@ -1295,7 +1295,8 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
     c->keylen = len;
     c->nrows = m->nrows;
     c->rows = xmalloc((m->nrows * m->nparams + 1) * sizeof(size_t));
-    memcpy(c->rows, m->rows, m->nrows * m->nparams * sizeof(size_t));
+    if (m->nrows)
+        memcpy(c->rows, m->rows, m->nrows * m->nparams * sizeof(size_t));
     c->required = m->required;
     c->used = cover_cache_tick;
     return PW_OK;

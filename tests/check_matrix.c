@@ -368,19 +368,19 @@ START_TEST(test_matrix_search)
     free(rows);
     matrix_free(m);
     m = make(12, v, 2);
-    matrix_set_effort(m, 4);
+    matrix_set_effort(m, 2);
     n4 = rows_of(m, &rows);
     assert_covering(12, v, NULL, 0, 2, rows, n4);
     matrix_free(m);
     m = make(12, v, 2);
-    matrix_set_effort(m, 4);
+    matrix_set_effort(m, 2);
     ck_assert_uint_eq(rows_of(m, &again), n4);
     ck_assert_int_eq(memcmp(rows, again, n4 * 12 * sizeof(size_t)), 0);
     free(rows);
     free(again);
     matrix_free(m);
     ck_assert_msg(n1 < n0 && n4 <= n1, "6^12: %zu rows without search, "
-                  "%zu by default, %zu with effort 4", n0, n1, n4);
+                  "%zu by default, %zu with effort 2", n0, n1, n4);
 }
 END_TEST
 
