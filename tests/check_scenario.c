@@ -372,6 +372,43 @@ START_TEST(test_scenario_coverage_effort)
 }
 END_TEST
 
+/* 256 matrix parameters load (pairwise over two values each: the 12 rows
+ * of the binary construction); a 257th is refused where it is written. */
+START_TEST(test_scenario_256_parameters)
+{
+    struct sbuf y;
+    char *msgs;
+    struct scenario *sc;
+    uint64_t n = 0;
+    int i;
+
+    sbuf_init(&y, 0);
+    sbuf_adds(&y, "name: s\ncoverage: pairwise\nmatrix:\n");
+    for (i = 0; i < 256; i++)
+        sbuf_addf(&y, "  p%d: [a, b]\n", i);
+    sbuf_adds(&y, "steps:\n  - name: a\n"
+                  "    request: { url: \"{{ target.base_url }}\" }\n");
+    sc = tu_scenario(y.buf, &msgs);
+    ck_assert_msg(sc != NULL, "%s", msgs);
+    ck_assert_int_eq(matrix_count(scenario_matrix(sc), UINT64_MAX, &n, NULL),
+                     PW_OK);
+    ck_assert_uint_eq(n, 12);
+    tu_scenario_free(sc);
+    free(msgs);
+    sbuf_release(&y);
+
+    sbuf_init(&y, 0);
+    sbuf_adds(&y, "name: s\nmatrix:\n");
+    for (i = 0; i < 257; i++)
+        sbuf_addf(&y, "  p%d: [a, b]\n", i);
+    sbuf_adds(&y, "steps:\n  - name: a\n"
+                  "    request: { url: \"{{ target.base_url }}\" }\n");
+    assert_errors(y.buf, "s.yaml:259:3: too many matrix parameters (at most "
+                          "256)\n");
+    sbuf_release(&y);
+}
+END_TEST
+
 START_TEST(test_scenario_missing_basics)
 {
     assert_errors("description: nothing else\n",
@@ -925,6 +962,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_steps_targets_matrix);
     tcase_add_test(te, test_scenario_missing_basics);
     tcase_add_test(te, test_scenario_coverage_effort);
+    tcase_add_test(te, test_scenario_256_parameters);
     tcase_add_test(te, test_scenario_duplicate_names_in_suite);
     tcase_add_test(te, test_scenario_zero_timeouts);
     tcase_add_test(te, test_scenario_secret_files);

@@ -171,6 +171,7 @@ TEST_INPUTS = \
 	tests/data/once/trickle_error.yaml \
 	tests/data/once/wrongbody_fail.yaml \
 	tests/data/pairwise/p13x3.scenario.yaml \
+	tests/data/pairwise/p13x3-greedy.scenario.yaml \
 	tests/data/pairwise/p3x3.scenario.yaml \
 	tests/data/pairwise/p4x3.scenario.yaml \
 	tests/data/pairwise/prodwatch.yaml \
