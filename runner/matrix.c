@@ -1171,9 +1171,10 @@ static pw_status build_cover_new(struct matrix *m, struct pw_err *err)
     start_uncovered = cv.uncovered;
     /* Spend more effort on small problems, where it is cheap and a row
      * saved is a larger share of the probing load; bound it on large ones,
-     * where one candidate costs about nbits * nparams * values. */
+     * where one candidate costs about nbits * nparams * values (on 256
+     * parameters of 10 values, one candidate a row is seconds already). */
     work = (double)cv.nbits * (double)m->nparams * (double)max_values(m);
-    ncand = work < 2e5 ? 50 : work < 2e6 ? 20 : work < 2e7 ? 8 : 3;
+    ncand = work < 2e5 ? 50 : work < 2e6 ? 20 : work < 2e7 ? 8 : work < 2e9 ? 3 : 1;
     tries = work < 2e5 ? 12 : work < 2e6 ? 3 : 1;
     base_cov = xmalloc(cv.nbits / 8 + 1);
     memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
