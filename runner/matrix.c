@@ -779,6 +779,8 @@ static size_t *construction(const struct cover *cv, size_t *n_out,
         return oa_bush(q, cv->t, np, n_out);
     if (cv->t == 2)
         return oa_bush_squared(q, np, n_out);
+    if (cv->t == 3)
+        return oa_bush_doubled(q, np, n_out);
     return NULL;
 }
 

@@ -249,3 +249,33 @@ size_t *oa_bush_squared(unsigned q, size_t k, size_t *nrows)
     *nrows = n;
     return rows;
 }
+
+size_t *oa_bush_doubled(unsigned q, size_t k, size_t *nrows)
+{
+    size_t half = (k + 1) / 2, na, nb, r, p, n = 0;
+    size_t *a, *b, *rows;
+    unsigned shift;
+
+    if (q < 3 || k <= (size_t)q + 1 || half > (size_t)q + 1)
+        return NULL;
+    a = oa_bush(q, 3, half, &na);
+    b = oa_bush(q, 2, half, &nb);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return NULL;
+    }
+    rows = xmalloc((na + (q - 1) * nb) * k * sizeof(size_t));
+    for (r = 0; r < na; r++, n++)
+        for (p = 0; p < k; p++)
+            rows[n * k + p] = a[r * half + p % half];
+    for (shift = 1; shift < q; shift++)
+        for (r = 0; r < nb; r++, n++)
+            for (p = 0; p < k; p++)
+                rows[n * k + p] = p < half ? b[r * half + p]
+                                           : (b[r * half + p - half] + shift) % q;
+    free(a);
+    free(b);
+    *nrows = n;
+    return rows;
+}

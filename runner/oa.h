@@ -36,6 +36,17 @@ size_t *oa_bush(unsigned q, unsigned t, size_t k, size_t *nrows);
  * a prime power up to OA_MAX_Q or <k> is out of range. */
 size_t *oa_bush_squared(unsigned q, size_t k, size_t *nrows);
 
+/* A covering array of strength 3 for q + 1 < <k> <= 2(q + 1) columns of
+ * q symbols in q^3 + (q - 1)q^2 rows (Chateauneuf and Kreher, 2002): the
+ * k/2 columns of Bush's strength-3 array side by side with themselves,
+ * then, for each shift s of 1..q-1, Bush's strength-2 array beside itself
+ * with s added to every symbol.  Three columns in one half are covered by
+ * the first part, as are two of one half and a third that is not a copy
+ * of either; a column, its copy and a third take (x, y, x + s) from the
+ * shifted pairs.  Row-major; the caller frees them.  NULL when q is not a
+ * prime power from 3 to OA_MAX_Q or <k> is out of range. */
+size_t *oa_bush_doubled(unsigned q, size_t k, size_t *nrows);
+
 /* A covering array of strength 2 for <k> two-valued columns in the
  * fewest rows there can be (Kleitman and Spencer, 1973; Katona, 1973):
  * the least N with C(N-1, ceil(N/2)) >= k, so 10 rows for up to 126

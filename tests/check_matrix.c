@@ -322,6 +322,54 @@ START_TEST(test_oa_bush_squared_covers)
 }
 END_TEST
 
+/* Two strength-3 Bush arrays side by side, checked by brute force: every
+ * three of up to 2(q + 1) columns hold every triple of symbols, in
+ * q^3 + (q - 1)q^2 rows. */
+START_TEST(test_oa_bush_doubled_covers)
+{
+    static const unsigned qs[] = { 3, 4, 5, 7 };
+    size_t i, n;
+
+    ck_assert_ptr_null(oa_bush_doubled(5, 6, &n));  /* Bush's own fits */
+    ck_assert_ptr_null(oa_bush_doubled(5, 13, &n)); /* more than 2(q+1) */
+    ck_assert_ptr_null(oa_bush_doubled(2, 5, &n));  /* t > q */
+    for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        unsigned q = qs[i];
+        size_t k = 2 * ((size_t)q + 1), c[3], r, qq = (size_t)q * q * q;
+        size_t *rows = oa_bush_doubled(q, k, &n);
+        unsigned char *seen = xmalloc(qq);
+
+        ck_assert_ptr_nonnull(rows);
+        ck_assert_uint_eq(n, qq + (q - 1) * q * q);
+        for (c[0] = 0; c[0] < k; c[0]++)
+            for (c[1] = c[0] + 1; c[1] < k; c[1]++)
+                for (c[2] = c[1] + 1; c[2] < k; c[2]++) {
+                    size_t have = 0;
+
+                    memset(seen, 0, qq);
+                    for (r = 0; r < n; r++) {
+                        const size_t *row = rows + r * k;
+                        size_t at;
+
+                        if (row[c[0]] >= q || row[c[1]] >= q ||
+                            row[c[2]] >= q)
+                            continue;
+                        at = (row[c[0]] * q + row[c[1]]) * q + row[c[2]];
+                        if (!seen[at]) {
+                            seen[at] = 1;
+                            have++;
+                        }
+                    }
+                    if (have != qq)
+                        ck_abort_msg("q %u: columns %zu %zu %zu miss a "
+                                     "triple", q, c[0], c[1], c[2]);
+                }
+        free(seen);
+        free(rows);
+    }
+}
+END_TEST
+
 /* The search after the greedy array: 3^13 pairwise down to the 15 rows
  * of the best known array; 100 and 256 two-valued parameters in the 10
  * and 12 rows of the binary construction; more effort never gives more
@@ -1060,6 +1108,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_orthogonal_arrays);
     tcase_add_test(tc, test_oa_binary_covers);
     tcase_add_test(tc, test_oa_bush_squared_covers);
+    tcase_add_test(tc, test_oa_bush_doubled_covers);
     tcase_add_test(tc, test_matrix_search);
     tcase_add_test(tc, test_matrix_stats);
     tcase_add_test(tc, test_matrix_deterministic);
