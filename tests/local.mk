@@ -271,6 +271,7 @@ FUZZ_DIST = \
 	tests/fuzz/seeds/response/not-json.txt \
 	tests/fuzz/seeds/response/status-weird.txt \
 	tests/fuzz/seeds/scenario/checkout.yaml \
+	tests/fuzz/seeds/scenario/covering.yaml \
 	tests/fuzz/seeds/scenario/health.yaml \
 	tests/fuzz/seeds/scenario/regress-alias-into-dropped.yaml \
 	tests/fuzz/seeds/scenario/signup.yaml \
