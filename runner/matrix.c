@@ -1130,7 +1130,7 @@ static void search_improve(struct cover *cv, const unsigned char *base_cov,
     free(need);
 }
 
-static pw_status build_cover_new(struct matrix *m, struct pw_err *err)
+static pw_status build_cover(struct matrix *m, struct pw_err *err)
 {
     double work;
     struct cover cv;
@@ -1219,27 +1219,9 @@ static pw_status build_cover_new(struct matrix *m, struct pw_err *err)
     return PW_OK;
 }
 
-/* ---- A cache of covering arrays ----
- *
- * Building an array can take a second, and a reload of the daemon builds
- * every scenario's on the event loop.  The rows depend only on the shape
- * of the matrix -- value counts, excludes and includes as value indices,
- * strength and effort -- so a reload that leaves a scenario's matrix alone
- * takes its rows from here.  The least recently used goes first. */
-
-#define COVER_CACHE_SLOTS 64
-
-struct cached_cover {
-    size_t *key, keylen; /* the shape; keylen 0: free slot */
-    size_t *rows, nrows;
-    uint64_t required;
-    uint64_t used; /* tick of the last lookup */
-};
-
-static struct cached_cover cover_cache[COVER_CACHE_SLOTS];
-static uint64_t cover_cache_tick;
-
-/* The shape of <m> that its covering array depends on; caller frees. */
+/* The shape of <m> that its covering array depends on -- value counts,
+ * excludes and includes as value indices, strength and effort; caller
+ * frees. */
 static size_t *cover_key(const struct matrix *m, size_t *len)
 {
     size_t n = 4 + m->nparams + m->nexcludes * m->nparams +
@@ -1261,48 +1243,28 @@ static size_t *cover_key(const struct matrix *m, size_t *len)
     return k;
 }
 
-static pw_status build_cover(struct matrix *m, struct pw_err *err)
+int matrix_adopt(struct matrix *m, const struct matrix *from)
 {
-    double started = clock_mono();
-    size_t len, i, victim = 0, bytes;
-    size_t *key = cover_key(m, &len);
-    struct cached_cover *c;
-    pw_status rc;
+    size_t la, lb, *ka, *kb;
+    int same;
 
-    bytes = len * sizeof(size_t);
-    cover_cache_tick++;
-    for (i = 0; i < COVER_CACHE_SLOTS; i++) {
-        c = &cover_cache[i];
-        if (c->keylen == len && memcmp(c->key, key, bytes) == 0) {
-            free(key);
-            c->used = cover_cache_tick;
-            m->nrows = c->nrows;
-            m->rows = xmalloc((c->nrows * m->nparams + 1) * sizeof(size_t));
-            memcpy(m->rows, c->rows, c->nrows * m->nparams * sizeof(size_t));
-            m->required = c->required;
-            m->build_ms = (clock_mono() - started) * 1000.0;
-            return PW_OK;
-        }
-        if (c->used < cover_cache[victim].used)
-            victim = i;
-    }
-    rc = build_cover_new(m, err);
-    if (rc != PW_OK) {
-        free(key);
-        return rc;
-    }
-    c = &cover_cache[victim];
-    free(c->key);
-    free(c->rows);
-    c->key = key;
-    c->keylen = len;
-    c->nrows = m->nrows;
-    c->rows = xmalloc((m->nrows * m->nparams + 1) * sizeof(size_t));
-    if (m->nrows)
-        memcpy(c->rows, m->rows, m->nrows * m->nparams * sizeof(size_t));
-    c->required = m->required;
-    c->used = cover_cache_tick;
-    return PW_OK;
+    if (m->built || !from->built || all_mode(m) || all_mode(from))
+        return 0;
+    ka = cover_key(m, &la);
+    kb = cover_key(from, &lb);
+    same = la == lb && memcmp(ka, kb, la * sizeof(size_t)) == 0;
+    free(ka);
+    free(kb);
+    if (!same)
+        return 0;
+    m->rows = xmalloc((from->nrows * m->nparams + 1) * sizeof(size_t));
+    if (from->nrows)
+        memcpy(m->rows, from->rows, from->nrows * m->nparams * sizeof(size_t));
+    m->nrows = from->nrows;
+    m->required = from->required;
+    m->build_ms = 0;
+    m->built = 1;
+    return 1;
 }
 
 static int by_count_desc(const void *a, const void *b)

@@ -68,6 +68,12 @@ void matrix_set_strength(struct matrix *m, unsigned t);
 void matrix_set_effort(struct matrix *m, unsigned effort);
 unsigned matrix_effort(const struct matrix *m);
 
+/* Give <m> the covering array <from> has built when both have the same
+ * shape (value counts, excludes, includes, strength and effort: all the
+ * rows depend on), so a reload does not build again what it had.  Returns
+ * 1 when adopted, 0 otherwise (then <m> builds its own on first use). */
+int matrix_adopt(struct matrix *m, const struct matrix *from);
+
 /* Accessors; borrowed strings, valid until matrix_free(). */
 size_t matrix_param_count(const struct matrix *m);
 const char *matrix_param_name(const struct matrix *m, size_t p);

@@ -213,10 +213,13 @@ static void log_diag(struct diag *d, const char *event)
         pwlog(PWLOG_ERROR, event, "%s", diag_at(d, i));
 }
 
-static struct suite *load(const char *path, const char *event)
+/* <prev>: the suite a reload replaces, whose covering arrays it may keep;
+ * NULL at start. */
+static struct suite *load(const char *path, const struct suite *prev,
+                          const char *event)
 {
     struct diag *d = diag_new();
-    struct suite *s = suite_load(path, d);
+    struct suite *s = suite_reload(path, prev, d);
 
     if (s == NULL) {
         log_diag(d, event);
@@ -732,7 +735,7 @@ static void reload(struct service *v)
     notify_reloading();
     pwlog(PWLOG_NOTICE, "config.reload", "reloading %s",
           cli_config_path(v->o->config));
-    s = load(cli_config_path(v->o->config), "config.rejected");
+    s = load(cli_config_path(v->o->config), v->suite, "config.rejected");
     if (s && check_selection(s, v->o) < 0) {
         suite_unref(s);
         s = NULL;
@@ -949,7 +952,7 @@ int service_run_main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    v.suite = load(cli_config_path(o.config), "config.invalid");
+    v.suite = load(cli_config_path(o.config), NULL, "config.invalid");
     if (v.suite == NULL || check_selection(v.suite, &o) < 0) {
         suite_unref(v.suite);
         opts_release(&o);
@@ -1168,7 +1171,7 @@ int service_sweep_main(int argc, char **argv)
         opts_release(&o);
         return rc;
     }
-    w.v.suite = load(cli_config_path(o.config), "config.invalid");
+    w.v.suite = load(cli_config_path(o.config), NULL, "config.invalid");
     if (w.v.suite == NULL) {
         opts_release(&o);
         return CLI_EXIT_USAGE;

@@ -183,6 +183,28 @@ static void count_tests(struct suite *s, struct diag *d)
 
 struct suite *suite_load(const char *config_path, struct diag *d)
 {
+    return suite_reload(config_path, NULL, d);
+}
+
+/* Covering arrays <prev> has built that fit a scenario of <s> of the same
+ * name, taken over before counting builds the rest. */
+static void adopt_arrays(struct suite *s, const struct suite *prev)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        struct scenario *old =
+            suite_find_scenario(prev, scenario_name(s->scenarios[i]));
+
+        if (old != NULL)
+            matrix_adopt(scenario_matrix(s->scenarios[i]),
+                         scenario_matrix(old));
+    }
+}
+
+struct suite *suite_reload(const char *config_path, const struct suite *prev,
+                           struct diag *d)
+{
     size_t before = diag_count(d), npaths = 0, i, j;
     struct suite *s = xcalloc(1, sizeof(*s));
     char **paths;
@@ -220,6 +242,8 @@ struct suite *suite_load(const char *config_path, struct diag *d)
         free(paths[i]);
     free(paths);
     jqset_compile(s->jq, d);
+    if (prev != NULL)
+        adopt_arrays(s, prev);
     count_tests(s, d);
     if (diag_count(d) > before) {
         suite_free(s);

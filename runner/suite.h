@@ -31,6 +31,13 @@ struct suite;
  * suite_free()) when there were no problems, NULL otherwise. */
 struct suite *suite_load(const char *config_path, struct diag *d);
 
+/* suite_load(), for a reload: a scenario whose matrix has the shape of
+ * the same-named scenario's in <prev> (NULL: none) takes over the covering
+ * array <prev> built instead of building it again, so a reload costs only
+ * what changed.  <prev> is only read. */
+struct suite *suite_reload(const char *config_path, const struct suite *prev,
+                           struct diag *d);
+
 /* Take one more reference on <s>; returns <s>. */
 struct suite *suite_ref(struct suite *s);
 

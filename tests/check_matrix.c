@@ -370,6 +370,53 @@ START_TEST(test_oa_bush_doubled_covers)
 }
 END_TEST
 
+/* A matrix of the same shape takes over a built array; one that differs in an exclude, an include, the strength or the
+ * effort does not, nor does one not built yet or an unbuilt source. */
+START_TEST(test_matrix_adopt)
+{
+    static const size_t v[6] = { 4, 3, 4, 2, 3, 4 };
+    int ex[6] = { 1, -1, 2, -1, -1, -1 };
+    const char *inc[6] = { "0", "1", "2", "1", "0", "9" };
+    struct matrix *a = make(6, v, 2), *b = make(6, v, 2), *c;
+    size_t *ra, *rb, na, nb;
+    uint64_t n;
+
+    matrix_add_exclude(a, ex);
+    matrix_add_exclude(b, ex);
+    ck_assert_int_eq(matrix_adopt(b, a), 0); /* a is not built yet */
+    na = rows_of(a, &ra);
+    ck_assert_int_eq(matrix_adopt(b, a), 1);
+    ck_assert_int_eq(matrix_adopt(b, a), 0); /* b has its rows now */
+    nb = rows_of(b, &rb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(ra, rb, na * 6 * sizeof(size_t)), 0);
+    free(rb);
+    matrix_free(b);
+
+    c = make(6, v, 2);
+    ck_assert_int_eq(matrix_adopt(c, a), 0); /* no exclude */
+    matrix_add_exclude(c, ex);
+    matrix_add_include(c, inc);
+    ck_assert_int_eq(matrix_adopt(c, a), 0); /* an include */
+    matrix_free(c);
+    c = make(6, v, 3);
+    matrix_add_exclude(c, ex);
+    ck_assert_int_eq(matrix_adopt(c, a), 0); /* strength */
+    matrix_free(c);
+    c = make(6, v, 2);
+    matrix_add_exclude(c, ex);
+    matrix_set_effort(c, 0);
+    ck_assert_int_eq(matrix_adopt(c, a), 0); /* effort */
+    ck_assert_int_eq(matrix_count(c, UINT64_MAX, &n, NULL), PW_OK);
+    matrix_free(c);
+    c = make(6, v, 0);
+    ck_assert_int_eq(matrix_adopt(c, a), 0); /* all: no array */
+    matrix_free(c);
+    free(ra);
+    matrix_free(a);
+}
+END_TEST
+
 /* The search after the greedy array: 3^13 pairwise down to the 15 rows
  * of the best known array; 100 and 256 two-valued parameters in the 10
  * and 12 rows of the binary construction; more effort never gives more
@@ -1112,6 +1159,7 @@ static Suite *matrix_suite(void)
     tcase_add_test(tc, test_matrix_search);
     tcase_add_test(tc, test_matrix_stats);
     tcase_add_test(tc, test_matrix_deterministic);
+    tcase_add_test(tc, test_matrix_adopt);
     tcase_add_test(tc, test_matrix_find_value_many);
     tcase_add_test(ta, test_matrix_all_with_exclude_and_include);
     tcase_add_test(ta, test_matrix_all_is_lazy);

@@ -450,6 +450,87 @@ START_TEST(test_scenario_duplicate_names_in_suite)
 }
 END_TEST
 
+/* The rows of a covering array, as value indices, and their count. */
+static size_t cover_rows(const struct suite *s, const char *name,
+                         size_t **out)
+{
+    struct matrix *m = scenario_matrix(suite_find_scenario(s, name));
+    struct matrix_iter it;
+    const char *const *row;
+    size_t k = matrix_param_count(m), n = 0, i;
+
+    *out = NULL;
+    ck_assert_int_eq(matrix_iter_init(&it, m, NULL), PW_OK);
+    while (matrix_iter_next(&it, &row)) {
+        *out = xrealloc(*out, (n + 1) * k * sizeof(size_t));
+        for (i = 0; i < k; i++)
+            (*out)[n * k + i] = (size_t)matrix_find_value(m, i, row[i]);
+        n++;
+    }
+    matrix_iter_release(&it);
+    return n;
+}
+
+/* A reload keeps the covering array of a scenario whose matrix kept its
+ * shape, and builds anew one that changed: its new exclude is honoured. */
+START_TEST(test_suite_reload_keeps_arrays)
+{
+    static const char head[] = "name: wide\ncoverage: pairwise\nmatrix:\n"
+                               "  a: [1, 2, 3, 4]\n  b: [1, 2, 3, 4]\n"
+                               "  c: [1, 2, 3]\n  d: [1, 2, 3, 4]\n"
+                               "  e: [1, 2]\n";
+    static const char tail[] = "steps:\n  - name: x\n    request: "
+                               "{ url: http://x }\n";
+    struct diag *d = diag_new();
+    struct suite *s1, *s2, *s3;
+    char *cfg;
+    size_t *r1, *r2, *r3, n1, n2, n3, i;
+    char text[512];
+
+    snprintf(text, sizeof(text), "%s%s", head, tail);
+    tu_write("w.scn.yaml", text);
+    /* tu_write() reuses its path buffer: keep the config's. */
+    cfg = xstrdup(tu_write("suite.yaml", "scenarios: [\"*.scn.yaml\"]\n"
+                                         "targets:\n"
+                                         "  a: { base_url: http://x }\n"));
+    s1 = suite_load(cfg, d);
+    ck_assert_ptr_nonnull(s1);
+    s2 = suite_reload(cfg, s1, d);
+    ck_assert_ptr_nonnull(s2);
+    n1 = cover_rows(s1, "wide", &r1);
+    n2 = cover_rows(s2, "wide", &r2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(r1, r2, n1 * 5 * sizeof(size_t)), 0);
+    {
+        struct matrix_stats st;
+
+        /* Taken over, not built: no time spent on it. */
+        ck_assert_int_eq(matrix_stats(scenario_matrix(suite_find_scenario(
+                                          s2, "wide")),
+                                      &st, NULL),
+                         PW_OK);
+        ck_assert(st.build_ms == 0.0);
+    }
+
+    snprintf(text, sizeof(text), "%s  exclude:\n    - { a: \"1\", b: \"1\" }\n%s",
+             head, tail);
+    tu_write("w.scn.yaml", text);
+    s3 = suite_reload(cfg, s2, d);
+    ck_assert_msg(s3 != NULL, "%s", tu_diag_text(d));
+    n3 = cover_rows(s3, "wide", &r3);
+    for (i = 0; i < n3; i++)
+        ck_assert(!(r3[i * 5] == 0 && r3[i * 5 + 1] == 0));
+    free(r1);
+    free(r2);
+    free(r3);
+    suite_free(s1);
+    suite_free(s2);
+    suite_free(s3);
+    free(cfg);
+    diag_free(d);
+}
+END_TEST
+
 /* A zero timeout would time every run out: refused where it is written,
  * for the scenario and for a request. */
 START_TEST(test_scenario_zero_timeouts)
@@ -963,6 +1044,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(te, test_scenario_missing_basics);
     tcase_add_test(te, test_scenario_coverage_effort);
     tcase_add_test(te, test_scenario_256_parameters);
+    tcase_add_test(te, test_suite_reload_keeps_arrays);
     tcase_add_test(te, test_scenario_duplicate_names_in_suite);
     tcase_add_test(te, test_scenario_zero_timeouts);
     tcase_add_test(te, test_scenario_secret_files);
