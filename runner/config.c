@@ -84,6 +84,7 @@ void config_free(struct config *cfg)
     free(cfg->alerting.silences);
     tmpl_free(cfg->alerting.connectivity_check);
     free(cfg->public_url);
+    free(cfg->location);
     for (i = 0; i < cfg->nreporters; i++) {
         free(cfg->reporters[i].kind);
         free(cfg->reporters[i].name);
@@ -725,7 +726,7 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         "redis",     "key_prefix", "scenarios", "secrets_dir",
         "state_dir", "listen",     "targets",   "throttle",
         "alerting",  "reporters",  "limits",    "public_url",
-        "health",    "metrics",    NULL
+        "health",    "metrics",    "location",  NULL
     };
     const struct ynode *v;
     size_t i;
@@ -825,6 +826,17 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     if (v) {
         set_str(&cfg->public_url, dup_str(c, v, "public_url"));
         check_url_literal(c, v, "public_url");
+    }
+    v = ymap_get(root, "location");
+    if (v) {
+        set_str(&cfg->location, dup_str(c, v, "location"));
+        if (cfg->location != NULL &&
+            (!str_is_ident(cfg->location) || strlen(cfg->location) > 64)) {
+            load_err(c, v,
+                     "location must be a name of letters, digits, '_' and "
+                     "'-' (at most 64), not '%s'",
+                     cfg->location);
+        }
     }
     v = ymap_get(root, "limits");
     if (v)

@@ -115,6 +115,7 @@ struct config {
     size_t nwindows;
     struct alerting_conf alerting;
     char *public_url; /* NULL: pages carry no links */
+    char *location;   /* where this runner probes from; NULL: not said */
     uint64_t max_tests;       /* limits.max_tests: most tests a suite holds */
     struct pos max_tests_pos; /* where it was set (or the file) */
     struct reporter_conf *reporters;

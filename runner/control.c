@@ -1,6 +1,7 @@
 /* control.c -- status, pause, resume, silence: Redis keys for the fleet. */
 #include <getopt.h>
 #include <hiredis/hiredis.h>
+#include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,17 @@ struct copts {
     size_t ntargets, nscenarios;
     const char *status; /* pass, fail, error or NULL */
     const char *for_;   /* silence --for */
-    int json;
+    int json, fleet;
 };
 
-enum { C_TARGET = 1, C_SCENARIO = 2, C_STATUS = 4, C_JSON = 8, C_FOR = 16 };
+enum {
+    C_TARGET = 1,
+    C_SCENARIO = 2,
+    C_STATUS = 4,
+    C_JSON = 8,
+    C_FOR = 16,
+    C_FLEET = 32
+};
 
 static void copts_release(struct copts *o)
 {
@@ -44,13 +52,14 @@ static int parse(int argc, char **argv, struct copts *o, int allowed)
         { "status", required_argument, NULL, 'S' },
         { "json", no_argument, NULL, 'J' },
         { "for", required_argument, NULL, 'f' },
+        { "fleet", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     static const struct {
         int ch, bit;
     } bits[] = { { 't', C_TARGET }, { 's', C_SCENARIO }, { 'S', C_STATUS },
-                 { 'J', C_JSON },   { 'f', C_FOR } };
+                 { 'J', C_JSON },   { 'f', C_FOR },     { 'F', C_FLEET } };
     int ch;
     size_t i;
 
@@ -94,17 +103,27 @@ static int parse(int argc, char **argv, struct copts *o, int allowed)
         case 'f':
             o->for_ = optarg;
             break;
+        case 'F':
+            o->fleet = 1;
+            break;
         case 'h':
-            printf("usage: prodwatch %s [-c FILE]%s%s%s%s%s\n", argv[0],
+            printf("usage: prodwatch %s [-c FILE]%s%s%s%s%s%s\n", argv[0],
                    allowed & C_TARGET ? " [--target T]" : "",
                    allowed & C_FOR ? " --for DURATION" : "",
                    allowed & C_SCENARIO ? " [--scenario S]" : "",
                    allowed & C_STATUS ? " [--status pass|fail|error]" : "",
+                   allowed & C_FLEET ? " [--fleet]" : "",
                    allowed & C_JSON ? " [--json]" : "");
             return CLI_EXIT_OK;
         default:
             return cli_bad_option(ch, argv);
         }
+    }
+    if (o->fleet && (o->ntargets || o->nscenarios || o->status)) {
+        fprintf(stderr, "prodwatch %s: --fleet lists runners; it takes no "
+                        "--target, --scenario or --status\n",
+                argv[0]);
+        return CLI_EXIT_USAGE;
     }
     return cli_no_operands(argc, argv);
 }
@@ -545,6 +564,197 @@ out:
     return kept;
 }
 
+/* ---- status --fleet ---------------------------------------------------- */
+
+struct runner_row {
+    jv beat; /* the heartbeat object */
+    char *sort;
+};
+
+static int by_location(const void *a, const void *b)
+{
+    return strcmp(((const struct runner_row *)a)->sort,
+                  ((const struct runner_row *)b)->sort);
+}
+
+/* Field <name> of <o> as text: a string as it is, a number without
+ * decimals unless it has some, "-" when absent or of another type. */
+static void field_text(struct sbuf *b, jv o, const char *name)
+{
+    jv v = jv_object_get(jv_copy(o), jv_string(name));
+
+    if (jv_get_kind(v) == JV_KIND_STRING)
+        sbuf_add_printable(b, jv_string_value(v),
+                           (size_t)jv_string_length_bytes(jv_copy(v)));
+    else if (jv_get_kind(v) == JV_KIND_NUMBER)
+        sbuf_addf(b, "%.*f", jv_number_value(v) == (long long)jv_number_value(v)
+                                 ? 0 : 2,
+                  jv_number_value(v));
+    else
+        sbuf_addc(b, '-');
+    jv_free(v);
+}
+
+static double field_num(jv o, const char *name)
+{
+    jv v = jv_object_get(jv_copy(o), jv_string(name));
+    double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+
+    jv_free(v);
+    return d;
+}
+
+/* Every heartbeat under {p}:runner:*, sorted by location and id; returns
+ * the count, or -1 when Redis failed (reported). */
+static long read_runners(redisContext *c, const struct config *cfg,
+                         struct runner_row **out)
+{
+    struct sbuf pat = SBUF_INIT, key = SBUF_INIT;
+    struct runner_row *rows = NULL;
+    size_t n = 0, alloc = 0, i;
+    char cursor[32] = "0";
+    const char *p;
+
+    /* The MATCH pattern: the key's start with glob characters quoted. */
+    keys_name(&key, cfg->key_prefix, "runner", NULL);
+    for (p = key.buf; *p; p++) {
+        if (strchr("*?[]\\", *p))
+            sbuf_addc(&pat, '\\');
+        sbuf_addc(&pat, *p);
+    }
+    sbuf_adds(&pat, ":*");
+    do {
+        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor,
+                                     pat.buf);
+
+        if (failed("status", c, r) || r->type != REDIS_REPLY_ARRAY ||
+            r->elements != 2) {
+            if (r && r->type != REDIS_REPLY_ERROR)
+                freeReplyObject(r);
+            for (i = 0; i < n; i++) {
+                jv_free(rows[i].beat);
+                free(rows[i].sort);
+            }
+            free(rows);
+            sbuf_release(&pat);
+            sbuf_release(&key);
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        for (i = 0; i < r->element[1]->elements; i++) {
+            redisReply *g = redisCommand(c, "GET %b", r->element[1]->element[i]->str,
+                                         r->element[1]->element[i]->len);
+            jv beat;
+
+            /* Gone since the scan, or not ours to read: skipped. */
+            if (g == NULL || g->type != REDIS_REPLY_STRING) {
+                if (g)
+                    freeReplyObject(g);
+                continue;
+            }
+            beat = jv_parse_sized(g->str, (int)g->len);
+            freeReplyObject(g);
+            if (jv_get_kind(beat) != JV_KIND_OBJECT) {
+                jv_free(beat);
+                continue;
+            }
+            XGROW(rows, n + 1, alloc);
+            rows[n].beat = beat;
+            sbuf_reset(&key);
+            field_text(&key, beat, "location");
+            sbuf_addc(&key, '\n');
+            field_text(&key, beat, "id");
+            rows[n].sort = sbuf_take(&key, NULL);
+            n++;
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    if (n)
+        qsort(rows, n, sizeof(*rows), by_location);
+    sbuf_release(&pat);
+    sbuf_release(&key);
+    *out = rows;
+    return (long)n;
+}
+
+static void print_fleet(const struct runner_row *rows, size_t n, int json)
+{
+    double now = clock_wall();
+    size_t i;
+
+    if (!json && n == 0) {
+        printf("no runner has a heartbeat in Redis\n");
+        return;
+    }
+    if (!json)
+        printf("%-20s %-12s %-10s %-20s %7s %7s %9s %7s %8s %s\n", "RUNNER",
+               "LOCATION", "VERSION", "HOST", "PID", "TESTS", "IN-FLIGHT",
+               "RUNS/S", "UP", "SEEN");
+    for (i = 0; i < n; i++) {
+        jv o = rows[i].beat;
+        char up[32], seen[32];
+        struct sbuf f[5];
+        size_t k;
+
+        if (json) {
+            jv s = jv_dump_string(jv_copy(o), 0);
+
+            printf("%s\n", jv_string_value(s));
+            jv_free(s);
+            continue;
+        }
+        for (k = 0; k < 5; k++)
+            sbuf_init(&f[k], 0);
+        field_text(&f[0], o, "id");
+        field_text(&f[1], o, "location");
+        field_text(&f[2], o, "version");
+        field_text(&f[3], o, "host");
+        field_text(&f[4], o, "runs_per_s");
+        /* Whole seconds: "3h12m5s", not milliseconds. */
+        units_format_duration(
+            1000 * (uint64_t)(now - field_num(o, "started") > 0
+                                  ? now - field_num(o, "started")
+                                  : 0),
+            up, sizeof(up));
+        units_format_ago((long long)(now - field_num(o, "beat")), seen,
+                         sizeof(seen));
+        printf("%-20s %-12s %-10s %-20s %7.0f %7.0f %9.0f %7s %8s %s\n",
+               f[0].buf, f[1].buf, f[2].buf, f[3].buf, field_num(o, "pid"),
+               field_num(o, "tests"), field_num(o, "in_flight"), f[4].buf, up,
+               seen);
+        for (k = 0; k < 5; k++)
+            sbuf_release(&f[k]);
+    }
+}
+
+static int fleet_main(const char *cmd, const struct copts *o)
+{
+    struct config *cfg = NULL;
+    redisContext *c = NULL;
+    struct runner_row *rows = NULL;
+    long n, i;
+    int rc = open_redis(cmd, o, &cfg, &c);
+
+    if (rc < 0) {
+        n = read_runners(c, cfg, &rows);
+        if (n < 0) {
+            rc = CLI_EXIT_FAIL;
+        } else {
+            print_fleet(rows, (size_t)n, o->json);
+            rc = CLI_EXIT_OK;
+        }
+        for (i = 0; i < n; i++) {
+            jv_free(rows[i].beat);
+            free(rows[i].sort);
+        }
+        free(rows);
+    }
+    if (c)
+        redisFree(c);
+    config_free(cfg);
+    return rc;
+}
+
 int control_status_main(int argc, char **argv)
 {
     struct copts o;
@@ -553,8 +763,14 @@ int control_status_main(int argc, char **argv)
     struct row *rows = NULL;
     long n = -1, i;
     size_t k;
-    int rc = parse(argc, argv, &o, C_TARGET | C_SCENARIO | C_STATUS | C_JSON);
+    int rc = parse(argc, argv, &o,
+                   C_TARGET | C_SCENARIO | C_STATUS | C_JSON | C_FLEET);
 
+    if (rc < 0 && o.fleet) {
+        rc = fleet_main(argv[0], &o);
+        copts_release(&o);
+        return rc;
+    }
     if (rc < 0)
         rc = open_redis(argv[0], &o, &cfg, &c);
     if (c && rc < 0 && !o.json && print_controls(c, cfg) < 0)

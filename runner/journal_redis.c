@@ -77,6 +77,8 @@ struct jr {
     uint64_t replay_pos;
     unsigned long replay_gen;
     unsigned retry_ms;
+    journal_beat_fn *describe; /* more heartbeat fields, or NULL */
+    void *describe_arg;
 };
 
 struct add_ctx {
@@ -330,8 +332,11 @@ static void heartbeat(struct jr *jr)
     sbuf_add_json_str(&b, host, strlen(host));
     sbuf_adds(&b, ",\"version\":");
     sbuf_add_json_str(&b, jr->version, strlen(jr->version));
-    sbuf_addf(&b, ",\"started\":%.3f,\"beat\":%.3f}", jr->started,
+    sbuf_addf(&b, ",\"started\":%.3f,\"beat\":%.3f", jr->started,
               clock_wall());
+    if (jr->describe)
+        jr->describe(&b, jr->describe_arg);
+    sbuf_addc(&b, '}');
     argv[0] = "SET";
     argv[1] = jr->beat_key;
     argv[2] = b.buf;
@@ -495,6 +500,16 @@ struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
     if (redis_up(redis))
         on_state(1, jr);
     return &jr->j;
+}
+
+void journal_redis_describe(struct journal *j, journal_beat_fn *fn, void *arg)
+{
+    struct jr *jr = (struct jr *)j;
+
+    jr->describe = fn;
+    jr->describe_arg = arg;
+    if (redis_up(jr->redis))
+        heartbeat(jr); /* say it now, not in up to 10 s */
 }
 
 struct sweep_ctx {

@@ -13,7 +13,8 @@
  * (and leaves a tombstone in the spool while the spool is not empty).
  *
  * A heartbeat {p}:runner:{runner} (JSON: id, pid, host, version, started,
- * beat) lives 30 s and is refreshed every 10 s.  journal_redis_sweep()
+ * beat, and what journal_redis_describe() adds) lives 30 s and is
+ * refreshed every 10 s.  journal_redis_sweep()
  * claims, in one Lua script, the intents of every listed runner whose
  * heartbeat is gone into this runner's hash, then hands the caller every
  * intent of that hash not added by this process (so a runner restarted
@@ -40,6 +41,16 @@ struct spool;
 struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
                                   const char *prefix, const char *runner_id,
                                   struct spool *spool, const char *version);
+
+/* Appends more fields to the heartbeat's JSON object, each as
+ * `,"name":value`. */
+typedef void journal_beat_fn(struct sbuf *json, void *arg);
+
+/* Have <fn>(json, <arg>) add to every heartbeat from now on (the service
+ * adds the runner's location and load); NULL: nothing more.  <arg> must
+ * outlive the journal or a later call.  <j> must come from
+ * journal_redis_new(). */
+void journal_redis_describe(struct journal *j, journal_beat_fn *fn, void *arg);
 
 /* Called once per claimed intent: <in> is borrowed for the call; <id> is
  * for journal_done(). */

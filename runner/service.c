@@ -89,6 +89,8 @@ struct service {
     unsigned long runs, runs_at_status;
     double status_t;
     double drain_until;
+    unsigned long beat_runs; /* runs finished at the last heartbeat */
+    double beat_t;           /* and when (monotonic); 0: none yet */
 };
 
 /* ---- options --------------------------------------------------------- */
@@ -274,6 +276,31 @@ static int make_state_dir(const char *dir)
 
 /* Redis, its two spools, the store and the journal: the parts both
  * commands need.  0, or -1 (logged). */
+/* What the heartbeat says of this runner besides who it is: where it
+ * probes from and how loaded it is, for `prodwatch status --fleet`. */
+static void describe(struct sbuf *b, void *arg)
+{
+    struct service *v = arg;
+    const char *loc = suite_config(v->suite)->location;
+    struct engine_stats es;
+    double now = clock_mono(), rate = 0;
+
+    engine_stats(v->engine, &es);
+    if (v->beat_t > 0 && now > v->beat_t)
+        rate = (double)(es.runs_finished - v->beat_runs) / (now - v->beat_t);
+    v->beat_t = now;
+    v->beat_runs = es.runs_finished;
+    sbuf_adds(b, ",\"location\":");
+    if (loc)
+        sbuf_add_json_str(b, loc, strlen(loc));
+    else
+        sbuf_adds(b, "null");
+    sbuf_addf(b, ",\"tests\":%zu,\"in_flight\":%u,\"runs\":%lu,"
+                 "\"runs_per_s\":%.2f",
+              v->sched ? schedule_count(v->sched) : 0, es.runs_in_flight,
+              es.runs_finished, rate);
+}
+
 static int open_store(struct service *v, int with_store)
 {
     const struct config *cfg = suite_config(v->suite);
@@ -302,6 +329,7 @@ static int open_store(struct service *v, int with_store)
     engine_set_journal(v->engine, v->journal);
     if (!with_store)
         return 0;
+    journal_redis_describe(v->journal, describe, v);
     v->rspool = spool_open(cfg->state_dir, "results", 0, &err);
     if (v->rspool == NULL) {
         pwlog(PWLOG_ERROR, "spool.open", "%s", err.msg);

@@ -193,6 +193,34 @@ START_TEST(test_config_unknown_keys_suggest)
 }
 END_TEST
 
+/* location: a plain name, kept as written; anything else is refused
+ * where it is written. */
+START_TEST(test_config_location)
+{
+    char *msgs;
+    struct config *cfg = load("location: eu-west_2\n"
+                              "targets:\n  a: { base_url: http://x }\n",
+                              &msgs);
+
+    ck_assert_msg(cfg != NULL, "%s", msgs);
+    ck_assert_str_eq(cfg->location, "eu-west_2");
+    config_free(cfg);
+    free(msgs);
+    cfg = load("targets:\n  a: { base_url: http://x }\n", &msgs);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_ptr_null(cfg->location);
+    config_free(cfg);
+    free(msgs);
+    assert_errors("location: eu west\n"
+                  "targets:\n  a: { base_url: http://x }\n",
+                  "c.yaml:1:11: location must be a name of letters, digits, "
+                  "'_' and '-' (at most 64), not 'eu west'\n");
+    assert_errors("location: [eu]\n"
+                  "targets:\n  a: { base_url: http://x }\n",
+                  "c.yaml:1:11: location must be a single value, not a list\n");
+}
+END_TEST
+
 START_TEST(test_config_bad_values_all_reported)
 {
     assert_errors("redis: http://localhost\n"
@@ -600,6 +628,7 @@ static Suite *config_suite(void)
     tcase_add_test(te, test_config_secret_files);
     tcase_add_test(te, test_config_unknown_keys_suggest);
     tcase_add_test(te, test_config_bad_values_all_reported);
+    tcase_add_test(te, test_config_location);
     tcase_add_test(te, test_config_structure_errors);
     tcase_add_test(tc, test_config_alerting);
     tcase_add_test(te, test_config_alerting_errors);
