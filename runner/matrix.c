@@ -276,13 +276,30 @@ static int violates(const struct matrix *m, const size_t *a)
 
 /* The excludes indexed for the covering-array builder: which excludes
  * name each parameter, and which parameters each exclude names, so a
- * check after setting one parameter looks only at what it can break. */
+ * check after setting one parameter looks only at what it can break.
+ *
+ * Whether a partial row can be completed is a search over the parameters
+ * some exclude names (the others can take any value), fewest values
+ * first, so a parameter of one value settles an exclude at once.  Excludes
+ * can still make it exponential (every pair of twelve parameters
+ * differing is a pigeonhole), so each question may visit CONS_NODES
+ * assignments; past that the answer is unknown and <exhausted> says so. */
+#define CONS_NODES 200000
+
+/* The most tuples x parameters x values a covering array is built for:
+ * 256 parameters of 12 values pairwise (1.4e10) take seconds. */
+#define COVER_MAX_WORK 2e10
+
 struct cons {
     const struct matrix *m;
     size_t **by_param; /* exclude indices naming each parameter */
     size_t *nby_param;
     size_t **params; /* parameters each exclude names */
     size_t *nparams;
+    size_t *order; /* the parameters some exclude names, fewest values first */
+    size_t norder;
+    unsigned long nodes; /* left for the current question */
+    int exhausted;       /* some question ran out of them */
 };
 
 static void cons_init(struct cons *c, const struct matrix *m)
@@ -305,6 +322,23 @@ static void cons_init(struct cons *c, const struct matrix *m)
                                       (c->nby_param[p] + 1) * sizeof(size_t));
             c->by_param[p][c->nby_param[p]++] = e;
         }
+    c->order = xmalloc((m->nparams ? m->nparams : 1) * sizeof(size_t));
+    c->norder = 0;
+    /* Insertion by value count: at most MATRIX_MAX_PARAMS of them. */
+    for (p = 0; p < m->nparams; p++) {
+        size_t i = c->norder++;
+
+        if (c->nby_param[p] == 0) {
+            c->norder--;
+            continue;
+        }
+        for (; i > 0 && m->params[c->order[i - 1]].nvalues >
+                            m->params[p].nvalues;
+             i--)
+            c->order[i] = c->order[i - 1];
+        c->order[i] = p;
+    }
+    c->exhausted = 0;
 }
 
 static void cons_release(struct cons *c)
@@ -319,6 +353,7 @@ static void cons_release(struct cons *c)
     free(c->nby_param);
     free(c->params);
     free(c->nparams);
+    free(c->order);
 }
 
 /* Whether some exclude naming parameter <p> is fully matched by <a>. */
@@ -344,44 +379,60 @@ static int violates_at(const struct cons *c, const size_t *a, size_t p)
 }
 
 /* Whether <a>, which matches no exclude, can be completed into a row that
- * matches none either.  Backtracking; <a> is restored before returning. */
-static int complete_from(const struct cons *c, size_t *a)
+ * matches none either: backtracking over the parameters some exclude
+ * names, while the question's nodes last.  <a> is restored before
+ * returning; 0 with c->exhausted set when the nodes ran out. */
+static int complete_from(struct cons *c, size_t *a)
 {
     const struct matrix *m = c->m;
-    size_t p, v;
+    size_t i, p, v;
 
-    for (p = 0; p < m->nparams; p++)
-        if (a[p] == UNSET)
+    for (i = 0; i < c->norder; i++)
+        if (a[c->order[i]] == UNSET)
             break;
-    if (p == m->nparams)
+    if (i == c->norder)
         return 1;
+    p = c->order[i];
     for (v = 0; v < m->params[p].nvalues; v++) {
         int ok;
 
+        if (c->nodes == 0) {
+            c->exhausted = 1;
+            return 0;
+        }
+        c->nodes--;
         a[p] = v;
         ok = !violates_at(c, a, p) && complete_from(c, a);
         a[p] = UNSET;
         if (ok)
             return 1;
+        if (c->exhausted)
+            return 0;
     }
     return 0;
 }
 
 /* Whether the partial row <a> can be completed into a row that matches no
  * exclude. */
-static int completable(const struct cons *c, size_t *a)
+static int completable(struct cons *c, size_t *a)
 {
     if (c->m->nexcludes == 0)
         return 1;
+    if (c->exhausted)
+        return 0; /* the build is refused anyway: fail fast */
+    c->nodes = CONS_NODES;
     return !violates(c->m, a) && complete_from(c, a);
 }
 
 /* Whether setting parameter <p> in <a> (completable before) keeps it
  * completable. */
-static int still_completable(const struct cons *c, size_t *a, size_t p)
+static int still_completable(struct cons *c, size_t *a, size_t p)
 {
     if (c->nby_param[p] == 0)
         return 1; /* nothing can object to any value of <p> */
+    if (c->exhausted)
+        return 0;
+    c->nodes = CONS_NODES;
     return !violates_at(c, a, p) && complete_from(c, a);
 }
 
@@ -459,7 +510,7 @@ static int make_combos(struct cover *cv)
         c->offset = cv->nbits;
         c->ntuples = mult;
         cv->nbits += mult;
-        if (cv->nbits > ((size_t)1 << 31))
+        if (cv->nbits > ((size_t)1 << 28))
             return 0;
         /* next combination in lexicographic order */
         for (j = t; j > 0; j--)
@@ -858,7 +909,7 @@ struct search {
 
 /* Largest coverage map searched: beyond it the maps outgrow what a
  * scenario file should cost in memory. */
-#define SEARCH_MAX_BITS ((size_t)1 << 26)
+#define SEARCH_MAX_BITS ((size_t)1 << 23)
 /* Tuple lookups bought by one unit of coverage_effort: in proportion to
  * the tuples to cover, within bounds, so a small matrix does not spend a
  * large one's effort on rows it cannot lose. */
@@ -1152,6 +1203,19 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
         return pw_err_set(err, PW_ERR_TOOBIG,
                           "matrix too large for %u-wise coverage", cv.t);
     }
+    /* One greedy candidate costs about tuples x parameters x values; past
+     * COVER_MAX_WORK a build takes minutes, on the loop of a reload. */
+    work = (double)cv.nbits * (double)m->nparams * (double)max_values(m);
+    if (work > COVER_MAX_WORK) {
+        cover_release(&cv);
+        free(a);
+        return pw_err_set(err, PW_ERR_TOOBIG,
+                          "matrix too large for %u-wise coverage: %zu "
+                          "%u-tuples over %zu parameters of up to %zu "
+                          "values would take minutes to cover; use fewer "
+                          "parameters or values, or a lower strength",
+                          cv.t, cv.nbits, cv.t, m->nparams, max_values(m));
+    }
     compute_allowed(&cv);
     m->required = cv.uncovered;
     /* Includes come first in coverage terms: what they cover is not
@@ -1175,15 +1239,18 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
      * saved is a larger share of the probing load; bound it on large ones,
      * where one candidate costs about nbits * nparams * values (on 256
      * parameters of 10 values, one candidate a row is seconds already). */
-    work = (double)cv.nbits * (double)m->nparams * (double)max_values(m);
     ncand = work < 2e5 ? 50 : work < 2e6 ? 20 : work < 2e7 ? 8 : work < 2e9 ? 3 : 1;
     tries = work < 2e5 ? 12 : work < 2e6 ? 3 : 1;
     base_cov = xmalloc(cv.nbits / 8 + 1);
     memcpy(base_cov, cv.covered, cv.nbits / 8 + 1);
     /* A construction first: where it is provably the least array, the
-     * greedy rounds and the search are skipped. */
-    best_rows = oa_cover(&cv, base_cov, start_uncovered, ncand, &exact,
-                         &best_n);
+     * greedy rounds and the search are skipped (as all are when the
+     * excludes were too tangled to tell which tuples are required). */
+    best_rows = cv.cons.exhausted ? NULL
+                                  : oa_cover(&cv, base_cov, start_uncovered,
+                                             ncand, &exact, &best_n);
+    if (cv.cons.exhausted)
+        exact = 1;
     if (best_rows == NULL)
         best_n = (size_t)-1;
     for (i = 0; i < tries && !exact; i++) {
@@ -1200,6 +1267,19 @@ static pw_status build_cover(struct matrix *m, struct pw_err *err)
         } else {
             free(rows);
         }
+    }
+    if (cv.cons.exhausted) {
+        /* Some tuple's or row's fate was not decided: the array could
+         * miss a tuple it must cover, or hold one it need not. */
+        free(best_rows);
+        free(base_cov);
+        free(a);
+        cover_release(&cv);
+        return pw_err_set(err, PW_ERR_TOOBIG,
+                          "the matrix excludes are too tangled to build a "
+                          "covering array (a search for a row that avoids "
+                          "them gave up after %d steps)",
+                          CONS_NODES);
     }
     if (best_rows != NULL && !exact && best_n > cover_lower_bound(m)) {
         uint64_t unit = (uint64_t)cv.nbits * SEARCH_WORK_PER_BIT;
@@ -1761,7 +1841,8 @@ static pw_status count_allowed(const struct matrix *m, uint64_t *out,
     return rc;
 }
 
-/* Whether some row of <m> matches no exclude. */
+/* Whether some row of <m> matches no exclude: 1 or 0, or -1 when the
+ * excludes are too tangled to tell within CONS_NODES. */
 static int any_allowed(const struct matrix *m)
 {
     struct cons c;
@@ -1773,6 +1854,8 @@ static int any_allowed(const struct matrix *m)
         a[p] = UNSET;
     cons_init(&c, m);
     ok = completable(&c, a);
+    if (c.exhausted)
+        ok = -1;
     cons_release(&c);
     free(a);
     return ok;
@@ -1829,18 +1912,16 @@ pw_status matrix_count(struct matrix *m, uint64_t limit, uint64_t *out,
 {
     uint64_t lb;
 
-    if (!m->counted && !all_mode(m)) {
-        /* A covering array needs to know only whether any row is
-         * allowed, and that does not take counting rows through every way
-         * the excludes overlap. */
-        m->allowed_rows = any_allowed(m);
-        m->counted = 1;
-    }
     if (!m->counted) {
         pw_status rc = count_allowed(m, &m->allowed_rows, err);
+        int any;
 
-        if (rc != PW_OK)
+        /* A covering array needs to know only whether any row is
+         * allowed: that may be answered where counting gives up. */
+        if (rc != PW_OK && (all_mode(m) || (any = any_allowed(m)) < 0))
             return rc;
+        if (rc != PW_OK)
+            m->allowed_rows = (uint64_t)any;
         m->counted = 1;
     }
     if (all_mode(m) || m->allowed_rows == 0) {

@@ -31,7 +31,8 @@
 #define MATRIX_MAX_VALUES   100000
 #define MATRIX_MAX_STRENGTH 6
 /* coverage_effort: what the search after the greedy array may spend, in
- * units of about a tenth of a second on today's machines. */
+ * units of 2,000 tuple lookups per tuple to cover (at least 200,000 and
+ * at most 60 million lookups a unit; see matrix.c). */
 #define MATRIX_DEFAULT_EFFORT 1
 #define MATRIX_MAX_EFFORT     1000
 

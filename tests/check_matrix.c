@@ -962,6 +962,112 @@ START_TEST(test_matrix_count_cover_tangled_excludes)
 }
 END_TEST
 
+/* A pigeonhole: a parameter x of 2 values, then <k> parameters of <n>
+ * values each, every two of which must differ; x's second value also
+ * forbids value n - 1 everywhere (no row when k > n, and rows that are
+ * hard to find when k = n). */
+static struct matrix *pigeonhole(size_t n, size_t k)
+{
+    size_t v[16], i, j, x;
+    int ex[16];
+    struct matrix *m;
+
+    v[0] = 2;
+    for (i = 1; i <= k; i++)
+        v[i] = n;
+    m = make(k + 1, v, 2);
+    for (x = 0; x < n; x++)
+        for (i = 1; i <= k; i++)
+            for (j = i + 1; j <= k; j++) {
+                memset(ex, 0xff, sizeof(ex));
+                ex[i] = ex[j] = (int)x;
+                matrix_add_exclude(m, ex);
+            }
+    for (i = 1; i <= k; i++) {
+        memset(ex, 0xff, sizeof(ex));
+        ex[0] = 1;
+        ex[i] = (int)n - 1;
+        matrix_add_exclude(m, ex);
+    }
+    return m;
+}
+
+/* Excludes that searching cannot settle are refused in about a second,
+ * not searched for minutes, and one that is easy once its single-valued
+ * parameter is looked at first is easy: the other parameters, named by no
+ * exclude, are never searched. */
+START_TEST(test_matrix_tangled_excludes)
+{
+    size_t v[11] = { 2, 2, 10, 10, 10, 10, 10, 10, 10, 10, 1 };
+    int ex[11] = { 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, 0 };
+    size_t *rows, n, r, a, b, x, y;
+    struct matrix *m;
+    struct pw_err err;
+    uint64_t count;
+
+    /* 11 parameters of 10 values all different: no row, and neither the
+     * count nor the search can tell in time. */
+    m = pigeonhole(10, 11);
+    ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err),
+                     PW_ERR_TOOBIG);
+    ck_assert_str_eq(err.msg, "the matrix excludes overlap in too many ways "
+                              "to count its tests");
+    matrix_free(m);
+    /* 10 of 10 values all different: rows exist, but finding one for
+     * every tuple is a pigeonhole each time. */
+    m = pigeonhole(10, 10);
+    ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err),
+                     PW_ERR_TOOBIG);
+    ck_assert_msg(strstr(err.msg, "too tangled to build a covering array"),
+                  "%s", err.msg);
+    matrix_free(m);
+
+    m = make(11, v, 2);
+    matrix_add_exclude(m, ex);
+    n = rows_of(m, &rows);
+    ck_assert_uint_ge(n, 100);
+    for (r = 0; r < n; r++)
+        ck_assert(!(rows[r * 11] == 0 && rows[r * 11 + 1] == 0));
+    for (a = 0; a < 11; a++)
+        for (b = a + 1; b < 11; b++)
+            for (x = 0; x < v[a]; x++)
+                for (y = 0; y < v[b]; y++) {
+                    int hit = a == 0 && b == 1 && x == 0 && y == 0;
+
+                    for (r = 0; r < n && !hit; r++)
+                        hit = rows[r * 11 + a] == x && rows[r * 11 + b] == y;
+                    if (!hit)
+                        ck_abort_msg("p%zu=%zu p%zu=%zu not covered", a, x,
+                                     b, y);
+                }
+    free(rows);
+    matrix_free(m);
+}
+END_TEST
+
+/* A matrix whose covering array would take minutes is refused at once,
+ * with the figures that make it so. */
+START_TEST(test_matrix_too_large_to_cover)
+{
+    size_t v[60], i;
+    struct matrix *m;
+    struct pw_err err;
+    uint64_t count;
+
+    for (i = 0; i < 60; i++)
+        v[i] = 10;
+    m = make(60, v, 3);
+    ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err),
+                     PW_ERR_TOOBIG);
+    ck_assert_str_eq(err.msg,
+                     "matrix too large for 3-wise coverage: 34220000 "
+                     "3-tuples over 60 parameters of up to 10 values would "
+                     "take minutes to cover; use fewer parameters or values, "
+                     "or a lower strength");
+    matrix_free(m);
+}
+END_TEST
+
 /* 10^40 rows saturate instead of wrapping; an exclude that cannot
  * matter keeps it saturated, and one that removes everything gives 0. */
 START_TEST(test_matrix_count_saturates)
@@ -1148,6 +1254,7 @@ static Suite *matrix_suite(void)
     TCase *tn = tcase_create("Count");
 
     tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tn, 120);
     tcase_add_test(tc, test_matrix_covering_property_random);
     tcase_add_test(tc, test_matrix_pairwise_sizes);
     tcase_add_test(tc, test_matrix_three_wise);
@@ -1173,6 +1280,8 @@ static Suite *matrix_suite(void)
     tcase_add_test(tn, test_matrix_count_huge_exact);
     tcase_add_test(tn, test_matrix_count_saturates);
     tcase_add_test(tn, test_matrix_count_cover_tangled_excludes);
+    tcase_add_test(tn, test_matrix_tangled_excludes);
+    tcase_add_test(tn, test_matrix_too_large_to_cover);
     tcase_add_test(tn, test_matrix_count_cover_bound);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, ta);
