@@ -907,12 +907,44 @@ START_TEST(test_matrix_count_huge_exact)
 }
 END_TEST
 
+/* Every pair of values of <k> parameters (value counts <v>) appears in
+ * one of the <n> <rows>, or is ruled out by one of the <nex> excludes:
+ * one that names it and otherwise only parameters of a single value.  No
+ * row holds an exclude. */
+static void assert_pairs_covered(const size_t *rows, size_t n, size_t k,
+                                 const size_t *v, const int *ex, size_t nex)
+{
+    size_t a, b, x, y, r, e, p;
+
+    for (r = 0; r < n; r++)
+        ck_assert(!row_excluded(ex, nex, k, rows + r * k));
+    for (a = 0; a < k; a++)
+        for (b = a + 1; b < k; b++)
+            for (x = 0; x < v[a]; x++)
+                for (y = 0; y < v[b]; y++) {
+                    int hit = 0;
+
+                    for (e = 0; e < nex && !hit; e++) {
+                        const int *xe = ex + e * k;
+
+                        hit = xe[a] == (int)x && xe[b] == (int)y;
+                        for (p = 0; p < k && hit; p++)
+                            hit = p == a || p == b || xe[p] < 0 || v[p] == 1;
+                    }
+                    for (r = 0; r < n && !hit; r++)
+                        hit = rows[r * k + a] == x && rows[r * k + b] == y;
+                    if (!hit)
+                        ck_abort_msg("p%zu=%zu p%zu=%zu not covered", a, x,
+                                     b, y);
+                }
+}
+
 /* 10^20 with 60 pair excludes: too tangled to count its product rows,
  * which all-coverage needs, but a covering array needs only to know a row
  * is allowed; it is built, holds no exclude and covers every other pair. */
 START_TEST(test_matrix_count_cover_tangled_excludes)
 {
-    size_t v[20], *rows, n, a, b, x, y, r, e;
+    size_t v[20], *rows, n, a, b, e;
     int ex[60 * 20];
     unsigned seed = 7;
     struct matrix *m;
@@ -940,23 +972,7 @@ START_TEST(test_matrix_count_cover_tangled_excludes)
     ck_assert_int_eq(matrix_count(m, UINT64_MAX, &count, &err), PW_OK);
     n = rows_of(m, &rows);
     ck_assert_uint_eq(count, n);
-    for (r = 0; r < n; r++)
-        ck_assert(!row_excluded(ex, 60, 20, rows + r * 20));
-    for (a = 0; a < 20; a++)
-        for (b = a + 1; b < 20; b++)
-            for (x = 0; x < 10; x++)
-                for (y = 0; y < 10; y++) {
-                    int hit = 0;
-
-                    for (e = 0; e < 60 && !hit; e++)
-                        hit = ex[e * 20 + a] == (int)x &&
-                              ex[e * 20 + b] == (int)y;
-                    for (r = 0; r < n && !hit; r++)
-                        hit = rows[r * 20 + a] == x && rows[r * 20 + b] == y;
-                    if (!hit)
-                        ck_abort_msg("p%zu=%zu p%zu=%zu not covered", a, x,
-                                     b, y);
-                }
+    assert_pairs_covered(rows, n, 20, v, ex, 60);
     free(rows);
     matrix_free(m);
 }
@@ -1000,7 +1016,7 @@ START_TEST(test_matrix_tangled_excludes)
 {
     size_t v[11] = { 2, 2, 10, 10, 10, 10, 10, 10, 10, 10, 1 };
     int ex[11] = { 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, 0 };
-    size_t *rows, n, r, a, b, x, y;
+    size_t *rows, n;
     struct matrix *m;
     struct pw_err err;
     uint64_t count;
@@ -1026,20 +1042,7 @@ START_TEST(test_matrix_tangled_excludes)
     matrix_add_exclude(m, ex);
     n = rows_of(m, &rows);
     ck_assert_uint_ge(n, 100);
-    for (r = 0; r < n; r++)
-        ck_assert(!(rows[r * 11] == 0 && rows[r * 11 + 1] == 0));
-    for (a = 0; a < 11; a++)
-        for (b = a + 1; b < 11; b++)
-            for (x = 0; x < v[a]; x++)
-                for (y = 0; y < v[b]; y++) {
-                    int hit = a == 0 && b == 1 && x == 0 && y == 0;
-
-                    for (r = 0; r < n && !hit; r++)
-                        hit = rows[r * 11 + a] == x && rows[r * 11 + b] == y;
-                    if (!hit)
-                        ck_abort_msg("p%zu=%zu p%zu=%zu not covered", a, x,
-                                     b, y);
-                }
+    assert_pairs_covered(rows, n, 11, v, ex, 1);
     free(rows);
     matrix_free(m);
 }
