@@ -139,6 +139,20 @@ static void assert_covering(size_t k, const size_t *v, const int *ex,
             }
 }
 
+/* Build the <t>-wise array of <k> parameters of <v> values: it has
+ * exactly <want> rows and covers every tuple. */
+static void assert_cover_rows(size_t k, const size_t *v, unsigned t,
+                              size_t want)
+{
+    struct matrix *m = make(k, v, t);
+    size_t *rows, n = rows_of(m, &rows);
+
+    ck_assert_uint_eq(n, want);
+    assert_covering(k, v, NULL, 0, t, rows, n);
+    free(rows);
+    matrix_free(m);
+}
+
 START_TEST(test_matrix_covering_property_random)
 {
     unsigned seed = 12345;
@@ -423,33 +437,20 @@ END_TEST
  * rows, none gives the greedy's own, and the same effort the same rows. */
 START_TEST(test_matrix_search)
 {
-    size_t v[256], *rows, *again, n, n0, n1, n4, i;
+    size_t v[256], *rows, *again, n0, n1, n4, i;
     struct matrix *m;
 
     for (i = 0; i < 256; i++)
         v[i] = i < 13 ? 3 : 2;
     m = make(13, v, 2);
     ck_assert_uint_eq(matrix_effort(m), MATRIX_DEFAULT_EFFORT);
-    n = rows_of(m, &rows);
-    ck_assert_uint_eq(n, 15);
-    assert_covering(13, v, NULL, 0, 2, rows, n);
-    free(rows);
     matrix_free(m);
+    assert_cover_rows(13, v, 2, 15);
 
     for (i = 0; i < 256; i++)
         v[i] = 2;
-    m = make(100, v, 2);
-    n = rows_of(m, &rows);
-    ck_assert_uint_eq(n, 10);
-    assert_covering(100, v, NULL, 0, 2, rows, n);
-    free(rows);
-    matrix_free(m);
-    m = make(256, v, 2);
-    n = rows_of(m, &rows);
-    ck_assert_uint_eq(n, 12);
-    assert_covering(256, v, NULL, 0, 2, rows, n);
-    free(rows);
-    matrix_free(m);
+    assert_cover_rows(100, v, 2, 10);
+    assert_cover_rows(256, v, 2, 12);
 
     for (i = 0; i < 256; i++)
         v[i] = 6;
@@ -491,19 +492,8 @@ START_TEST(test_matrix_orthogonal_arrays)
     struct matrix *m;
     size_t *rows, n;
 
-    m = make(6, five, 2);
-    n = rows_of(m, &rows);
-    ck_assert_uint_eq(n, 25);
-    assert_covering(6, five, NULL, 0, 2, rows, n);
-    free(rows);
-    matrix_free(m);
-
-    m = make(5, four, 3);
-    n = rows_of(m, &rows);
-    ck_assert_uint_eq(n, 64);
-    assert_covering(5, four, NULL, 0, 3, rows, n);
-    free(rows);
-    matrix_free(m);
+    assert_cover_rows(6, five, 2, 25);
+    assert_cover_rows(5, four, 3, 64);
 
     m = make(6, mixed, 2);
     matrix_add_exclude(m, ex);
