@@ -34,8 +34,10 @@ gen p20x20x50 20 20 50 pairwise
 gen p15x5w3 15 5 20 3-wise
 gen p30x3 30 3 0 pairwise
 gen p20x10 20 10 0 pairwise
+gen p256x2 256 2 0 pairwise
+gen p256x10 256 10 0 pairwise
 # One configuration per scenario: loading builds every scenario's array.
-for s in p13x3 p10x10 p10x10x20 p20x10 p20x20x50 p15x5w3 p30x3; do
+for s in p13x3 p10x10 p10x10x20 p20x10 p20x20x50 p15x5w3 p30x3 p256x2 p256x10; do
     printf 'targets:\n  t: { base_url: "http://127.0.0.1:1" }\nscenarios: ["%s.s.yaml"]\n' \
         "$s" > "$dir/$s.yaml"
     start=$(date +%s%N)
