@@ -23,6 +23,7 @@
 #define DEFAULT_CONCURRENCY 8
 #define DEFAULT_MAX_TESTS   1000000
 #define DEFAULT_REDIS_DOWN_AFTER_MS 30000
+#define DEFAULT_LEASE_TTL_MS 30000
 #define MAX_MAX_TESTS       1000000000000LL
 
 void kv_free_array(struct kv *kv, size_t n)
@@ -705,6 +706,28 @@ static void load_health(struct loadctx *c, const struct ynode *n,
                                                  DEFAULT_REDIS_DOWN_AFTER_MS);
 }
 
+static void load_fleet(struct loadctx *c, const struct ynode *n,
+                       struct config *cfg)
+{
+    static const char *const keys[] = { "lease_ttl", NULL };
+    const struct ynode *v;
+
+    if (!load_want_map(c, n, "fleet"))
+        return;
+    load_check_keys(c, n, keys, "fleet");
+    v = ymap_get(n, "lease_ttl");
+    if (v == NULL)
+        return;
+    cfg->lease_ttl_ms = load_duration(c, v, "lease_ttl", DEFAULT_LEASE_TTL_MS);
+    /* Below a second, a claim's round trip and a busy loop could outlast
+     * the lease of a run that is well; past an hour, a dead runner's tests
+     * would wait that long. */
+    if (cfg->lease_ttl_ms < 1000 || cfg->lease_ttl_ms > 3600000) {
+        load_err(c, v, "lease_ttl must be between 1s and 1h");
+        cfg->lease_ttl_ms = DEFAULT_LEASE_TTL_MS;
+    }
+}
+
 static void load_metrics(struct loadctx *c, const struct ynode *n,
                          struct config *cfg)
 {
@@ -726,7 +749,8 @@ static void load_root(struct loadctx *c, const struct ynode *root,
         "redis",     "key_prefix", "scenarios", "secrets_dir",
         "state_dir", "listen",     "targets",   "throttle",
         "alerting",  "reporters",  "limits",    "public_url",
-        "health",    "metrics",    "location",  NULL
+        "health",    "metrics",    "location",  "fleet",
+        NULL
     };
     const struct ynode *v;
     size_t i;
@@ -804,6 +828,9 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     v = ymap_get(root, "metrics");
     if (v)
         load_metrics(c, v, cfg);
+    v = ymap_get(root, "fleet");
+    if (v)
+        load_fleet(c, v, cfg);
     v = ymap_get(root, "targets");
     if (v && load_want_map(c, v, "targets")) {
         cfg->targets = xcalloc(v->len ? v->len : 1, sizeof(*cfg->targets));
@@ -873,6 +900,7 @@ struct config *config_load(const char *path, struct diag *d)
     cfg->state_dir = xstrdup(env && *env ? env : DEFAULT_STATE);
     cfg->listen = xstrdup(DEFAULT_LISTEN);
     cfg->redis_down_after_ms = DEFAULT_REDIS_DOWN_AFTER_MS;
+    cfg->lease_ttl_ms = DEFAULT_LEASE_TTL_MS;
     cfg->metrics_per_test = 1;
     cfg->concurrency = DEFAULT_CONCURRENCY;
     cfg->alerting.trigger_after = 3;

@@ -116,6 +116,7 @@ struct config {
     struct alerting_conf alerting;
     char *public_url; /* NULL: pages carry no links */
     char *location;   /* where this runner probes from; NULL: not said */
+    uint64_t lease_ttl_ms; /* fleet.lease_ttl: a claimed run's lease */
     uint64_t max_tests;       /* limits.max_tests: most tests a suite holds */
     struct pos max_tests_pos; /* where it was set (or the file) */
     struct reporter_conf *reporters;

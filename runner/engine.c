@@ -548,3 +548,20 @@ void engine_stats(const struct engine *e, struct engine_stats *out)
     *out = e->stats;
     out->throttle_waiting = throttle_waiting(e->throttle);
 }
+
+void engine_share_rates(struct engine *e, throttle_ask_fn *ask, void *arg,
+                        double share)
+{
+    throttle_share(e->throttle, ask, arg, share);
+}
+
+const char *engine_slot_name(const struct engine *e, size_t i)
+{
+    return i < e->nslots ? e->slot_names[i] : "";
+}
+
+void engine_rate_granted(struct engine *e, size_t i, unsigned long gen,
+                         double from, double to)
+{
+    throttle_grant(e->throttle, i, gen, from, to);
+}

@@ -25,6 +25,7 @@
 #include "result.h"
 #include "run.h"
 #include "suite.h"
+#include "throttle.h"
 
 struct engine;
 
@@ -136,5 +137,19 @@ void engine_run(struct engine *e);
 
 /* The counters now. */
 void engine_stats(const struct engine *e, struct engine_stats *out);
+
+/* Share the targets' rates with a fleet: throttle_share() on the
+ * engine's throttle, whose slot <i> names the target
+ * engine_slot_name(e, i). */
+void engine_share_rates(struct engine *e, throttle_ask_fn *ask, void *arg,
+                        double share);
+
+/* The target name of throttle slot <i>, borrowed until engine_free(). */
+const char *engine_slot_name(const struct engine *e, size_t i);
+
+/* Deliver a grant asked for by the function given to
+ * engine_share_rates(): see throttle_grant(). */
+void engine_rate_granted(struct engine *e, size_t i, unsigned long gen,
+                         double from, double to);
 
 #endif /* PW_ENGINE_H */

@@ -17,8 +17,7 @@
 #include "spool.h"
 #include "xalloc.h"
 
-#define HEARTBEAT_TTL "30"
-#define HEARTBEAT_MS 10000
+#define HEARTBEAT_TTL_MS 30000 /* refreshed every third of it */
 
 /* Replayed commands awaiting replies at most: a spool of any length
  * replays without crowding the connection's other users out. */
@@ -78,6 +77,7 @@ struct jr {
     unsigned long replay_gen;
     unsigned retry_ms;
     journal_beat_fn *describe; /* more heartbeat fields, or NULL */
+    uint64_t beat_ttl_ms;
     void *describe_arg;
 };
 
@@ -322,7 +322,7 @@ static const struct journal_ops jr_ops = {
 static void heartbeat(struct jr *jr)
 {
     struct sbuf b = SBUF_INIT;
-    char host[256] = "";
+    char host[256] = "", ttl[24];
     const char *argv[5];
 
     gethostname(host, sizeof(host) - 1);
@@ -340,8 +340,9 @@ static void heartbeat(struct jr *jr)
     argv[0] = "SET";
     argv[1] = jr->beat_key;
     argv[2] = b.buf;
-    argv[3] = "EX";
-    argv[4] = HEARTBEAT_TTL;
+    snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)jr->beat_ttl_ms);
+    argv[3] = "PX";
+    argv[4] = ttl;
     redis_command(jr->redis, NULL, NULL, 5, argv, NULL);
     sbuf_release(&b);
 }
@@ -471,7 +472,7 @@ struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
 {
     struct jr *jr = xcalloc(1, sizeof(*jr));
     struct event_base *base = loop_base(loop);
-    struct timeval tv = { HEARTBEAT_MS / 1000, 0 };
+    struct timeval tv = { HEARTBEAT_TTL_MS / 3000, 0 };
     struct sbuf esc = SBUF_INIT;
     uint64_t x = (uint64_t)(clock_wall() * 1e6) ^ (uint64_t)getpid() << 40 ^
                  (uint64_t)(uintptr_t)jr;
@@ -482,6 +483,7 @@ struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
     jr->prefix = xstrdup(prefix);
     jr->runner = xstrdup(runner_id);
     jr->version = xstrdup(version ? version : "");
+    jr->beat_ttl_ms = HEARTBEAT_TTL_MS;
     jr->hash = key_of(prefix, "cleanup", runner_id);
     jr->set = key_of(prefix, "cleanups", NULL);
     jr->beat_key = key_of(prefix, "runner", runner_id);
@@ -500,6 +502,20 @@ struct journal *journal_redis_new(struct loop *loop, struct redis *redis,
     if (redis_up(redis))
         on_state(1, jr);
     return &jr->j;
+}
+
+void journal_redis_beat_ttl(struct journal *j, uint64_t ttl_ms)
+{
+    struct jr *jr = (struct jr *)j;
+    struct timeval tv;
+
+    if (ttl_ms < 300)
+        ttl_ms = 300;
+    jr->beat_ttl_ms = ttl_ms;
+    tv.tv_sec = (time_t)(ttl_ms / 3000);
+    tv.tv_usec = (suseconds_t)(ttl_ms / 3 % 1000 * 1000);
+    event_del(jr->beat_ev);
+    event_add(jr->beat_ev, &tv);
 }
 
 void journal_redis_describe(struct journal *j, journal_beat_fn *fn, void *arg)

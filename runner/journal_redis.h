@@ -13,8 +13,8 @@
  * (and leaves a tombstone in the spool while the spool is not empty).
  *
  * A heartbeat {p}:runner:{runner} (JSON: id, pid, host, version, started,
- * beat, and what journal_redis_describe() adds) lives 30 s and is
- * refreshed every 10 s.  journal_redis_sweep()
+ * beat, and what journal_redis_describe() adds) lives 30 s (or what
+ * journal_redis_beat_ttl() says) and is refreshed every third of that.  journal_redis_sweep()
  * claims, in one Lua script, the intents of every listed runner whose
  * heartbeat is gone into this runner's hash, then hands the caller every
  * intent of that hash not added by this process (so a runner restarted
@@ -51,6 +51,10 @@ typedef void journal_beat_fn(struct sbuf *json, void *arg);
  * outlive the journal or a later call.  <j> must come from
  * journal_redis_new(). */
 void journal_redis_describe(struct journal *j, journal_beat_fn *fn, void *arg);
+
+/* Have the heartbeat live <ttl_ms> (at least 300) from now on: a fleet
+ * sweeps a dead runner's cleanups once its lease time has passed. */
+void journal_redis_beat_ttl(struct journal *j, uint64_t ttl_ms);
 
 /* Called once per claimed intent: <in> is borrowed for the call; <id> is
  * for journal_done(). */

@@ -45,6 +45,7 @@ LIBPRODWATCH_SOURCES = \
 	runner/httpd.c runner/httpd.h \
 	runner/statuspage.c runner/statuspage.h \
 	runner/journal_redis.c runner/journal_redis.h \
+	runner/fleet.c runner/fleet.h \
 	runner/run.c runner/run.h \
 	runner/engine.c runner/engine.h \
 	runner/once.c runner/once.h \

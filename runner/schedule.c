@@ -27,6 +27,8 @@
 #define F_IN_FLIGHT 0x04u
 #define F_STARTED   0x08u /* <last> holds a start */
 #define F_CRITICAL  0x10u
+#define F_WAITING   0x20u /* fleet: a claimed instant, in a heap */
+#define F_LEASED    0x40u /* fleet: holds a lease to give back */
 
 #define NONE UINT32_MAX
 
@@ -49,6 +51,12 @@ struct heap {
 /* A run handed out before a reload renumbered the table. */
 struct remap {
     uint32_t gen, old, cur; /* cur: NONE when the reload removed it */
+};
+
+/* Table indices by hash: open addressing over a power of two. */
+struct index {
+    uint32_t *slot; /* index + 1; 0 empty */
+    size_t mask;
 };
 
 /* Lateness histogram in microseconds: exact below 8, then eight
@@ -78,6 +86,10 @@ struct schedule {
     uint64_t cur_n, last_n;
     const char *row[MATRIX_MAX_PARAMS];
     struct sbuf id;
+    struct index ix; /* of e, by hash */
+    int fleet;       /* only claimed instants are queued */
+    uint32_t *released; /* entries whose lease goes back */
+    size_t nreleased, released_alloc;
 };
 
 /* ---- Time and phase ---- */
@@ -226,17 +238,49 @@ static uint32_t heap_pop(const struct schedule *s, struct heap *h)
     return top;
 }
 
-/* Put every test in the timer heap, in O(n). */
+/* Put every test in the timer heap, in O(n); in a fleet, only those
+ * holding a claimed instant. */
 static void heap_build_all(struct schedule *s)
 {
     size_t i;
 
     s->ready.n = 0;
+    s->timer.n = 0;
     for (i = 0; i < s->n; i++)
-        s->timer.v[i] = (uint32_t)i;
-    s->timer.n = s->n;
-    for (i = s->n / 2; i > 0; i--)
+        if (!s->fleet || (s->e[i].flags & F_WAITING))
+            s->timer.v[s->timer.n++] = (uint32_t)i;
+    for (i = s->timer.n / 2; i > 0; i--)
         sift_down(s, &s->timer, i - 1);
+}
+
+/* ---- Index by hash ---- */
+
+static void index_build(struct index *ix, const struct entry *e, size_t n)
+{
+    size_t size = 16, i;
+
+    while (size < 2 * n)
+        size *= 2;
+    ix->slot = xcalloc(size, sizeof(uint32_t));
+    ix->mask = size - 1;
+    for (i = 0; i < n; i++) {
+        size_t h = (size_t)e[i].hash & ix->mask;
+
+        while (ix->slot[h])
+            h = (h + 1) & ix->mask;
+        ix->slot[h] = (uint32_t)i + 1;
+    }
+}
+
+static uint32_t index_find(const struct index *ix, const struct entry *e,
+                           uint64_t hash)
+{
+    size_t h = (size_t)hash & ix->mask;
+
+    for (; ix->slot[h]; h = (h + 1) & ix->mask)
+        if (e[ix->slot[h] - 1].hash == hash)
+            return ix->slot[h] - 1;
+    return NONE;
 }
 
 /* ---- Building the table ---- */
@@ -312,9 +356,11 @@ static void install(struct schedule *s, const struct suite *su,
     free(s->e);
     free(s->timer.v);
     free(s->ready.v);
+    free(s->ix.slot);
     s->suite = su;
     s->e = t->e;
     s->n = t->n;
+    index_build(&s->ix, s->e, s->n);
     s->window_ms = t->window_ms > 1000 ? t->window_ms : 1000;
     s->timer.v = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
     s->ready.v = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
@@ -365,6 +411,8 @@ void schedule_free(struct schedule *s)
     free(s->timer.v);
     free(s->ready.v);
     free(s->remaps);
+    free(s->ix.slot);
+    free(s->released);
     sbuf_release(&s->id);
     free(s);
 }
@@ -375,40 +423,6 @@ size_t schedule_count(const struct schedule *s)
 }
 
 /* ---- Reload ---- */
-
-/* Old table indices by hash: open addressing over a power of two. */
-struct index {
-    uint32_t *slot; /* old index + 1; 0 empty */
-    size_t mask;
-};
-
-static void index_build(struct index *ix, const struct entry *e, size_t n)
-{
-    size_t size = 16, i;
-
-    while (size < 2 * n)
-        size *= 2;
-    ix->slot = xcalloc(size, sizeof(uint32_t));
-    ix->mask = size - 1;
-    for (i = 0; i < n; i++) {
-        size_t h = (size_t)e[i].hash & ix->mask;
-
-        while (ix->slot[h])
-            h = (h + 1) & ix->mask;
-        ix->slot[h] = (uint32_t)i + 1;
-    }
-}
-
-static uint32_t index_find(const struct index *ix, const struct entry *e,
-                           uint64_t hash)
-{
-    size_t h = (size_t)hash & ix->mask;
-
-    for (; ix->slot[h]; h = (h + 1) & ix->mask)
-        if (e[ix->slot[h] - 1].hash == hash)
-            return ix->slot[h] - 1;
-    return NONE;
-}
 
 /* Point the runs in flight at their tests' new indices: one remap per run
  * handed out under an older numbering. */
@@ -437,13 +451,25 @@ static void remap_in_flight(struct schedule *s, const uint32_t *to_new)
     free(covered);
 }
 
+/* Point the leases to give back at their tests' new indices; a test the
+ * reload removed loses its lease by its time-out. */
+static void remap_released(struct schedule *s, const uint32_t *to_new)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < s->nreleased; i++)
+        if (to_new[s->released[i]] != NONE)
+            s->released[n++] = to_new[s->released[i]];
+    s->nreleased = n;
+}
+
 pw_status schedule_reload(struct schedule *s, const struct suite *su,
                           const struct expand_filter *f, struct pw_err *err)
 {
     const struct suite *old_suite = s->suite;
-    const uint8_t keep = F_STATUS | F_IN_FLIGHT | F_STARTED;
+    const uint8_t keep =
+        F_STATUS | F_IN_FLIGHT | F_STARTED | F_WAITING | F_LEASED;
     struct table t;
-    struct index ix;
     uint32_t *to_new;
     int64_t now;
     pw_status rc;
@@ -455,13 +481,12 @@ pw_status schedule_reload(struct schedule *s, const struct suite *su,
     to_new = xmalloc((s->n ? s->n : 1) * sizeof(uint32_t));
     for (i = 0; i < s->n; i++)
         to_new[i] = NONE;
-    index_build(&ix, s->e, s->n);
     s->suite = su; /* next_due() places tests in the new suite */
     set_wall_offset(s);
     now = to_ms(clock_mono());
     for (i = 0; i < t.n; i++) {
         struct entry *ne = &t.e[i];
-        uint32_t o = index_find(&ix, s->e, ne->hash);
+        uint32_t o = index_find(&s->ix, s->e, ne->hash);
         const struct entry *oe = o != NONE ? &s->e[o] : NULL;
 
         if (oe == NULL || to_new[o] != NONE) {
@@ -471,14 +496,15 @@ pw_status schedule_reload(struct schedule *s, const struct suite *su,
         to_new[o] = (uint32_t)i;
         ne->flags = (uint8_t)((ne->flags & ~keep) | (oe->flags & keep));
         ne->last = oe->last;
-        /* A new period means a new phase. */
-        if (period_in(old_suite, oe) == period_in(su, ne))
+        /* A new period means a new phase; a claimed instant stands. */
+        if ((oe->flags & F_WAITING) ||
+            period_in(old_suite, oe) == period_in(su, ne))
             ne->due = oe->due;
         else
             ne->due = next_due(s, ne, now);
     }
-    free(ix.slot);
     remap_in_flight(s, to_new);
+    remap_released(s, to_new);
     free(to_new);
     s->gen++;
     install(s, su, &t);
@@ -567,6 +593,28 @@ static void render(struct schedule *s, uint32_t i, struct sched_test *out)
     out->id = s->id.buf;
 }
 
+/* Render entry <i>'s row and id; 0 when its position names no row. */
+static int render_at(struct schedule *s, uint32_t i, struct sched_test *out)
+{
+    const struct entry *e = &s->e[i];
+    struct matrix *m = scenario_matrix(suite_scenario(s->suite, e->sc));
+
+    if (matrix_row_at(m, e->pos, s->row) != 1)
+        return 0;
+    render(s, i, out);
+    return 1;
+}
+
+/* Give entry <i>'s lease back at the next schedule_released(). */
+static void release(struct schedule *s, uint32_t i)
+{
+    if (!(s->e[i].flags & F_LEASED))
+        return;
+    s->e[i].flags &= (uint8_t)~F_LEASED;
+    XGROW(s->released, s->nreleased + 1, s->released_alloc);
+    s->released[s->nreleased++] = i;
+}
+
 int schedule_pop(struct schedule *s, double now_sec, sched_held_fn *held,
                  void *arg, struct sched_test *out)
 {
@@ -581,12 +629,19 @@ int schedule_pop(struct schedule *s, double now_sec, sched_held_fn *held,
         struct matrix *m = scenario_matrix(suite_scenario(s->suite, e->sc));
 
         e->due = next_due(s, e, now);
-        heap_push(s, &s->timer, i);
+        /* In a fleet the next instant is the next claim's. */
+        if (s->fleet)
+            e->flags &= (uint8_t)~F_WAITING;
+        else
+            heap_push(s, &s->timer, i);
         /* A position the walk handed out always names a row; checked
          * anyway, as a test that cannot be rendered must not run. */
         if ((e->flags & F_IN_FLIGHT) || (held && held(e->tg, arg)) ||
             matrix_row_at(m, e->pos, s->row) != 1) {
             s->skipped++;
+            /* The run in flight holds the lease until it ends. */
+            if (!(e->flags & F_IN_FLIGHT))
+                release(s, i);
             continue;
         }
         note_lateness(s, (int64_t)llround(now_sec * 1e6) - due * 1000);
@@ -629,6 +684,10 @@ static struct entry *finish(struct schedule *s, struct sched_handle h)
         return NULL;
     e->flags &= (uint8_t)~F_IN_FLIGHT;
     s->in_flight--;
+    /* A claim of a later instant that came while it ran keeps the
+     * lease for that instant's run. */
+    if (!(e->flags & F_WAITING))
+        release(s, (uint32_t)(e - s->e));
     return e;
 }
 
@@ -675,26 +734,137 @@ size_t schedule_visit_from(struct schedule *s, size_t from,
     return s->n;
 }
 
-int schedule_find(struct schedule *s, const char *id, int *status)
+/* The index of test <id>, rendered into s->row and s->id, or NONE. */
+static uint32_t lookup(struct schedule *s, const char *id)
 {
     uint64_t h = id_hash(id);
     struct sched_test t;
-    size_t i;
+    size_t k;
 
-    for (i = 0; i < s->n; i++) {
+    for (k = (size_t)h & s->ix.mask; s->ix.slot[k]; k = (k + 1) & s->ix.mask) {
+        uint32_t i = s->ix.slot[k] - 1;
         const struct entry *e = &s->e[i];
 
         if (e->hash != h ||
             matrix_row_at(scenario_matrix(suite_scenario(s->suite, e->sc)),
                           e->pos, s->row) != 1)
             continue;
-        render(s, (uint32_t)i, &t);
-        if (strcmp(t.id, id) == 0) {
-            *status = (int)(e->flags & F_STATUS) - 1;
-            return 1;
-        }
+        render(s, i, &t);
+        if (strcmp(t.id, id) == 0)
+            return i;
     }
-    return 0;
+    return NONE;
+}
+
+int schedule_find(struct schedule *s, const char *id, int *status)
+{
+    uint32_t i = lookup(s, id);
+
+    if (i == NONE)
+        return 0;
+    *status = (int)(s->e[i].flags & F_STATUS) - 1;
+    return 1;
+}
+
+/* ---- A fleet ---- */
+
+void schedule_set_fleet(struct schedule *s, int on)
+{
+    int64_t now = to_ms(clock_mono());
+    size_t i;
+
+    on = on != 0;
+    if (s->fleet == on)
+        return;
+    s->fleet = on;
+    /* Claimed instants keep their place either way; alone, every other
+     * test goes back to its phase. */
+    for (i = 0; i < s->n; i++)
+        if (!on && !(s->e[i].flags & F_WAITING))
+            s->e[i].due = next_due(s, &s->e[i], now);
+        else if (!on)
+            s->e[i].flags &= (uint8_t)~F_WAITING;
+    heap_build_all(s);
+}
+
+int schedule_fleet(const struct schedule *s)
+{
+    return s->fleet;
+}
+
+size_t schedule_queued(const struct schedule *s)
+{
+    return s->timer.n + s->ready.n;
+}
+
+int schedule_claim(struct schedule *s, const char *id, double due)
+{
+    uint32_t i = lookup(s, id);
+    struct entry *e;
+
+    if (i == NONE)
+        return 0;
+    e = &s->e[i];
+    e->flags |= F_LEASED;
+    if (!s->fleet) {
+        /* Alone again since it was asked: the test runs on its own
+         * phase, and the lease goes back. */
+        release(s, i);
+        return 1;
+    }
+    if (e->flags & F_WAITING)
+        return 1; /* its lease is one per test; the instant stands */
+    e->flags |= F_WAITING;
+    e->due = to_ms(due);
+    heap_push(s, &s->timer, i);
+    return 1;
+}
+
+size_t schedule_released(struct schedule *s, sched_id_fn *fn, void *arg)
+{
+    struct sched_test t;
+    size_t i, n = s->nreleased;
+
+    for (i = 0; i < n; i++)
+        if (render_at(s, s->released[i], &t))
+            fn(t.id, arg);
+    s->nreleased = 0;
+    return n;
+}
+
+size_t schedule_running_leased(struct schedule *s, sched_id_fn *fn, void *arg)
+{
+    const uint8_t both = F_IN_FLIGHT | F_LEASED;
+    struct sched_test t;
+    size_t i, n = 0;
+
+    for (i = 0; i < s->n; i++)
+        if ((s->e[i].flags & both) == both && render_at(s, (uint32_t)i, &t)) {
+            fn(t.id, arg);
+            n++;
+        }
+    return n;
+}
+
+void schedule_plan(struct schedule *s, sched_plan_fn *fn, void *arg)
+{
+    int64_t wall = to_ms(clock_wall());
+    struct sched_test t;
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        const struct entry *e = &s->e[i];
+        struct matrix *m = scenario_matrix(suite_scenario(s->suite, e->sc));
+        int64_t p = (int64_t)period_of(s, e);
+        int64_t r = (wall - (int64_t)(e->hash % (uint64_t)p)) % p;
+
+        if (matrix_row_at(m, e->pos, s->row) != 1)
+            continue;
+        render(s, (uint32_t)i, &t);
+        if (r < 0)
+            r += p;
+        fn(t.id, (uint64_t)p, wall - r + p, arg);
+    }
 }
 
 void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)
@@ -764,6 +934,8 @@ size_t schedule_memory_bytes(const struct schedule *s)
     size_t n = s->n ? s->n : 1;
 
     return sizeof(*s) + n * sizeof(struct entry) + 2 * n * sizeof(uint32_t) +
+           (s->ix.mask + 1) * sizeof(uint32_t) +
+           s->released_alloc * sizeof(uint32_t) +
            s->remaps_alloc * sizeof(struct remap) + s->id.alloc;
 }
 

@@ -155,9 +155,58 @@ size_t schedule_visit_from(struct schedule *sc, size_t from,
                            sched_visit_fn *fn, void *arg);
 
 /* Whether test <id> is scheduled; its status (-1 before the first result)
- * into *<status>.  Compares the hash of each entry's id, 8 bytes a test,
- * and renders only the ids whose hash matches. */
+ * into *<status>.  A lookup in an index of the ids' hashes, rendering
+ * only the ids whose hash matches. */
 int schedule_find(struct schedule *sc, const char *id, int *status);
+
+/* ---- A fleet: runners sharing their tests through Redis ----
+ *
+ * In a fleet (fleet.h) the due instants live in Redis and a runner runs
+ * only the instants it claimed there.  schedule_set_fleet(s, 1) takes
+ * every test out of the queues; schedule_claim() puts one back at the
+ * instant Redis gave it, holding a lease; schedule_pop() hands it out as
+ * usual and leaves it out of the queues afterwards.  The lease goes back
+ * when the run ends, or at once when the instant was skipped (held
+ * target, or the test still running from an earlier instant): the
+ * caller collects them with schedule_released() and tells Redis.
+ * schedule_set_fleet(s, 0) -- Redis gone -- puts every test back on its
+ * own phase, keeping the claimed instants, so probing goes on alone. */
+
+/* Enter (<on> 1) or leave (0) fleet mode; a no-op when already so. */
+void schedule_set_fleet(struct schedule *sc, int on);
+
+/* Whether <sc> is in fleet mode. */
+int schedule_fleet(const struct schedule *sc);
+
+/* Tests in the queues: in fleet mode, the claimed instants not yet
+ * handed out. */
+size_t schedule_queued(const struct schedule *sc);
+
+/* Queue test <id> at monotonic time <due> for a claim it holds a lease
+ * for.  Returns 1, or 0 when the schedule has no such test (the caller
+ * gives the claim back as unknown).  A test already waiting for a claimed
+ * instant keeps that one.  Out of fleet mode the lease only goes back. */
+int schedule_claim(struct schedule *sc, const char *id, double due);
+
+/* Called with a test id, borrowed for the call. */
+typedef void sched_id_fn(const char *id, void *arg);
+
+/* Hand <fn> the id of each test whose lease goes back, once each; returns
+ * how many. */
+size_t schedule_released(struct schedule *sc, sched_id_fn *fn, void *arg);
+
+/* Hand <fn> the id of each test running on a lease (to renew them);
+ * returns how many.  A walk of the whole table. */
+size_t schedule_running_leased(struct schedule *sc, sched_id_fn *fn,
+                               void *arg);
+
+/* Called for each test by schedule_plan(): its period and its first phase
+ * instant after now, in wall-clock (Unix) milliseconds. */
+typedef void sched_plan_fn(const char *id, uint64_t every_ms,
+                           int64_t first_wall_ms, void *arg);
+
+/* Hand <fn> every test with its period and phase, to register them. */
+void schedule_plan(struct schedule *sc, sched_plan_fn *fn, void *arg);
 
 /* A number that changes at every schedule_reload(). */
 unsigned long schedule_generation(const struct schedule *sc);

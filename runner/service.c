@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "engine.h"
+#include "fleet.h"
 #include "httpd.h"
 #include "journal_redis.h"
 #include "keys.h"
@@ -64,6 +65,8 @@ struct service {
     struct engine *engine;
     struct loop *loop;
     struct schedule *sched;
+    struct fleet *fleet;
+    int rates_shared;
     struct redis *redis;
     struct spool *rspool, *jspool;
     struct result_sink *store;  /* owned by the engine */
@@ -330,6 +333,7 @@ static int open_store(struct service *v, int with_store)
     if (!with_store)
         return 0;
     journal_redis_describe(v->journal, describe, v);
+    journal_redis_beat_ttl(v->journal, cfg->lease_ttl_ms);
     v->rspool = spool_open(cfg->state_dir, "results", 0, &err);
     if (v->rspool == NULL) {
         pwlog(PWLOG_ERROR, "spool.open", "%s", err.msg);
@@ -409,6 +413,66 @@ static void arm_due(struct service *v)
                               on_due, v);
 }
 
+/* Claimed instants the runner may take now: enough to keep every slot
+ * busy until the next claim comes back. */
+static size_t fleet_room(void *arg)
+{
+    struct service *v = arg;
+    struct engine_stats es;
+    size_t want = 2 * (size_t)suite_config(v->suite)->concurrency, have;
+
+    engine_stats(v->engine, &es);
+    have = es.runs_in_flight + schedule_queued(v->sched);
+    return v->stopping || have >= want ? 0 : want - have;
+}
+
+/* A grant asked for a throttle slot, until Redis answers. */
+struct rate_ask {
+    struct service *v;
+    size_t slot;
+    unsigned long gen;
+};
+
+static void on_rate_granted(double from, double to, void *arg)
+{
+    struct rate_ask *a = arg;
+
+    engine_rate_granted(a->v->engine, a->slot, a->gen, from, to);
+    free(a);
+}
+
+static void ask_rate(size_t slot, double spacing, unsigned k,
+                     unsigned long gen, void *arg)
+{
+    struct service *v = arg;
+    struct rate_ask *a = xmalloc(sizeof(*a));
+
+    a->v = v;
+    a->slot = slot;
+    a->gen = gen;
+    fleet_ask_rate(v->fleet, engine_slot_name(v->engine, slot), spacing, k,
+                   on_rate_granted, a);
+}
+
+static void fleet_changed(void *arg)
+{
+    struct service *v = arg;
+    int active = fleet_active(v->fleet);
+
+    /* Alone, each runner keeps to its share of every rate: the fleet it
+     * last saw, so together they still keep the sum. */
+    if (active != v->rates_shared) {
+        struct fleet_stats fs;
+
+        fleet_stats(v->fleet, &fs);
+        v->rates_shared = active;
+        engine_share_rates(v->engine, active ? ask_rate : NULL, v,
+                           fs.members > 1 ? fs.members : 1);
+    }
+    if (!v->stopping)
+        arm_due(v);
+}
+
 static int feed_next(void *arg, struct engine_test *t)
 {
     struct service *v = arg;
@@ -451,6 +515,7 @@ static void svc_result(struct result_sink *s, const struct run_result *r)
             prev = schedule_done(v->sched, v->fl[i].h, r->status);
             free(v->fl[i].id);
             v->fl[i] = v->fl[--v->nfl];
+            fleet_kick(v->fleet);
             break;
         }
     if (r->status != RUN_PASS && prev != (int)r->status)
@@ -619,17 +684,28 @@ static void on_sweep_end(size_t n, int ok, void *arg)
 
 static void start_sweep(struct service *v)
 {
-    if (v->sweeping || v->stopping || !redis_up(v->redis))
+    /* Cleanups handed out before and not answered yet would be handed
+     * out again. */
+    if (v->sweeping || v->sweep_left || v->stopping || !redis_up(v->redis))
         return;
     v->sweeping = 1;
     journal_redis_sweep(v->journal, on_sweep_each, on_sweep_end, v);
+}
+
+/* A runner of a fleet that stops heart-beating is dead after its lease
+ * time; its cleanups are swept within about that much again. */
+static unsigned long sweep_every(const struct service *v)
+{
+    uint64_t lease = suite_config(v->suite)->lease_ttl_ms;
+
+    return lease < SWEEP_EVERY_MS ? (unsigned long)lease : SWEEP_EVERY_MS;
 }
 
 static void on_sweep_timer(void *arg)
 {
     struct service *v = arg;
 
-    v->sweep_timer = loop_after(v->loop, SWEEP_EVERY_MS, on_sweep_timer, v);
+    v->sweep_timer = loop_after(v->loop, sweep_every(v), on_sweep_timer, v);
     start_sweep(v);
 }
 
@@ -786,6 +862,8 @@ static void reload(struct service *v)
         suite_unref(s);
         s = NULL;
     }
+    if (s)
+        fleet_replan(v->fleet);
     if (s == NULL) {
         pwlog(PWLOG_ERROR, "config.rejected",
               "the new configuration is not valid; still running the one "
@@ -797,10 +875,12 @@ static void reload(struct service *v)
     relisten = !same_str(cfg->listen, old->listen);
     if (!same_str(cfg->redis, old->redis) ||
         !same_str(cfg->key_prefix, old->key_prefix) ||
-        !same_str(cfg->state_dir, old->state_dir))
+        !same_str(cfg->state_dir, old->state_dir) ||
+        !same_str(cfg->location, old->location) ||
+        cfg->lease_ttl_ms != old->lease_ttl_ms)
         pwlog(PWLOG_WARN, "config.restart",
-              "redis, key_prefix and state_dir take effect at the next "
-              "start; still using the ones loaded at start");
+              "redis, key_prefix, state_dir, location and fleet take effect "
+              "at the next start; still using the ones loaded at start");
     engine_set_suite(v->engine, s);
     suite_unref(v->suite);
     v->suite = s;
@@ -852,6 +932,7 @@ static void begin_stop(struct service *v, const char *why)
      * cleanups go. */
     cancel_timer(&v->due_timer);
     cancel_timer(&v->sweep_timer);
+    fleet_stop_claiming(v->fleet);
     engine_stop(v->engine, v->o->grace_ms, on_stopped, v);
 }
 
@@ -903,6 +984,9 @@ static void drain(struct service *v)
     v->alerts_flushed = v->alerting == NULL;
     if (v->alerting)
         alerting_flush(v->alerting, DRAIN_MS, on_alerts_flushed, v);
+    /* The leases of the runs that ended go back now, or the fleet would
+     * run those tests again when the leases run out. */
+    fleet_give_back(v->fleet);
     v->drain_timer = loop_after(v->loop, 0, on_drain, v);
     loop_run(v->loop);
     cancel_timer(&v->drain_timer);
@@ -929,6 +1013,7 @@ static void service_release(struct service *v)
      * answers what waits (the store spools it), they go, then Redis,
      * then the loop. */
     redis_close(v->redis);
+    fleet_free(v->fleet);
     engine_close(v->engine);
     alerting_free(v->alerting);
     redis_free(v->redis);
@@ -1032,6 +1117,13 @@ int service_run_main(int argc, char **argv)
         feed.next = feed_next;
         feed.arg = &v;
         engine_set_feed(v.engine, &feed);
+        v.fleet = fleet_new(v.loop, v.redis, v.sched,
+                            suite_config(v.suite)->key_prefix,
+                            suite_config(v.suite)->location, v.runner_id,
+                            suite_config(v.suite)->lease_ttl_ms, fleet_room,
+                            fleet_changed, &v);
+        v.rates_shared = 1;
+        engine_share_rates(v.engine, ask_rate, &v, 1);
         reset_holds(&v);
         redis_watch(v.redis, on_redis_state, &v);
         v.sighup = evsignal_new(loop_base(v.loop), SIGHUP, on_signal, &v);
@@ -1045,7 +1137,7 @@ int service_run_main(int argc, char **argv)
                                      &v);
         v.status_timer = loop_after(v.loop, STATUS_EVERY_MS, on_status_timer,
                                     &v);
-        v.sweep_timer = loop_after(v.loop, SWEEP_EVERY_MS, on_sweep_timer, &v);
+        v.sweep_timer = loop_after(v.loop, sweep_every(&v), on_sweep_timer, &v);
         v.status_t = clock_mono();
         v.httpd = open_httpd(&v);
         pwlog(PWLOG_NOTICE, "service.ready",

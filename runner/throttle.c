@@ -34,6 +34,11 @@ struct bucket {
     double next;     /* earliest time of the next request */
     int held;        /* nothing leaves while set */
     struct waiter *head, *tail;
+    size_t n;        /* waiting */
+    /* Shared with a fleet: requests leave only inside the span granted,
+     * each with its whole interval in it. */
+    double grant_from, grant_to;
+    int asking;      /* a grant is on its way */
 };
 
 struct throttle {
@@ -46,6 +51,10 @@ struct throttle {
     unsigned long long seq;
     double armed_at; /* when the pending timer fires */
     int all_held;
+    throttle_ask_fn *ask; /* NULL: every rate is this runner's alone */
+    void *ask_arg;
+    double share;         /* alone, each rate is divided by this */
+    unsigned long gen;    /* grants asked before a change are ignored */
 };
 
 static double now_s(void)
@@ -72,6 +81,29 @@ static double spacing(double interval)
     return interval * (1.0 + SLACK);
 }
 
+/* The spacing of <b>'s requests from this runner: the whole rate when
+ * shared (the grants keep the fleet's sum), its share when alone. */
+static double target_spacing(const struct throttle *t, const struct bucket *b)
+{
+    return spacing(b->interval) * (t->ask ? 1.0 : t->share);
+}
+
+static int shared(const struct throttle *t, const struct bucket *b)
+{
+    return t->ask != NULL && b->interval > 0;
+}
+
+/* Most requests one grant asks for: a quarter of a second of the rate,
+ * so a grant left unused wastes little of it. */
+static unsigned grant_size(const struct bucket *b)
+{
+    double k = ceil(0.25 / spacing(b->interval));
+
+    if (k > (double)b->n)
+        k = (double)b->n;
+    return k < 1 ? 1 : k > 100000 ? 100000 : (unsigned)k;
+}
+
 static void pump(struct throttle *t);
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -89,6 +121,7 @@ struct throttle *throttle_new(struct loop *l, size_t ntargets, double rate)
     t->ntargets = ntargets;
     t->targets = xcalloc(ntargets ? ntargets : 1, sizeof(*t->targets));
     t->all.interval = rate > 0 ? 1.0 / rate : 0;
+    t->share = 1;
     t->timer = evtimer_new(loop_base(l), on_timer, t);
     return t;
 }
@@ -151,21 +184,76 @@ void throttle_set_rate(struct throttle *t, double rate)
         arm(t, 0);
 }
 
-/* The earliest time the head of <b> may leave. */
-static double ready_at(const struct throttle *t, const struct bucket *b)
+/* The slot of shared <b>'s next request leaving at <now>: its theoretical
+ * time, unless the timer fired later than the tolerance (then the slots
+ * move on), and never before the span. */
+static double slot_of(const struct bucket *b, double now)
+{
+    double slot = b->next;
+
+    if (now - TOLERANCE > slot)
+        slot = now - TOLERANCE;
+    return b->grant_from > slot ? b->grant_from : slot;
+}
+
+/* Whether that request's interval ends inside the span granted: past it,
+ * another runner's span begins, and a request closer to its end than an
+ * interval would crowd that runner's first. */
+static int fits(const struct throttle *t, const struct bucket *b, double now)
+{
+    return slot_of(b, now) + target_spacing(t, b) <= b->grant_to + 1e-9;
+}
+
+/* The earliest time the head of <b> may leave; HUGE_VAL when it waits
+ * for a grant. */
+static double ready_at(const struct throttle *t, const struct bucket *b,
+                       double now)
 {
     double at = b->interval > 0 ? b->next : 0;
 
+    if (shared(t, b) && !fits(t, b, now))
+        return HUGE_VAL;
     if (t->all.interval > 0 && t->all.next > at)
         at = t->all.next;
-    return at - TOLERANCE;
+    at -= TOLERANCE;
+    /* A span is never entered early: the runner before may still be
+     * using its last slot. */
+    if (shared(t, b) && b->grant_from > at)
+        at = b->grant_from;
+    return at;
 }
 
 /* The theoretical time after a request leaves <b> at <now>. */
-static void take(struct bucket *b, double now)
+static void take(const struct throttle *t, struct bucket *b, double now)
+{
+    double start = b->next > now ? b->next : now;
+
+    if (b->interval <= 0)
+        return;
+    /* In a span, the slots are fixed: a request late by no more than the
+     * tolerance keeps its slot, or each late timer would cost the span
+     * its last one. */
+    if (shared(t, b))
+        start = slot_of(b, now);
+    b->next = start + target_spacing(t, b);
+}
+
+static void take_all(struct bucket *b, double now)
 {
     if (b->interval > 0)
         b->next = (b->next > now ? b->next : now) + spacing(b->interval);
+}
+
+/* Ask for a grant for target <i> when its head waits for one. */
+static void maybe_ask(struct throttle *t, size_t i)
+{
+    struct bucket *b = &t->targets[i];
+
+    if (!shared(t, b) || b->asking || b->head == NULL || b->held ||
+        t->all_held)
+        return;
+    b->asking = 1;
+    t->ask(i, spacing(b->interval), grant_size(b), t->gen, t->ask_arg);
 }
 
 /* Let out every request whose slot has come, oldest first, then arm the
@@ -184,7 +272,11 @@ static void pump(struct throttle *t)
 
             if (b->head == NULL || b->held || t->all_held)
                 continue;
-            at = ready_at(t, b);
+            at = ready_at(t, b, now);
+            if (at == HUGE_VAL) {
+                maybe_ask(t, i);
+                continue;
+            }
             if (at <= now) {
                 if (pick == NULL || b->head->seq < pick->head->seq)
                     pick = b;
@@ -202,8 +294,9 @@ static void pump(struct throttle *t)
         if (pick->head == NULL)
             pick->tail = NULL;
         t->waiting--;
-        take(pick, now);
-        take(&t->all, now);
+        pick->n--;
+        take(t, pick, now);
+        take_all(&t->all, now);
         /* <fn> may ask again; the queues are consistent by now. */
         w->fn(w->arg);
         free(w);
@@ -224,12 +317,15 @@ void throttle_acquire(struct throttle *t, size_t i, loop_timer_fn *fn,
     else
         b->head = w;
     b->tail = w;
+    b->n++;
     t->waiting++;
     /* Never call back from inside this call: the timer decides.  Only a
      * new head can be due sooner than the timer already armed. */
     if (b->head == w) {
-        double at = ready_at(t, b);
+        double at = ready_at(t, b, now_s());
 
+        if (at == HUGE_VAL)
+            at = now_s(); /* the timer asks for the grant */
         if (!evtimer_pending(t->timer, NULL) || at < t->armed_at)
             arm(t, at - now_s());
     }
@@ -249,6 +345,7 @@ int throttle_cancel(struct throttle *t, size_t i, loop_timer_fn *fn, void *arg)
         if (b->tail == w)
             b->tail = prev;
         t->waiting--;
+        b->n--;
         free(w);
         return 1;
     }
@@ -285,4 +382,41 @@ void throttle_hold_all(struct throttle *t, int held)
 int throttle_held(const struct throttle *t, size_t i)
 {
     return t->all_held || t->targets[i].held;
+}
+
+void throttle_share(struct throttle *t, throttle_ask_fn *ask, void *arg,
+                    double share)
+{
+    size_t i;
+
+    t->ask = ask;
+    t->ask_arg = arg;
+    t->share = share >= 1 ? share : 1;
+    t->gen++;
+    for (i = 0; i < t->ntargets; i++) {
+        t->targets[i].asking = 0;
+        t->targets[i].grant_from = t->targets[i].grant_to = 0;
+    }
+    if (t->waiting)
+        arm(t, 0);
+}
+
+void throttle_grant(struct throttle *t, size_t i, unsigned long gen,
+                    double from, double to)
+{
+    struct bucket *b;
+
+    if (gen != t->gen || i >= t->ntargets)
+        return;
+    b = &t->targets[i];
+    b->asking = 0;
+    if (to > from) {
+        b->grant_from = from;
+        b->grant_to = to;
+        /* Spans never overlap: nothing of an earlier one is carried. */
+        if (b->next < from)
+            b->next = from;
+    }
+    if (t->waiting)
+        arm(t, to > from ? 0 : 0.1);
 }

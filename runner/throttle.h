@@ -63,6 +63,36 @@ void throttle_hold_all(struct throttle *t, int held);
  * overall one). */
 int throttle_held(const struct throttle *t, size_t i);
 
+/* ---- Rates shared by a fleet ----
+ *
+ * A target's rate is a promise to production, so a fleet of runners keeps
+ * it together: each runner asks for grants -- a span of time in which the
+ * target's requests are its alone, as many intervals long as requests it
+ * has waiting (at most a quarter of a second of the rate) -- and its
+ * requests leave only inside a span, each with its whole interval in it.
+ * Spans of the fleet never overlap (fleet.h grants them from one clock
+ * in Redis), so no window holds more than the rate allows, whichever
+ * runners sent them.  The overall rate stays each runner's own. */
+
+/* Ask for a grant of <k> requests at <spacing> seconds apart for target
+ * <i>; answer with throttle_grant(t, i, <gen>, ...), later, from the
+ * loop. */
+typedef void throttle_ask_fn(size_t i, double spacing, unsigned k,
+                             unsigned long gen, void *arg);
+
+/* Share every target's rate through <ask> (<arg> passed back); NULL: each
+ * runner alone again, with each target's rate divided by <share> (at
+ * least 1: the runners the fleet had), so a fleet that lost its grants
+ * still keeps the sum.  Grants asked before are dropped. */
+void throttle_share(struct throttle *t, throttle_ask_fn *ask, void *arg,
+                    double share);
+
+/* The grant asked for under <gen>: target <i>'s requests may leave from
+ * monotonic time <from> until <to>.  <to> <= <from>: none (asked again
+ * in a tenth of a second). */
+void throttle_grant(struct throttle *t, size_t i, unsigned long gen,
+                    double from, double to);
+
 /* Requests waiting for their slot. */
 size_t throttle_waiting(const struct throttle *t);
 

@@ -33,6 +33,10 @@
  * (lines of at most 8000 bytes), to try a client's caps (N at most
  * UTIL_MAX_BODY, M at most UTIL_MAX_HEADERS).
  *
+ * With --access-log FILE it writes a line per probe request (admin ones
+ * excluded): the Unix time of its arrival in milliseconds and its URI, so
+ * a test can count the runs of each test and the rate at the target.
+ *
  * With --tls it serves HTTPS with a self-signed certificate made at start.
  * It listens on loopback only unless told otherwise.
  */
@@ -113,6 +117,7 @@ static unsigned long nrequests;
 static double arrivals[RATE_RING];
 static size_t arr_head, arr_len;
 static unsigned long max_1s, nprobes;
+static FILE *access_log;
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -814,8 +819,17 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     (void)arg;
     nrequests++;
-    if (path == NULL || strncmp(path, "/admin/", 7) != 0)
+    if (path == NULL || strncmp(path, "/admin/", 7) != 0) {
         count_arrival();
+        if (access_log) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            fprintf(access_log, "%lld %s\n",
+                    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                    evhttp_request_get_uri(req));
+        }
+    }
     if (path && strncmp(path, "/fault/", 7) == 0) {
         static struct fault fixed;
 
@@ -939,6 +953,14 @@ int main(int argc, char **argv)
             listen = argv[++i];
         } else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
             port_file = argv[++i];
+        } else if (strcmp(argv[i], "--access-log") == 0 && i + 1 < argc) {
+            access_log = fopen(argv[++i], "a");
+            if (access_log == NULL) {
+                fprintf(stderr, "demo: cannot open %s: %s\n", argv[i],
+                        strerror(errno));
+                return 1;
+            }
+            setvbuf(access_log, NULL, _IOLBF, 0);
         } else if (strcmp(argv[i], "--tls") == 0) {
             tls = make_tls_context();
             if (tls == NULL) {
@@ -947,7 +969,8 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: prodwatch-demo [--listen HOST:PORT] "
-                            "[--tls] [--port-file FILE]\n");
+                            "[--tls] [--port-file FILE] "
+                            "[--access-log FILE]\n");
             return 2;
         }
     }

@@ -1,0 +1,713 @@
+/* fleet.c -- the claim script and the registration of a runner's tests. */
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "fleet.h"
+#include "keys.h"
+#include "log.h"
+#include "loop.h"
+#include "redis.h"
+#include "sbuf.h"
+#include "schedule.h"
+#include "xalloc.h"
+
+/* Claims go out at most this often while nothing is due soon, and at
+ * least this far apart while tests wait and no room freed. */
+#define CLAIM_IDLE_MS 1000
+#define CLAIM_BUSY_MS 50
+/* Tests registered per command: big enough to be few, small enough not
+ * to hold Redis up. */
+#define REGISTER_CHUNK 256
+/* A lease goes back at most this long after its run ended. */
+#define RELEASE_MS     10
+/* A rate's span starts this far after Redis granted it (us): it reaches
+ * the runner before it begins, and no slot of it is lost to the way. */
+#define GRANT_LEAD_US  "10000"
+#define REPLAN_MS      300000
+#define RETRY_MS       2000
+
+/* KEYS: due, every, lease, owner, members.
+ * ARGV: runner, ahead ms, room, lease ms, then three lists, each a count
+ * and that many ids: leases to give back, leases to renew, tests this
+ * runner does not know (dropped from the schedule; the runners that have
+ * them put them back when they next register).
+ * Returns: Redis time (ms), the earliest due instant left (-1: none),
+ * runners that claimed within a lease, instants skipped, runs taken over,
+ * then id, instant pairs. */
+static const char CLAIM[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local me, ahead = ARGV[1], tonumber(ARGV[2])\n"
+    "local room, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local i = 5\n"
+    "local n = tonumber(ARGV[i]); i = i + 1\n"
+    "for k = 1, n do\n"
+    "  local id = ARGV[i]; i = i + 1\n"
+    "  if redis.call('HGET', KEYS[4], id) == me then\n"
+    "    redis.call('ZREM', KEYS[3], id); redis.call('HDEL', KEYS[4], id)\n"
+    "  end\n"
+    "end\n"
+    "n = tonumber(ARGV[i]); i = i + 1\n"
+    "for k = 1, n do\n"
+    "  local id = ARGV[i]; i = i + 1\n"
+    "  if redis.call('HGET', KEYS[4], id) == me then\n"
+    "    redis.call('ZADD', KEYS[3], 'XX', now + ttl, id)\n"
+    "  end\n"
+    "end\n"
+    "n = tonumber(ARGV[i]); i = i + 1\n"
+    "for k = 1, n do\n"
+    "  local id = ARGV[i]; i = i + 1\n"
+    "  redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)\n"
+    "  if redis.call('HGET', KEYS[4], id) == me then\n"
+    "    redis.call('ZREM', KEYS[3], id); redis.call('HDEL', KEYS[4], id)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[5], now, me)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 10 * ttl)\n"
+    "local out = { now, -1, redis.call('ZCOUNT', KEYS[5], now - ttl, '+inf'),"
+    " 0, 0 }\n"
+    "if room > 0 then\n"
+    "  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now,"
+    " 'LIMIT', 0, room)) do\n"
+    "    redis.call('ZADD', KEYS[3], now + ttl, id)\n"
+    "    redis.call('HSET', KEYS[4], id, me)\n"
+    "    out[#out + 1] = id; out[#out + 1] = now\n"
+    "    out[5] = out[5] + 1; room = room - 1\n"
+    "  end\n"
+    "end\n"
+    "if room > 0 then\n"
+    "  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now + ahead,"
+    " 'WITHSCORES', 'LIMIT', 0, room)\n"
+    "  for j = 1, #due, 2 do\n"
+    "    local id, at = due[j], tonumber(due[j + 1])\n"
+    "    local every = tonumber(redis.call('HGET', KEYS[2], id))\n"
+    "    if not every or every <= 0 then\n"
+    "      redis.call('ZREM', KEYS[1], id)\n"
+    "    else\n"
+    "      local nx = at + every\n"
+    "      if nx <= now then\n"
+    "        nx = at + every * (math.floor((now - at) / every) + 1)\n"
+    "      end\n"
+    "      redis.call('ZADD', KEYS[1], nx, id)\n"
+    "      local held = redis.call('ZSCORE', KEYS[3], id)\n"
+    "      local owner = redis.call('HGET', KEYS[4], id)\n"
+    "      if held and tonumber(held) > now and owner ~= me then\n"
+    "        out[4] = out[4] + 1\n"
+    "      else\n"
+    "        local run = at > now and at or now\n"
+    "        redis.call('ZADD', KEYS[3], run + ttl, id)\n"
+    "        redis.call('HSET', KEYS[4], id, me)\n"
+    "        out[#out + 1] = id; out[#out + 1] = run\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "if #first == 2 then out[2] = tonumber(first[2]) end\n"
+    "return out\n";
+
+/* KEYS[1]: the target's rate.  ARGV: the spacing of its requests (us),
+ * how many, the lead (us).  GCRA over the fleet: the theoretical time of
+ * the target's next request moves on by the span granted, from itself or
+ * from now plus the lead -- the reply's way back, so that the span has
+ * not begun when the runner hears of it.  Returns Redis time, the span's
+ * start and its end (us). */
+static const char GRANT[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local sp, k = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "if tat < now + tonumber(ARGV[3]) then tat = now + tonumber(ARGV[3]) end\n"
+    "local to = tat + k * sp\n"
+    "redis.call('SET', KEYS[1], string.format('%.0f', to), 'PX',\n"
+    "  math.floor((to - now) / 1000) + 1000)\n"
+    "return { now, tat, to }\n";
+
+/* A list of owned strings, for the claim's arguments. */
+struct strs {
+    char **v;
+    size_t n, alloc;
+};
+
+struct fleet {
+    struct loop *loop;
+    struct redis *redis;
+    struct schedule *sched;
+    char *due, *every, *lease, *owner, *members, *runner;
+    uint64_t lease_ms;
+    fleet_room_fn *room;
+    fleet_changed_fn *changed;
+    void *arg;
+    int active;       /* claiming: the schedule is in fleet mode */
+    int reg_pending;  /* registration replies outstanding */
+    int reg_failed;   /* ... and one of them was an error */
+    unsigned long reg_gen; /* replies of an older registration are ignored */
+    int calling;      /* a claim is on its way */
+    size_t asked;     /* ... asking for this many instants */
+    int backlog;      /* the last claim filled the room it had */
+    int kicked;       /* a run ended while a claim was on its way */
+    double claim_due; /* when the claim timer fires (monotonic) */
+    int stopped;      /* no new claims */
+    double next_renew;
+    char *prefix;
+    struct loop_timer *claim_timer, *alone_timer, *replan_timer;
+    /* Leases to give back and tests to drop, kept until a claim that
+     * carried them is answered: a lease given back and lost would run
+     * out and send its test to another runner again. */
+    struct strs released, unknown;
+    size_t sent_released, sent_unknown;
+    struct fleet_stats st;
+};
+
+static void strs_add(struct strs *s, const char *str)
+{
+    XGROW(s->v, s->n + 1, s->alloc);
+    s->v[s->n++] = xstrdup(str);
+}
+
+static void strs_clear(struct strs *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        free(s->v[i]);
+    s->n = 0;
+}
+
+static void strs_free(struct strs *s)
+{
+    strs_clear(s);
+    free(s->v);
+    s->v = NULL;
+    s->alloc = 0;
+}
+
+/* Drop the first <n> strings of <s>, keeping those added since. */
+static void drop_sent(struct strs *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(s->v[i]);
+    memmove(s->v, s->v + n, (s->n - n) * sizeof(*s->v));
+    s->n -= n;
+}
+
+static char *key(const char *prefix, const char *loc, const char *kind)
+{
+    struct sbuf b;
+
+    sbuf_init(&b, 0);
+    sbuf_addf(&b, "%s:fleet:{%s}:%s", prefix, loc, kind);
+    return sbuf_take(&b, NULL);
+}
+
+static void cancel(struct loop_timer **t)
+{
+    if (*t)
+        loop_timer_cancel(*t);
+    *t = NULL;
+}
+
+static void claim_later(struct fleet *f, unsigned long ms);
+static void register_tests(struct fleet *f);
+
+static void on_replan(void *arg)
+{
+    struct fleet *f = arg;
+
+    f->replan_timer = NULL;
+    register_tests(f);
+}
+
+/* ---- Alone or in the fleet ---- */
+
+static void set_active(struct fleet *f, int on)
+{
+    if (f->active == on)
+        return;
+    f->active = on;
+    schedule_set_fleet(f->sched, on);
+    if (on)
+        pwlog(PWLOG_INFO, "fleet.joined",
+              "claiming tests with the fleet in Redis (%s)", f->due);
+    else
+        pwlog(PWLOG_WARN, "fleet.alone",
+              "no Redis for %llu ms: every test runs on this runner on its "
+              "own phase until Redis is back",
+              (unsigned long long)f->lease_ms);
+    f->changed(f->arg);
+}
+
+static void on_alone(void *arg)
+{
+    struct fleet *f = arg;
+
+    f->alone_timer = NULL;
+    set_active(f, 0);
+}
+
+static void alone_later(struct fleet *f)
+{
+    if (f->alone_timer == NULL && f->active)
+        f->alone_timer = loop_after(f->loop, (unsigned long)f->lease_ms,
+                                    on_alone, f);
+}
+
+/* ---- Claiming ---- */
+
+static void add_arg(struct strs *a, const char *s)
+{
+    strs_add(a, s);
+}
+
+static void add_num(struct strs *a, long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%lld", v);
+    strs_add(a, buf);
+}
+
+static void add_released(const char *id, void *arg)
+{
+    add_arg(arg, id);
+}
+
+/* Append a count and the ids <fn> hands out, the count first. */
+static size_t add_list(struct strs *a, size_t (*fn)(struct schedule *,
+                                                     sched_id_fn *, void *),
+                       struct schedule *s)
+{
+    size_t at = a->n, n;
+
+    add_arg(a, "0");
+    n = fn(s, add_released, a);
+    free(a->v[at]);
+    a->v[at] = xmalloc(24);
+    snprintf(a->v[at], 24, "%zu", n);
+    return n;
+}
+
+/* Append the count of <l> and its strings. */
+static void add_strs(struct strs *a, const struct strs *l)
+{
+    size_t i;
+
+    add_num(a, (long long)l->n);
+    for (i = 0; i < l->n; i++)
+        add_arg(a, l->v[i]);
+}
+
+static void on_claimed(struct redisReply *reply, void *arg)
+{
+    struct fleet *f = arg;
+    double mono = clock_mono();
+    long long now, first;
+    size_t i, got = 0, room_asked;
+
+
+    f->calling = 0;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements < 5) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            pwlog(PWLOG_WARN, "fleet.claim", "Redis refused the claim: %s",
+                  reply->str);
+        /* The leases it gave back are lost with it; they run out. */
+        claim_later(f, RETRY_MS);
+        return;
+    }
+    f->st.calls++;
+    f->st.released += f->sent_released;
+    now = reply->element[0]->integer;
+    first = reply->element[1]->integer;
+    f->st.members = (unsigned)reply->element[2]->integer;
+    f->st.skipped += (uint64_t)reply->element[3]->integer;
+    f->st.taken_over += (uint64_t)reply->element[4]->integer;
+    if (reply->element[3]->integer || reply->element[4]->integer)
+        pwlog(PWLOG_DEBUG, "fleet.claim",
+              "%lld instants skipped (running elsewhere), %lld runs taken "
+              "over from runners whose lease ran out",
+              reply->element[3]->integer, reply->element[4]->integer);
+    room_asked = f->asked;
+    drop_sent(&f->released, f->sent_released);
+    drop_sent(&f->unknown, f->sent_unknown);
+    for (i = 5; i + 1 < reply->elements; i += 2) {
+        const redisReply *id = reply->element[i];
+        long long at = reply->element[i + 1]->integer;
+
+        if (id->type != REDIS_REPLY_STRING)
+            continue;
+        got++;
+        if (!schedule_claim(f->sched, id->str,
+                            mono + (double)(at - now) / 1000.0))
+            strs_add(&f->unknown, id->str);
+    }
+    f->st.claimed += got;
+    f->backlog = room_asked > 0 && got >= room_asked;
+    if (got)
+        f->changed(f->arg);
+    if (f->stopped) {
+        claim_later(f, 1);
+    } else if (f->backlog || f->kicked) {
+        claim_later(f, f->kicked ? RELEASE_MS : CLAIM_BUSY_MS);
+    } else if (first < 0) {
+        claim_later(f, CLAIM_IDLE_MS);
+    } else {
+        long long wait = first - now - FLEET_AHEAD_MS / 2;
+
+        if (wait < CLAIM_BUSY_MS)
+            wait = CLAIM_BUSY_MS;
+        if (wait > CLAIM_IDLE_MS)
+            wait = CLAIM_IDLE_MS;
+        claim_later(f, (unsigned long)wait);
+    }
+}
+
+static void claim(struct fleet *f)
+{
+    struct strs a = { NULL, 0, 0 };
+    size_t room = 0;
+    double now = clock_mono();
+
+    if (f->calling || !redis_up(f->redis))
+        return;
+    cancel(&f->claim_timer);
+    schedule_released(f->sched, add_released, &f->released);
+    /* Stopping, a claim only gives leases back. */
+    if (f->stopped && f->released.n == 0 && f->unknown.n == 0)
+        return;
+    if (f->active && !f->stopped)
+        room = f->room(f->arg);
+    add_arg(&a, "EVAL");
+    add_arg(&a, CLAIM);
+    add_arg(&a, "5");
+    add_arg(&a, f->due);
+    add_arg(&a, f->every);
+    add_arg(&a, f->lease);
+    add_arg(&a, f->owner);
+    add_arg(&a, f->members);
+    add_arg(&a, f->runner);
+    add_num(&a, FLEET_AHEAD_MS);
+    add_num(&a, (long long)room);
+    add_num(&a, (long long)f->lease_ms);
+    add_strs(&a, &f->released);
+    f->sent_released = f->released.n;
+    if (now >= f->next_renew) {
+        add_list(&a, schedule_running_leased, f->sched);
+        f->next_renew = now + (double)f->lease_ms / 3000.0;
+    } else {
+        add_arg(&a, "0");
+    }
+    add_strs(&a, &f->unknown);
+    f->sent_unknown = f->unknown.n;
+    f->calling = 1;
+    f->kicked = 0;
+    f->asked = room;
+    redis_command(f->redis, on_claimed, f, (int)a.n, (const char **)a.v,
+                  NULL);
+    redis_flush(f->redis);
+    strs_free(&a);
+}
+
+static void on_claim_timer(void *arg)
+{
+    struct fleet *f = arg;
+
+    f->claim_timer = NULL;
+    claim(f);
+}
+
+static void claim_later(struct fleet *f, unsigned long ms)
+{
+    cancel(&f->claim_timer);
+    f->claim_due = clock_mono() + (double)ms / 1e3;
+    f->claim_timer = loop_after(f->loop, ms ? ms : 1, on_claim_timer, f);
+}
+
+void fleet_kick(struct fleet *f)
+{
+    if (f == NULL || !f->active)
+        return;
+    if (f->calling) {
+        f->kicked = 1;
+        return;
+    }
+    /* A run ended: its lease goes back within RELEASE_MS, so the runner
+     * that claims the test's next instant finds it free, and the runs
+     * that end meanwhile go back with it, in one script. */
+    if (f->claim_timer == NULL || f->claim_due > clock_mono() + RELEASE_MS / 1e3)
+        claim_later(f, RELEASE_MS);
+}
+
+void fleet_stop_claiming(struct fleet *f)
+{
+    if (f)
+        f->stopped = 1;
+}
+
+void fleet_give_back(struct fleet *f)
+{
+    if (f == NULL)
+        return;
+    f->stopped = 1;
+    cancel(&f->claim_timer);
+    claim(f); /* when one is on its way, its answer sends this */
+}
+
+/* ---- Registering ---- */
+
+struct reg {
+    struct fleet *f;
+    unsigned long gen;
+};
+
+struct plan {
+    struct fleet *f;
+    struct strs every, due; /* HSET and ZADD arguments being built */
+    size_t n;
+};
+
+static void on_registered(struct redisReply *reply, void *arg)
+{
+    struct reg *r = arg;
+    struct fleet *f = r->f;
+    unsigned long gen = r->gen;
+
+    free(r);
+    if (f == NULL || gen != f->reg_gen)
+        return;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        if (reply && !f->reg_failed)
+            pwlog(PWLOG_WARN, "fleet.register",
+                  "Redis refused the tests' registration: %s", reply->str);
+        f->reg_failed = 1;
+    }
+    if (--f->reg_pending > 0)
+        return;
+    if (f->reg_failed) {
+        cancel(&f->replan_timer);
+        f->replan_timer = loop_after(f->loop, RETRY_MS, on_replan, f);
+        return;
+    }
+    cancel(&f->alone_timer);
+    set_active(f, 1);
+    claim(f);
+}
+
+static void send_chunk(struct plan *p, struct strs *a)
+{
+    struct reg *r;
+
+    if (a->n <= 3)
+        return;
+    r = xmalloc(sizeof(*r));
+    r->f = p->f;
+    r->gen = p->f->reg_gen;
+    p->f->reg_pending++;
+    redis_command(p->f->redis, on_registered, r, (int)a->n,
+                  (const char **)a->v, NULL);
+    strs_clear(a);
+}
+
+static void start_chunks(struct plan *p)
+{
+    add_arg(&p->every, "HSET");
+    add_arg(&p->every, p->f->every);
+    add_arg(&p->due, "ZADD");
+    add_arg(&p->due, p->f->due);
+    add_arg(&p->due, "NX");
+}
+
+static void plan_one(const char *id, uint64_t every_ms, int64_t first_wall_ms,
+                     void *arg)
+{
+    struct plan *p = arg;
+
+    add_arg(&p->every, id);
+    add_num(&p->every, (long long)every_ms);
+    add_num(&p->due, (long long)first_wall_ms);
+    add_arg(&p->due, id);
+    if (++p->n % REGISTER_CHUNK == 0) {
+        send_chunk(p, &p->every);
+        send_chunk(p, &p->due);
+        start_chunks(p);
+    }
+}
+
+static void register_tests(struct fleet *f)
+{
+    struct plan p;
+
+    cancel(&f->replan_timer);
+    if (!redis_up(f->redis))
+        return;
+    memset(&p, 0, sizeof(p));
+    p.f = f;
+    f->reg_gen++;
+    f->reg_pending = 1; /* held until every chunk is out */
+    f->reg_failed = 0;
+    start_chunks(&p);
+    schedule_plan(f->sched, plan_one, &p);
+    send_chunk(&p, &p.every);
+    send_chunk(&p, &p.due);
+    strs_free(&p.every);
+    strs_free(&p.due);
+    redis_flush(f->redis);
+    f->replan_timer = loop_after(f->loop, REPLAN_MS, on_replan, f);
+    /* The hold: answered at once, after the replies of the chunks. */
+    {
+        struct reg *r = xmalloc(sizeof(*r));
+        const char *ping[] = { "PING" };
+
+        r->f = f;
+        r->gen = f->reg_gen;
+        redis_command(f->redis, on_registered, r, 1, ping, NULL);
+    }
+}
+
+void fleet_replan(struct fleet *f)
+{
+    if (f == NULL)
+        return;
+    cancel(&f->replan_timer);
+    register_tests(f);
+}
+
+/* ---- Redis coming and going ---- */
+
+static void on_redis(int up, void *arg)
+{
+    struct fleet *f = arg;
+
+    if (up) {
+        cancel(&f->replan_timer);
+        register_tests(f);
+        return;
+    }
+    cancel(&f->claim_timer);
+    cancel(&f->replan_timer);
+    f->reg_gen++; /* replies still due are of a connection now gone */
+    f->reg_pending = 0;
+    alone_later(f);
+}
+
+struct fleet *fleet_new(struct loop *loop, struct redis *redis,
+                        struct schedule *sched, const char *prefix,
+                        const char *location, const char *runner_id,
+                        uint64_t lease_ttl_ms, fleet_room_fn *room,
+                        fleet_changed_fn *changed, void *arg)
+{
+    struct fleet *f = xcalloc(1, sizeof(*f));
+    const char *loc = location ? location : "default";
+
+    f->loop = loop;
+    f->redis = redis;
+    f->sched = sched;
+    f->due = key(prefix, loc, "due");
+    f->every = key(prefix, loc, "every");
+    f->lease = key(prefix, loc, "lease");
+    f->owner = key(prefix, loc, "owner");
+    f->members = key(prefix, loc, "members");
+    f->runner = xstrdup(runner_id);
+    f->prefix = xstrdup(prefix);
+    f->lease_ms = lease_ttl_ms;
+    f->room = room;
+    f->changed = changed;
+    f->arg = arg;
+    f->active = 1;
+    schedule_set_fleet(sched, 1);
+    redis_watch(redis, on_redis, f);
+    if (redis_up(redis))
+        register_tests(f);
+    else
+        alone_later(f);
+    return f;
+}
+
+void fleet_free(struct fleet *f)
+{
+    if (f == NULL)
+        return;
+    redis_unwatch(f->redis, on_redis, f);
+    cancel(&f->claim_timer);
+    cancel(&f->alone_timer);
+    cancel(&f->replan_timer);
+    strs_free(&f->unknown);
+    strs_free(&f->released);
+    free(f->due);
+    free(f->every);
+    free(f->lease);
+    free(f->owner);
+    free(f->members);
+    free(f->runner);
+    free(f->prefix);
+    free(f);
+}
+
+void fleet_stats(const struct fleet *f, struct fleet_stats *st)
+{
+    *st = f->st;
+    st->active = f->active;
+}
+
+/* ---- Rates ---- */
+
+struct grant {
+    fleet_granted_fn *fn;
+    void *arg;
+};
+
+static void on_granted(struct redisReply *reply, void *arg)
+{
+    struct grant g = *(struct grant *)arg;
+    double mono = clock_mono();
+    long long now, from, to;
+
+    free(arg);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        g.fn(0, 0, g.arg);
+        return;
+    }
+    now = reply->element[0]->integer;
+    from = reply->element[1]->integer;
+    to = reply->element[2]->integer;
+    g.fn(mono + (double)(from - now) / 1e6, mono + (double)(to - now) / 1e6,
+         g.arg);
+}
+
+void fleet_ask_rate(struct fleet *f, const char *target, double spacing,
+                    unsigned k, fleet_granted_fn *fn, void *arg)
+{
+    struct grant *g = xmalloc(sizeof(*g));
+    struct sbuf key = SBUF_INIT;
+    char sp[32], n[16];
+    const char *argv[7];
+
+    g->fn = fn;
+    g->arg = arg;
+    keys_name(&key, f->prefix, "rate", target);
+    snprintf(sp, sizeof(sp), "%.0f", ceil(spacing * 1e6));
+    snprintf(n, sizeof(n), "%u", k);
+    argv[0] = "EVAL";
+    argv[1] = GRANT;
+    argv[2] = "1";
+    argv[3] = key.buf;
+    argv[4] = sp;
+    argv[5] = n;
+    argv[6] = GRANT_LEAD_US;
+    redis_command(f->redis, on_granted, g, 7, argv, NULL);
+    redis_flush(f->redis);
+    sbuf_release(&key);
+}
+
+int fleet_active(const struct fleet *f)
+{
+    return f != NULL && f->active;
+}
