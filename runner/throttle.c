@@ -410,6 +410,14 @@ void throttle_grant(struct throttle *t, size_t i, unsigned long gen,
         return;
     b = &t->targets[i];
     b->asking = 0;
+    /* Spans never overlap in Redis's time; here each is placed by the
+     * moment its answer came, so one may seem to begin a little before
+     * the last one ended.  It is moved to begin at that end: later is
+     * always safe, and its slots fit as Redis counted them. */
+    if (to > from && from < b->grant_to) {
+        to += b->grant_to - from;
+        from = b->grant_to;
+    }
     if (to > from) {
         b->grant_from = from;
         b->grant_to = to;

@@ -71,8 +71,11 @@ int throttle_held(const struct throttle *t, size_t i);
  * has waiting (at most a quarter of a second of the rate) -- and its
  * requests leave only inside a span, each with its whole interval in it.
  * Spans of the fleet never overlap (fleet.h grants them from one clock
- * in Redis), so no window holds more than the rate allows, whichever
- * runners sent them.  The overall rate stays each runner's own. */
+ * in Redis), and in a span the slots are fixed: a request leaves within
+ * the tolerance of its slot, early or late, so k requests of the fleet
+ * span at least k - 1 intervals less twice the tolerance, whichever
+ * runners sent them -- which the 2% slack on each interval covers in any
+ * window of a second.  The overall rate stays each runner's own. */
 
 /* Ask for a grant of <k> requests at <spacing> seconds apart for target
  * <i>; answer with throttle_grant(t, i, <gen>, ...), later, from the

@@ -529,6 +529,103 @@ START_TEST(test_schedule_held_and_in_flight)
 }
 END_TEST
 
+/* ---- A fleet ---- */
+
+struct ids {
+    char *v[16];
+    size_t n;
+};
+
+static void collect_id(const char *id, void *arg)
+{
+    struct ids *x = arg;
+
+    ck_assert_uint_lt(x->n, 16);
+    x->v[x->n++] = xstrdup(id);
+}
+
+static void ids_free(struct ids *x)
+{
+    while (x->n)
+        free(x->v[--x->n]);
+}
+
+static void plan_count(const char *id, uint64_t every_ms, int64_t first,
+                       void *arg)
+{
+    int64_t now = (int64_t)(clock_wall() * 1000);
+
+    ck_assert_uint_eq(every_ms, 10000);
+    ck_assert_int_gt(first, now - 1);
+    ck_assert_int_le(first, now + 10000);
+    ck_assert(strncmp(id, "f@", 2) == 0);
+    ++*(size_t *)arg;
+}
+
+/* In fleet mode nothing runs but the instants claimed; each claimed run
+ * gives its lease back when it ends, a skipped one at once, and a reload
+ * keeps what was claimed.  Alone again, every test runs on its phase. */
+START_TEST(test_schedule_fleet_claims)
+{
+    char *sc[1] = { scen("f", "10s", 3, 0, "") };
+    struct suite *su = load("fleet", sc, 1), *su2;
+    struct schedule *s = schedule_new(su, &on_t, NULL);
+    struct sched_test t;
+    struct sched_handle h;
+    struct ids rel = { { NULL }, 0 }, run = { { NULL }, 0 };
+    size_t planned = 0;
+
+    ck_assert_uint_eq(schedule_count(s), 3);
+    schedule_plan(s, plan_count, &planned);
+    ck_assert_uint_eq(planned, 3);
+    schedule_set_fleet(s, 1);
+    ck_assert_int_eq(schedule_fleet(s), 1);
+    tu_clock_advance(25.0); /* every test passed two instants */
+    ck_assert_int_eq(pop(s, &t), 0);
+    ck_assert(isinf(schedule_next_due(s)));
+    ck_assert_int_eq(schedule_claim(s, "f@t[a=9]", clock_mono()), 0);
+    ck_assert_int_eq(schedule_claim(s, "f@t[a=1]", clock_mono() + 0.2), 1);
+    ck_assert_int_eq(schedule_claim(s, "f@t[a=2]", clock_mono()), 1);
+    ck_assert_uint_eq(schedule_queued(s), 2);
+    ck_assert_int_eq(pop(s, &t), 1);
+    ck_assert_str_eq(t.id, "f@t[a=2]");
+    h = t.handle;
+    ck_assert_int_eq(pop(s, &t), 0); /* a=1 not due for 0.2 s */
+    ck_assert_uint_eq(schedule_running_leased(s, collect_id, &run), 1);
+    ck_assert_str_eq(run.v[0], "f@t[a=2]");
+    /* A reload keeps the claimed instant of a=1. */
+    sc[0] = scen("f", "10s", 3, 0, "");
+    su2 = load("fleet2", sc, 1);
+    ck_assert_int_eq(schedule_reload(s, su2, &on_t, NULL), PW_OK);
+    suite_free(su);
+    su = su2;
+    /* Its next instant claimed while it runs: skipped, the lease kept by
+     * the run. */
+    ck_assert_int_eq(schedule_claim(s, "f@t[a=2]", clock_mono()), 1);
+    tu_clock_advance(0.3);
+    ck_assert_int_eq(pop(s, &t), 1);
+    ck_assert_str_eq(t.id, "f@t[a=1]");
+    ck_assert_int_eq(pop(s, &t), 0);
+    ck_assert_uint_eq(schedule_released(s, collect_id, &rel), 0);
+    schedule_done(s, h, RUN_PASS);
+    schedule_done(s, t.handle, RUN_FAIL);
+    ck_assert_uint_eq(schedule_released(s, collect_id, &rel), 2);
+    ck_assert_str_eq(rel.v[0], "f@t[a=2]");
+    ck_assert_str_eq(rel.v[1], "f@t[a=1]");
+    ck_assert_uint_eq(schedule_released(s, collect_id, &rel), 0);
+    ck_assert_uint_eq(schedule_queued(s), 0);
+    /* Alone: all three on their phases again, within a period. */
+    schedule_set_fleet(s, 0);
+    ck_assert_uint_eq(schedule_queued(s), 3);
+    tu_clock_advance(10.1);
+    ck_assert_int_eq(pop(s, &t) + pop(s, &t) + pop(s, &t), 3);
+    ids_free(&rel);
+    ids_free(&run);
+    schedule_free(s);
+    suite_free(su);
+}
+END_TEST
+
 /* ---- Memory and limits ---- */
 
 START_TEST(test_schedule_memory_per_test)
@@ -634,6 +731,7 @@ static Suite *schedule_suite(void)
     tcase_add_test(tf, test_schedule_no_starvation);
     tcase_add_test(tf, test_schedule_late_pop_no_burst);
     tcase_add_test(tf, test_schedule_held_and_in_flight);
+    tcase_add_test(tf, test_schedule_fleet_claims);
     tcase_add_test(tm, test_schedule_memory_per_test);
     suite_add_tcase(s, tp);
     suite_add_tcase(s, tr);

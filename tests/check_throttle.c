@@ -237,6 +237,151 @@ START_TEST(test_window_days_hours_zones)
 }
 END_TEST
 
+/* ---- Rates shared by a fleet ---- */
+
+/* The granting side of a fleet, as the script in Redis does it: one
+ * theoretical time for the target, moved on by each span granted, and the
+ * answer comes later, from the loop. */
+struct grantor {
+    struct loop *l;
+    double tat;
+    size_t asks;
+    struct pending {
+        struct throttle *t;
+        size_t i;
+        unsigned long gen;
+        double from, to;
+    } p[64];
+    size_t np;
+    struct throttle **members;
+};
+
+static void on_answer(void *arg)
+{
+    struct grantor *gr = arg;
+    size_t i;
+
+    for (i = 0; i < gr->np; i++)
+        throttle_grant(gr->p[i].t, gr->p[i].i, gr->p[i].gen, gr->p[i].from,
+                       gr->p[i].to);
+    gr->np = 0;
+}
+
+struct member {
+    struct grantor *gr;
+    struct throttle *t;
+};
+
+static void ask_span(size_t i, double spacing, unsigned k, unsigned long gen,
+                     void *arg)
+{
+    struct member *m = arg;
+    struct grantor *gr = m->gr;
+    double now = now_s(), from = gr->tat > now ? gr->tat : now;
+
+    ck_assert_uint_ge(k, 1);
+    ck_assert_uint_lt(gr->np, 64);
+    gr->tat = from + k * spacing;
+    gr->p[gr->np].t = m->t;
+    gr->p[gr->np].i = i;
+    gr->p[gr->np].gen = gen;
+    gr->p[gr->np].from = from;
+    gr->p[gr->np].to = gr->tat;
+    gr->np++;
+    gr->asks++;
+    loop_after(gr->l, 1, on_answer, gr);
+}
+
+/* Two runners' throttles share one target at 50/s, 20 requests each: the
+ * 40 leave from both, as the target sees them never more than the rate
+ * allows, and the grants came in fewer asks than requests. */
+START_TEST(test_throttle_shared_by_two)
+{
+    struct grant g;
+    struct ask asks[40];
+    struct grantor gr;
+    struct member m[2];
+    double sorted[40];
+    size_t i, j;
+
+    memset(&g, 0, sizeof(g));
+    memset(&gr, 0, sizeof(gr));
+    g.l = gr.l = loop_new();
+    g.want = 40;
+    for (j = 0; j < 2; j++) {
+        m[j].gr = &gr;
+        m[j].t = throttle_new(g.l, 1, 0);
+        throttle_set_target_rate(m[j].t, 0, 50);
+        throttle_share(m[j].t, ask_span, &m[j], 1);
+    }
+    for (i = 0; i < 40; i++) {
+        asks[i].g = &g;
+        asks[i].target = (int)(i % 2);
+        g.in_acquire = 1;
+        throttle_acquire(m[i % 2].t, 0, on_grant, &asks[i]);
+        g.in_acquire = 0;
+    }
+    arm_deadline(g.l);
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 40);
+    memcpy(sorted, g.t, sizeof(sorted));
+    for (i = 1; i < 40; i++)
+        for (j = i; j > 0 && sorted[j] < sorted[j - 1]; j--) {
+            double x = sorted[j];
+
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = x;
+        }
+    /* Each leaves within the tolerance of its slot, and the slots of the
+     * two runners' spans are one grid: k requests span k - 1 intervals
+     * less twice the tolerance, never less, however many runners. */
+    for (i = 0; i < 40; i++)
+        for (j = i + 1; j < 40; j++)
+            ck_assert_msg(sorted[j] - sorted[i] >=
+                              (double)(j - i) * 0.020 -
+                                  2 * THROTTLE_TOLERANCE_S,
+                          "requests %zu to %zu in %.4f s", i, j,
+                          sorted[j] - sorted[i]);
+    /* Each runner asked for what it had waiting, a quarter second's worth
+     * at most (13 at 50/s). */
+    ck_assert_uint_lt(gr.asks, 40);
+    ck_assert_uint_ge(gr.asks, 4);
+    for (j = 0; j < 2; j++)
+        throttle_free(m[j].t);
+    loop_free(g.l);
+}
+END_TEST
+
+/* Alone again (Redis gone), a runner of a fleet of two keeps to half the
+ * rate: requests 50 ms apart at 40/s. */
+START_TEST(test_throttle_alone_keeps_its_share)
+{
+    struct grant g;
+    struct ask asks[5];
+    struct throttle *t;
+    size_t i;
+
+    memset(&g, 0, sizeof(g));
+    g.l = loop_new();
+    g.want = 5;
+    t = throttle_new(g.l, 1, 0);
+    throttle_set_target_rate(t, 0, 40);
+    throttle_share(t, NULL, NULL, 2);
+    for (i = 0; i < 5; i++) {
+        asks[i].g = &g;
+        throttle_acquire(t, 0, on_grant, &asks[i]);
+    }
+    arm_deadline(g.l);
+    loop_run(g.l);
+    ck_assert_uint_eq(g.n, 5);
+    for (i = 1; i < 5; i++)
+        ck_assert_msg(g.t[i] - g.t[i - 1] >= 0.050 - THROTTLE_TOLERANCE_S,
+                      "%.4f s apart", g.t[i] - g.t[i - 1]);
+    throttle_free(t);
+    loop_free(g.l);
+}
+END_TEST
+
 static Suite *throttle_suite(void)
 {
     Suite *s = suite_create("throttle");
@@ -246,6 +391,8 @@ static Suite *throttle_suite(void)
     tcase_add_test(tc, test_throttle_overall_rate_changes);
     tcase_add_test(tc, test_throttle_window_and_groups);
     tcase_add_test(tc, test_window_days_hours_zones);
+    tcase_add_test(tc, test_throttle_shared_by_two);
+    tcase_add_test(tc, test_throttle_alone_keeps_its_share);
     suite_add_tcase(s, tc);
     return s;
 }
