@@ -1,6 +1,7 @@
 /* fleet.c -- the claim script and the registration of a runner's tests. */
 #include <hiredis/hiredis.h>
 #include <math.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,10 @@
 #define REGISTER_CHUNK 256
 /* A lease goes back at most this long after its run ended. */
 #define RELEASE_MS     10
+/* Most instants claimed ahead and waiting: at 250 ms ahead, enough for
+ * 16,000 runs/s, and few enough that a runner falling behind leaves the
+ * rest to the others. */
+#define FLEET_AHEAD_MAX 4096
 /* A rate's span starts this far after Redis granted it (us): it reaches
  * the runner before it begins, and no slot of it is lost to the way. */
 #define GRANT_LEAD_US  "10000"
@@ -38,29 +43,43 @@
  * Returns: Redis time (ms), the earliest due instant left (-1: none),
  * runners that claimed within a lease, instants skipped, runs taken over,
  * then id, instant pairs. */
+/* KEYS: due, every, lease, owner, members.
+ * ARGV: runner, ahead ms, room (instants due now it may take), room
+ * ahead (instants due within <ahead>), lease ms, then three lists, each a
+ * count and that many ids: leases to give back, leases to renew, tests
+ * this runner does not know (dropped from the schedule; the runners that
+ * have them put them back when they next register).
+ * Returns: Redis time (ms), the earliest due instant left (-1: none),
+ * runners that claimed within a lease, instants skipped, runs taken over,
+ * then id, instant pairs. */
 static const char CLAIM[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local me, ahead = ARGV[1], tonumber(ARGV[2])\n"
-    "local room, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local i = 5\n"
-    "local n = tonumber(ARGV[i]); i = i + 1\n"
-    "for k = 1, n do\n"
-    "  local id = ARGV[i]; i = i + 1\n"
+    "local room, later, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]),"
+    " tonumber(ARGV[5])\n"
+    "local i = 6\n"
+    "local function list()\n"
+    "  local n = tonumber(ARGV[i]); local first = i + 1\n"
+    "  i = i + 1 + n\n"
+    "  return first, first + n - 1\n"
+    "end\n"
+    "local a, b = list()\n"
+    "for k = a, b do\n"
+    "  local id = ARGV[k]\n"
     "  if redis.call('HGET', KEYS[4], id) == me then\n"
     "    redis.call('ZREM', KEYS[3], id); redis.call('HDEL', KEYS[4], id)\n"
     "  end\n"
     "end\n"
-    "n = tonumber(ARGV[i]); i = i + 1\n"
-    "for k = 1, n do\n"
-    "  local id = ARGV[i]; i = i + 1\n"
-    "  if redis.call('HGET', KEYS[4], id) == me then\n"
-    "    redis.call('ZADD', KEYS[3], 'XX', now + ttl, id)\n"
+    "a, b = list()\n"
+    "for k = a, b do\n"
+    "  if redis.call('HGET', KEYS[4], ARGV[k]) == me then\n"
+    "    redis.call('ZADD', KEYS[3], 'XX', now + ttl, ARGV[k])\n"
     "  end\n"
     "end\n"
-    "n = tonumber(ARGV[i]); i = i + 1\n"
-    "for k = 1, n do\n"
-    "  local id = ARGV[i]; i = i + 1\n"
+    "a, b = list()\n"
+    "for k = a, b do\n"
+    "  local id = ARGV[k]\n"
     "  redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)\n"
     "  if redis.call('HGET', KEYS[4], id) == me then\n"
     "    redis.call('ZREM', KEYS[3], id); redis.call('HDEL', KEYS[4], id)\n"
@@ -79,9 +98,10 @@ static const char CLAIM[] =
     "    out[5] = out[5] + 1; room = room - 1\n"
     "  end\n"
     "end\n"
-    "if room > 0 then\n"
-    "  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now + ahead,"
-    " 'WITHSCORES', 'LIMIT', 0, room)\n"
+    "local function claim(lo, hi, max)\n"
+    "  if max <= 0 then return end\n"
+    "  local due = redis.call('ZRANGEBYSCORE', KEYS[1], lo, hi,"
+    " 'WITHSCORES', 'LIMIT', 0, max)\n"
     "  for j = 1, #due, 2 do\n"
     "    local id, at = due[j], tonumber(due[j + 1])\n"
     "    local every = tonumber(redis.call('HGET', KEYS[2], id))\n"
@@ -94,8 +114,8 @@ static const char CLAIM[] =
     "      end\n"
     "      redis.call('ZADD', KEYS[1], nx, id)\n"
     "      local held = redis.call('ZSCORE', KEYS[3], id)\n"
-    "      local owner = redis.call('HGET', KEYS[4], id)\n"
-    "      if held and tonumber(held) > now and owner ~= me then\n"
+    "      if held and tonumber(held) > now and\n"
+    "         redis.call('HGET', KEYS[4], id) ~= me then\n"
     "        out[4] = out[4] + 1\n"
     "      else\n"
     "        local run = at > now and at or now\n"
@@ -106,6 +126,8 @@ static const char CLAIM[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "claim('-inf', now, room)\n"
+    "claim('(' .. now, now + ahead, later)\n"
     "local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
     "if #first == 2 then out[2] = tonumber(first[2]) end\n"
     "return out\n";
@@ -161,6 +183,9 @@ struct fleet {
     struct strs released, unknown;
     size_t sent_released, sent_unknown;
     struct fleet_stats st;
+    char claim_sha[41], grant_sha[41];
+    size_t plan_pos;       /* where registration goes on from */
+    unsigned long plan_gen; /* the schedule's generation it walks */
 };
 
 static void strs_add(struct strs *s, const char *str)
@@ -195,6 +220,32 @@ static void drop_sent(struct strs *s, size_t n)
         free(s->v[i]);
     memmove(s->v, s->v + n, (s->n - n) * sizeof(*s->v));
     s->n -= n;
+}
+
+static void sha_of(const char *script, char out[41])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    size_t i;
+
+    SHA1((const unsigned char *)script, strlen(script), md);
+    for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Load both scripts; EVALSHA after it on the same connection finds them. */
+static void load_scripts(struct fleet *f)
+{
+    const char *claim[3] = { "SCRIPT", "LOAD", CLAIM };
+    const char *grant[3] = { "SCRIPT", "LOAD", GRANT };
+
+    redis_command(f->redis, NULL, NULL, 3, claim, NULL);
+    redis_command(f->redis, NULL, NULL, 3, grant, NULL);
+}
+
+static int noscript(const struct redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR &&
+           strncmp(reply->str, "NOSCRIPT", 8) == 0;
 }
 
 static char *key(const char *prefix, const char *loc, const char *kind)
@@ -312,6 +363,12 @@ static void on_claimed(struct redisReply *reply, void *arg)
 
 
     f->calling = 0;
+    if (noscript(reply)) {
+        /* Redis lost its scripts (a restart, a failover, SCRIPT FLUSH). */
+        load_scripts(f);
+        claim_later(f, 1);
+        return;
+    }
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
         reply->elements < 5) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
@@ -371,7 +428,7 @@ static void on_claimed(struct redisReply *reply, void *arg)
 static void claim(struct fleet *f)
 {
     struct strs a = { NULL, 0, 0 };
-    size_t room = 0;
+    size_t room = 0, later = 0, queued = schedule_queued(f->sched);
     double now = clock_mono();
 
     if (f->calling || !redis_up(f->redis))
@@ -381,10 +438,12 @@ static void claim(struct fleet *f)
     /* Stopping, a claim only gives leases back. */
     if (f->stopped && f->released.n == 0 && f->unknown.n == 0)
         return;
-    if (f->active && !f->stopped)
+    if (f->active && !f->stopped) {
         room = f->room(f->arg);
-    add_arg(&a, "EVAL");
-    add_arg(&a, CLAIM);
+        later = queued < FLEET_AHEAD_MAX ? FLEET_AHEAD_MAX - queued : 0;
+    }
+    add_arg(&a, "EVALSHA");
+    add_arg(&a, f->claim_sha);
     add_arg(&a, "5");
     add_arg(&a, f->due);
     add_arg(&a, f->every);
@@ -394,6 +453,7 @@ static void claim(struct fleet *f)
     add_arg(&a, f->runner);
     add_num(&a, FLEET_AHEAD_MS);
     add_num(&a, (long long)room);
+    add_num(&a, (long long)later);
     add_num(&a, (long long)f->lease_ms);
     add_strs(&a, &f->released);
     f->sent_released = f->released.n;
@@ -407,7 +467,7 @@ static void claim(struct fleet *f)
     f->sent_unknown = f->unknown.n;
     f->calling = 1;
     f->kicked = 0;
-    f->asked = room;
+    f->asked = room + later;
     redis_command(f->redis, on_claimed, f, (int)a.n, (const char **)a.v,
                   NULL);
     redis_flush(f->redis);
@@ -461,6 +521,11 @@ void fleet_give_back(struct fleet *f)
 
 /* ---- Registering ---- */
 
+/* Chunks of a registration on their way at once: the next goes out as
+ * one is answered, so a million tests never sit in the connection's
+ * buffer together. */
+#define REGISTER_WINDOW 4
+
 struct reg {
     struct fleet *f;
     unsigned long gen;
@@ -469,8 +534,9 @@ struct reg {
 struct plan {
     struct fleet *f;
     struct strs every, due; /* HSET and ZADD arguments being built */
-    size_t n;
 };
+
+static void send_chunks(struct fleet *f);
 
 static void on_registered(struct redisReply *reply, void *arg)
 {
@@ -481,13 +547,18 @@ static void on_registered(struct redisReply *reply, void *arg)
     free(r);
     if (f == NULL || gen != f->reg_gen)
         return;
+    f->reg_pending--;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply && !f->reg_failed)
             pwlog(PWLOG_WARN, "fleet.register",
                   "Redis refused the tests' registration: %s", reply->str);
         f->reg_failed = 1;
     }
-    if (--f->reg_pending > 0)
+    if (!f->reg_failed && f->plan_pos < schedule_count(f->sched)) {
+        send_chunks(f);
+        return;
+    }
+    if (f->reg_pending > 0)
         return;
     if (f->reg_failed) {
         cancel(&f->replan_timer);
@@ -499,28 +570,15 @@ static void on_registered(struct redisReply *reply, void *arg)
     claim(f);
 }
 
-static void send_chunk(struct plan *p, struct strs *a)
+static void send_reg(struct fleet *f, struct strs *a)
 {
-    struct reg *r;
+    struct reg *r = xmalloc(sizeof(*r));
 
-    if (a->n <= 3)
-        return;
-    r = xmalloc(sizeof(*r));
-    r->f = p->f;
-    r->gen = p->f->reg_gen;
-    p->f->reg_pending++;
-    redis_command(p->f->redis, on_registered, r, (int)a->n,
-                  (const char **)a->v, NULL);
-    strs_clear(a);
-}
-
-static void start_chunks(struct plan *p)
-{
-    add_arg(&p->every, "HSET");
-    add_arg(&p->every, p->f->every);
-    add_arg(&p->due, "ZADD");
-    add_arg(&p->due, p->f->due);
-    add_arg(&p->due, "NX");
+    r->f = f;
+    r->gen = f->reg_gen;
+    f->reg_pending++;
+    redis_command(f->redis, on_registered, r, (int)a->n, (const char **)a->v,
+                  NULL);
 }
 
 static void plan_one(const char *id, uint64_t every_ms, int64_t first_wall_ms,
@@ -532,42 +590,57 @@ static void plan_one(const char *id, uint64_t every_ms, int64_t first_wall_ms,
     add_num(&p->every, (long long)every_ms);
     add_num(&p->due, (long long)first_wall_ms);
     add_arg(&p->due, id);
-    if (++p->n % REGISTER_CHUNK == 0) {
-        send_chunk(p, &p->every);
-        send_chunk(p, &p->due);
-        start_chunks(p);
+}
+
+/* Send chunks until REGISTER_WINDOW are on their way or every test is. */
+static void send_chunks(struct fleet *f)
+{
+    struct plan p;
+
+    memset(&p, 0, sizeof(p));
+    p.f = f;
+    if (schedule_generation(f->sched) != f->plan_gen) {
+        f->plan_gen = schedule_generation(f->sched);
+        f->plan_pos = 0; /* positions changed: from the start again */
     }
+    while (f->reg_pending < REGISTER_WINDOW &&
+           f->plan_pos < schedule_count(f->sched)) {
+        add_arg(&p.every, "HSET");
+        add_arg(&p.every, f->every);
+        add_arg(&p.due, "ZADD");
+        add_arg(&p.due, f->due);
+        add_arg(&p.due, "NX");
+        f->plan_pos = schedule_plan_from(f->sched, f->plan_pos,
+                                         REGISTER_CHUNK, plan_one, &p);
+        if (p.every.n > 2) {
+            send_reg(f, &p.every);
+            send_reg(f, &p.due);
+        }
+        strs_clear(&p.every);
+        strs_clear(&p.due);
+    }
+    strs_free(&p.every);
+    strs_free(&p.due);
+    redis_flush(f->redis);
 }
 
 static void register_tests(struct fleet *f)
 {
-    struct plan p;
+    const char *ping[] = { "PING" };
 
     cancel(&f->replan_timer);
     if (!redis_up(f->redis))
         return;
-    memset(&p, 0, sizeof(p));
-    p.f = f;
     f->reg_gen++;
-    f->reg_pending = 1; /* held until every chunk is out */
+    f->reg_pending = 0;
     f->reg_failed = 0;
-    start_chunks(&p);
-    schedule_plan(f->sched, plan_one, &p);
-    send_chunk(&p, &p.every);
-    send_chunk(&p, &p.due);
-    strs_free(&p.every);
-    strs_free(&p.due);
-    redis_flush(f->redis);
+    f->plan_gen = schedule_generation(f->sched);
+    f->plan_pos = 0;
+    /* A PING first: with no test at all, its answer still ends the
+     * registration. */
+    send_reg(f, &(struct strs){ (char **)ping, 1, 1 });
+    send_chunks(f);
     f->replan_timer = loop_after(f->loop, REPLAN_MS, on_replan, f);
-    /* The hold: answered at once, after the replies of the chunks. */
-    {
-        struct reg *r = xmalloc(sizeof(*r));
-        const char *ping[] = { "PING" };
-
-        r->f = f;
-        r->gen = f->reg_gen;
-        redis_command(f->redis, on_registered, r, 1, ping, NULL);
-    }
 }
 
 void fleet_replan(struct fleet *f)
@@ -585,6 +658,7 @@ static void on_redis(int up, void *arg)
     struct fleet *f = arg;
 
     if (up) {
+        load_scripts(f);
         cancel(&f->replan_timer);
         register_tests(f);
         return;
@@ -620,11 +694,14 @@ struct fleet *fleet_new(struct loop *loop, struct redis *redis,
     f->changed = changed;
     f->arg = arg;
     f->active = 1;
+    sha_of(CLAIM, f->claim_sha);
+    sha_of(GRANT, f->grant_sha);
     schedule_set_fleet(sched, 1);
     redis_watch(redis, on_redis, f);
-    if (redis_up(redis))
+    if (redis_up(redis)) {
+        load_scripts(f);
         register_tests(f);
-    else
+    } else
         alone_later(f);
     return f;
 }
@@ -658,6 +735,7 @@ void fleet_stats(const struct fleet *f, struct fleet_stats *st)
 /* ---- Rates ---- */
 
 struct grant {
+    struct fleet *f;
     fleet_granted_fn *fn;
     void *arg;
 };
@@ -669,6 +747,8 @@ static void on_granted(struct redisReply *reply, void *arg)
     long long now, from, to;
 
     free(arg);
+    if (noscript(reply))
+        load_scripts(g.f);
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
         reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -690,13 +770,14 @@ void fleet_ask_rate(struct fleet *f, const char *target, double spacing,
     char sp[32], n[16];
     const char *argv[7];
 
+    g->f = f;
     g->fn = fn;
     g->arg = arg;
     keys_name(&key, f->prefix, "rate", target);
     snprintf(sp, sizeof(sp), "%.0f", ceil(spacing * 1e6));
     snprintf(n, sizeof(n), "%u", k);
-    argv[0] = "EVAL";
-    argv[1] = GRANT;
+    argv[0] = "EVALSHA";
+    argv[1] = f->grant_sha;
     argv[2] = "1";
     argv[3] = key.buf;
     argv[4] = sp;

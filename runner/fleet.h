@@ -24,8 +24,9 @@
  * gives back the leases of runs that ended, renews those of runs still
  * going, then -- up to the room the runner has -- hands out the tests
  * whose lease ran out (their runner stopped: they run now) and the tests
- * due within the next FLEET_AHEAD_MS, moving each to its next instant and
- * taking a lease of lease_ttl past its instant.  A test whose lease
+ * due now, then up to a cap of its own those due within the next
+ * FLEET_AHEAD_MS, moving each to its next instant and taking a lease of
+ * lease_ttl past its instant.  A test whose lease
  * another runner holds is still running there: that instant is skipped,
  * as a runner alone skips a test still in flight.  Time is Redis's
  * (TIME), so the runners' clocks need not agree.
@@ -51,7 +52,8 @@ struct schedule;
 
 struct fleet;
 
-/* How many more claimed instants the runner can take now. */
+/* How many more instants due now the runner can take (those due within
+ * FLEET_AHEAD_MS it takes up to a cap of its own). */
 typedef size_t fleet_room_fn(void *arg);
 /* Called after claims were queued in the schedule, or after the schedule
  * went in or out of fleet mode: the caller re-arms its due timer. */

@@ -797,6 +797,13 @@ size_t schedule_queued(const struct schedule *s)
     return s->timer.n + s->ready.n;
 }
 
+static size_t count_due(const struct schedule *s, size_t i, int64_t now);
+
+size_t schedule_queued_due(const struct schedule *s, double now)
+{
+    return s->ready.n + count_due(s, 0, to_ms(now));
+}
+
 int schedule_claim(struct schedule *s, const char *id, double due)
 {
     uint32_t i = lookup(s, id);
@@ -846,25 +853,30 @@ size_t schedule_running_leased(struct schedule *s, sched_id_fn *fn, void *arg)
     return n;
 }
 
-void schedule_plan(struct schedule *s, sched_plan_fn *fn, void *arg)
+size_t schedule_plan_from(struct schedule *s, size_t from, size_t max,
+                          sched_plan_fn *fn, void *arg)
 {
     int64_t wall = to_ms(clock_wall());
     struct sched_test t;
     size_t i;
 
-    for (i = 0; i < s->n; i++) {
+    for (i = from; i < s->n && i - from < max; i++) {
         const struct entry *e = &s->e[i];
-        struct matrix *m = scenario_matrix(suite_scenario(s->suite, e->sc));
         int64_t p = (int64_t)period_of(s, e);
         int64_t r = (wall - (int64_t)(e->hash % (uint64_t)p)) % p;
 
-        if (matrix_row_at(m, e->pos, s->row) != 1)
+        if (!render_at(s, (uint32_t)i, &t))
             continue;
-        render(s, (uint32_t)i, &t);
         if (r < 0)
             r += p;
         fn(t.id, (uint64_t)p, wall - r + p, arg);
     }
+    return i;
+}
+
+void schedule_plan(struct schedule *s, sched_plan_fn *fn, void *arg)
+{
+    schedule_plan_from(s, 0, s->n, fn, arg);
 }
 
 void schedule_visit(struct schedule *s, sched_visit_fn *fn, void *arg)

@@ -182,6 +182,9 @@ int schedule_fleet(const struct schedule *sc);
  * handed out. */
 size_t schedule_queued(const struct schedule *sc);
 
+/* Of those, the ones due at monotonic time <now>. */
+size_t schedule_queued_due(const struct schedule *sc, double now);
+
 /* Queue test <id> at monotonic time <due> for a claim it holds a lease
  * for.  Returns 1, or 0 when the schedule has no such test (the caller
  * gives the claim back as unknown).  A test already waiting for a claimed
@@ -207,6 +210,12 @@ typedef void sched_plan_fn(const char *id, uint64_t every_ms,
 
 /* Hand <fn> every test with its period and phase, to register them. */
 void schedule_plan(struct schedule *sc, sched_plan_fn *fn, void *arg);
+
+/* The same for at most <max> table positions from <from>; returns the
+ * position to go on from (schedule_count() at the end).  Positions hold
+ * until the next reload (schedule_generation()). */
+size_t schedule_plan_from(struct schedule *sc, size_t from, size_t max,
+                          sched_plan_fn *fn, void *arg);
 
 /* A number that changes at every schedule_reload(). */
 unsigned long schedule_generation(const struct schedule *sc);

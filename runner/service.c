@@ -413,8 +413,8 @@ static void arm_due(struct service *v)
                               on_due, v);
 }
 
-/* Claimed instants the runner may take now: enough to keep every slot
- * busy until the next claim comes back. */
+/* Instants due now the runner may claim: enough to keep every slot busy
+ * until the next claim comes back. */
 static size_t fleet_room(void *arg)
 {
     struct service *v = arg;
@@ -422,7 +422,7 @@ static size_t fleet_room(void *arg)
     size_t want = 2 * (size_t)suite_config(v->suite)->concurrency, have;
 
     engine_stats(v->engine, &es);
-    have = es.runs_in_flight + schedule_queued(v->sched);
+    have = es.runs_in_flight + schedule_queued_due(v->sched, clock_mono());
     return v->stopping || have >= want ? 0 : want - have;
 }
 

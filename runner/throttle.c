@@ -93,14 +93,18 @@ static int shared(const struct throttle *t, const struct bucket *b)
     return t->ask != NULL && b->interval > 0;
 }
 
-/* Most requests one grant asks for: a quarter of a second of the rate,
- * so a grant left unused wastes little of it. */
+/* Requests one grant asks for: those waiting, but at most a quarter of a
+ * second of the rate, so a grant left unused wastes little of it, and at
+ * least 20 ms of it, so a fast rate is not asked for every few requests. */
 static unsigned grant_size(const struct bucket *b)
 {
-    double k = ceil(0.25 / spacing(b->interval));
+    double sp = spacing(b->interval), k = ceil(0.25 / sp);
+    double least = ceil(0.02 / sp);
 
     if (k > (double)b->n)
         k = (double)b->n;
+    if (k < least)
+        k = least;
     return k < 1 ? 1 : k > 100000 ? 100000 : (unsigned)k;
 }
 

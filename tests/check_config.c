@@ -221,6 +221,33 @@ START_TEST(test_config_location)
 }
 END_TEST
 
+/* fleet.lease_ttl: 30 s unless set, from a second to an hour. */
+START_TEST(test_config_fleet)
+{
+    char *msgs;
+    struct config *cfg = load("fleet: { lease_ttl: 5s }\n"
+                              "targets:\n  a: { base_url: http://x }\n",
+                              &msgs);
+
+    ck_assert_msg(cfg != NULL, "%s", msgs);
+    ck_assert_uint_eq(cfg->lease_ttl_ms, 5000);
+    config_free(cfg);
+    free(msgs);
+    cfg = load("targets:\n  a: { base_url: http://x }\n", &msgs);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_uint_eq(cfg->lease_ttl_ms, 30000);
+    config_free(cfg);
+    free(msgs);
+    assert_errors("fleet: { lease_ttl: 500ms }\n"
+                  "targets:\n  a: { base_url: http://x }\n",
+                  "c.yaml:1:21: lease_ttl must be between 1s and 1h\n");
+    assert_errors("fleet: { lease: 5s }\n"
+                  "targets:\n  a: { base_url: http://x }\n",
+                  "c.yaml:1:10: unknown key 'lease' in fleet; did you mean "
+                  "'lease_ttl'?\n");
+}
+END_TEST
+
 START_TEST(test_config_bad_values_all_reported)
 {
     assert_errors("redis: http://localhost\n"
@@ -629,6 +656,7 @@ static Suite *config_suite(void)
     tcase_add_test(te, test_config_unknown_keys_suggest);
     tcase_add_test(te, test_config_bad_values_all_reported);
     tcase_add_test(te, test_config_location);
+    tcase_add_test(te, test_config_fleet);
     tcase_add_test(te, test_config_structure_errors);
     tcase_add_test(tc, test_config_alerting);
     tcase_add_test(te, test_config_alerting_errors);
