@@ -71,6 +71,7 @@ void config_free(struct config *cfg)
         free(t->ca_file);
         free(t->client_cert);
         free(t->client_key);
+        free_strings(t->locations, t->nlocations);
     }
     free(cfg->targets);
     for (i = 0; i < cfg->nwindows; i++)
@@ -226,7 +227,7 @@ static void load_target(struct loadctx *c, const struct config *cfg,
     static const char *const keys[] = {
         "base_url", "channel",     "rate",       "vars",
         "ca_file",  "client_cert", "client_key", "insecure",
-        "max_body", "max_headers", NULL
+        "max_body", "max_headers", "locations", NULL
     };
     const struct ynode *v;
 
@@ -277,6 +278,9 @@ static void load_target(struct loadctx *c, const struct config *cfg,
     if (v)
         t->max_headers =
             (size_t)load_size(c, v, "max_headers", CAP_MAX_HEADERS, 0);
+    v = ymap_get(n, "locations");
+    if (v)
+        load_locations(c, v, &t->locations, &t->nlocations);
     if (t->client_key && !t->client_cert)
         load_err(c, n, "target '%s': client_key needs client_cert", key->str);
 }
@@ -706,6 +710,61 @@ static void load_health(struct loadctx *c, const struct ynode *n,
                                                  DEFAULT_REDIS_DOWN_AFTER_MS);
 }
 
+static int location_ok(const char *s)
+{
+    return str_is_ident(s) && strlen(s) <= 64;
+}
+
+void load_locations(struct loadctx *c, const struct ynode *n, char ***out,
+                    size_t *nout)
+{
+    size_t i, j;
+
+    if (!load_want_seq(c, n, "locations"))
+        return;
+    if (n->len == 0) {
+        load_err(c, n, "locations is empty; leave it out to probe from "
+                       "every location");
+        return;
+    }
+    *out = xcalloc(n->len, sizeof(char *));
+    for (i = 0; i < n->len; i++) {
+        const char *s = load_str(c, n->items[i], "a location");
+
+        if (s == NULL)
+            continue;
+        if (!location_ok(s)) {
+            load_err(c, n->items[i],
+                     "a location must be a name of letters, digits, '_' and "
+                     "'-' (at most 64), not '%s'",
+                     s);
+            continue;
+        }
+        for (j = 0; j < *nout; j++)
+            if (strcmp((*out)[j], s) == 0)
+                break;
+        if (j < *nout) {
+            load_err(c, n->items[i], "location '%s' is listed twice", s);
+            continue;
+        }
+        (*out)[(*nout)++] = xstrdup(s);
+    }
+}
+
+int locations_include(char *const *list, size_t n, const char *location)
+{
+    size_t i;
+
+    if (n == 0)
+        return 1;
+    if (location == NULL)
+        location = "default";
+    for (i = 0; i < n; i++)
+        if (strcmp(list[i], location) == 0)
+            return 1;
+    return 0;
+}
+
 static void load_fleet(struct loadctx *c, const struct ynode *n,
                        struct config *cfg)
 {
@@ -857,8 +916,7 @@ static void load_root(struct loadctx *c, const struct ynode *root,
     v = ymap_get(root, "location");
     if (v) {
         set_str(&cfg->location, dup_str(c, v, "location"));
-        if (cfg->location != NULL &&
-            (!str_is_ident(cfg->location) || strlen(cfg->location) > 64)) {
+        if (cfg->location != NULL && !location_ok(cfg->location)) {
             load_err(c, v,
                      "location must be a name of letters, digits, '_' and "
                      "'-' (at most 64), not '%s'",

@@ -43,6 +43,8 @@ struct target {
     int insecure;       /* skip TLS verification (explicit only) */
     size_t max_body;    /* bytes of response body; 0: the default */
     size_t max_headers; /* bytes of response headers; 0: the default */
+    char **locations;   /* probed only from these; none: from every one */
+    size_t nlocations;
     struct pos pos;
 };
 
@@ -145,6 +147,15 @@ struct loadctx;
  * other name; NULL (reported) when it cannot be used.  Caller owns. */
 struct tmpl *config_tmpl(struct loadctx *c, const struct ynode *n,
                          const char *what);
+
+/* Load a `locations:` list of <n> into *<out> (caller owns; each a name
+ * as `location:` takes, none twice), reporting problems to <c>. */
+void load_locations(struct loadctx *c, const struct ynode *n, char ***out,
+                    size_t *nout);
+
+/* Whether a runner at <location> (NULL: "default") probes what lists the
+ * <n> locations of <list>: always when the list is empty. */
+int locations_include(char *const *list, size_t n, const char *location);
 
 /* Release the contents of <kv>[0..<n>) and the array itself. */
 void kv_free_array(struct kv *kv, size_t n);

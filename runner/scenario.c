@@ -36,6 +36,8 @@ struct scenario {
     uint64_t every_ms, timeout_ms;
     char **targets;
     size_t ntargets;
+    char **locations; /* probed only from these; none: every location */
+    size_t nlocations;
     struct matrix *matrix;
     struct pos size_pos; /* the key deciding how many rows there are */
     struct kv *vars;
@@ -168,6 +170,9 @@ void scenario_free(struct scenario *sc)
     for (i = 0; i < sc->ntargets; i++)
         free(sc->targets[i]);
     free(sc->targets);
+    for (i = 0; i < sc->nlocations; i++)
+        free(sc->locations[i]);
+    free(sc->locations);
     free(sc->name);
     free(sc->description);
     free(sc->file);
@@ -1647,7 +1652,7 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                                         "targets",  "matrix",      "coverage",
                                         "coverage_effort", "vars", "steps",
                                         "trigger_after", "resolve_after",
-                                        NULL };
+                                        "locations", NULL };
     static const char *const sevs[] = { "critical", "error", "warning",
                                         "info" };
     struct scenario *sc = L->sc;
@@ -1692,6 +1697,9 @@ static void load_scenario_root(struct sload *L, const struct ynode *root)
                      "info, not '%s'",
                      v->str);
     }
+    v = ymap_get(root, "locations");
+    if (v)
+        load_locations(&L->c, v, &sc->locations, &sc->nlocations);
     v = ymap_get(root, "trigger_after");
     if (v)
         sc->trigger_after =
@@ -1892,4 +1900,9 @@ const struct kv *scenario_var(const struct scenario *sc, size_t i)
 const struct step *scenario_step(const struct scenario *sc, size_t i)
 {
     return &sc->steps[i];
+}
+
+int scenario_probed_from(const struct scenario *sc, const char *location)
+{
+    return locations_include(sc->locations, sc->nlocations, location);
 }

@@ -198,4 +198,8 @@ const struct step *scenario_step(const struct scenario *sc, size_t i);
 /* Name of severity <s>: "critical", "error", "warning" or "info". */
 const char *severity_name(enum severity s);
 
+/* Whether a runner at <location> (NULL: "default") probes <sc>: its
+ * `locations:` list names it, or it has none. */
+int scenario_probed_from(const struct scenario *sc, const char *location);
+
 #endif /* PW_SCENARIO_H */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "matrix.h"
 #include "schedule.h"
 #include "xalloc.h"
@@ -299,6 +300,7 @@ static pw_status table_build(const struct suite *su,
                              struct pw_err *err)
 {
     uint64_t cap = suite_test_count(su);
+    const char *loc = suite_config(su)->location;
     struct expand_iter x;
     struct expand_test et;
     pw_status rc = PW_OK;
@@ -319,8 +321,16 @@ static pw_status table_build(const struct suite *su,
     t->e = xmalloc((size_t)(cap ? cap : 1) * sizeof(struct entry));
     expand_iter_init(&x, su, f);
     while ((more = expand_iter_next(&x, &et, err)) == 1) {
-        struct entry *e = &t->e[t->n++];
+        const struct target *tg = &suite_config(su)->targets[et.target_index];
+        struct entry *e;
         int64_t every = (int64_t)scenario_every_ms(et.sc);
+
+        /* A test is probed only from the locations its scenario and its
+         * target list. */
+        if (!scenario_probed_from(et.sc, loc) ||
+            !locations_include(tg->locations, tg->nlocations, loc))
+            continue;
+        e = &t->e[t->n++];
 
         memset(e, 0, sizeof(*e));
         e->hash = id_hash(et.id);

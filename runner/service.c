@@ -340,6 +340,7 @@ static int open_store(struct service *v, int with_store)
         return -1;
     }
     store_opts_default(&so);
+    so.location = cfg->location;
     v->store = store_new(v->loop, v->redis, cfg->key_prefix, v->runner_id,
                          v->rspool, &so);
     engine_add_sink(v->engine, v->store);

@@ -19,7 +19,7 @@
 #include "xalloc.h"
 
 #define NKEYS 7
-#define NARGS 15
+#define NARGS 16
 
 /* While Redis refuses writes (OOM, MISCONF, READONLY, ...), the same
  * results are offered again after this long, doubling up to the cap. */
@@ -28,7 +28,8 @@
 
 /* KEYS: seq, results, test, tests, runs, scenario, target.
  * ARGV: seq, maxlen, runs kept, ttl, test id, scenario, target, status,
- * duration_ms, ts, step, message, run_id, runner, run JSON.
+ * duration_ms, ts, step, message, run_id, runner, run JSON, location
+ * (absent from results spooled before locations: written empty).
  * Returns 1 when written, 0 when the number was not above the last one
  * (a replay of a result already written). */
 static const char SCRIPT[] =
@@ -41,7 +42,7 @@ static const char SCRIPT[] =
     "  'test', ARGV[5], 'scenario', ARGV[6], 'target', ARGV[7],\n"
     "  'status', ARGV[8], 'duration_ms', ARGV[9], 'ts', ARGV[10],\n"
     "  'step', ARGV[11], 'message', ARGV[12], 'run_id', ARGV[13],\n"
-    "  'runner', ARGV[14])\n"
+    "  'runner', ARGV[14], 'location', ARGV[16] or '')\n"
     "local prev = redis.call('HMGET', KEYS[3], 'status',\n"
     "  'consecutive_failures', 'since')\n"
     "local cf = 0\n"
@@ -98,6 +99,7 @@ struct store {
     char *runner;
     struct store_opts opts;
     char sha[41];
+    char *location; /* a copy of opts.location */
 
     struct entry *head, *tail;
     size_t inflight;
@@ -329,6 +331,7 @@ static void encode(struct store *st, const struct run_result *r,
     sbuf_reset(&json);
     store_run_json(&json, r);
     rec_put(b, json.buf, json.len);
+    rec_puts(b, st->location);
     {
         unsigned n = 1 + NKEYS + NARGS;
         unsigned char c[4] = { (unsigned char)n, 0, 0, 0 };
@@ -346,8 +349,10 @@ static uint64_t rec_seq(const char *rec, size_t len)
     size_t argvlen[1 + NKEYS + NARGS];
     char num[24];
 
-    if (rec_split(rec, len, argv, argvlen, 1 + NKEYS + NARGS) !=
-            1 + NKEYS + NARGS ||
+    /* A record spooled by an earlier version may have fewer arguments;
+     * its number is where it always was. */
+    if (rec_split(rec, len, argv, argvlen, 1 + NKEYS + NARGS) <
+            2 + NKEYS ||
         argvlen[1 + NKEYS] >= sizeof(num))
         return 0;
     memcpy(num, argv[1 + NKEYS], argvlen[1 + NKEYS]);
@@ -779,6 +784,7 @@ static void store_free(struct result_sink *s)
     event_free(st->retry_ev);
     free(st->prefix);
     free(st->runner);
+    free(st->location);
     sbuf_release(&st->rec);
     sbuf_release(&st->key);
     sbuf_release(&st->json);
@@ -813,6 +819,7 @@ struct result_sink *store_new(struct loop *loop, struct redis *redis,
         st->opts = *opts;
     else
         store_opts_default(&st->opts);
+    st->location = xstrdup(st->opts.location ? st->opts.location : "default");
     if (st->opts.max_inflight == 0)
         st->opts.max_inflight = 1;
     if (st->opts.max_inflight > REDIS_MAX_INFLIGHT / 2)

@@ -51,6 +51,8 @@ struct store_opts {
     unsigned ttl_s;        /* per-test keys expire; default a week */
     unsigned max_inflight; /* results awaiting replies; default 1000 */
     unsigned sync_ms;      /* spool fsync batching; default 100 */
+    const char *location;  /* the runner's, in each stream entry (copied;
+                            * NULL: "default") */
 };
 
 /* Fill <o> with the defaults above. */

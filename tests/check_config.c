@@ -241,6 +241,19 @@ START_TEST(test_config_fleet)
     assert_errors("fleet: { lease_ttl: 500ms }\n"
                   "targets:\n  a: { base_url: http://x }\n",
                   "c.yaml:1:21: lease_ttl must be between 1s and 1h\n");
+    cfg = load("targets:\n  a: { base_url: http://x, locations: [eu, us] }\n",
+               &msgs);
+    ck_assert_msg(cfg != NULL, "%s", msgs);
+    ck_assert_uint_eq(cfg->targets[0].nlocations, 2);
+    ck_assert_int_eq(locations_include(cfg->targets[0].locations, 2, "us"), 1);
+    ck_assert_int_eq(locations_include(cfg->targets[0].locations, 2, NULL), 0);
+    config_free(cfg);
+    free(msgs);
+    assert_errors("targets:\n  a: { base_url: http://x, locations: [eu, eu, "
+                  "\"a b\"] }\n",
+                  "c.yaml:2:48: location 'eu' is listed twice\n"
+                  "c.yaml:2:52: a location must be a name of letters, "
+                  "digits, '_' and '-' (at most 64), not 'a b'\n");
     assert_errors("fleet: { lease: 5s }\n"
                   "targets:\n  a: { base_url: http://x }\n",
                   "c.yaml:1:10: unknown key 'lease' in fleet; did you mean "

@@ -576,6 +576,19 @@ START_TEST(test_schedule_fleet_claims)
     size_t planned = 0;
 
     ck_assert_uint_eq(schedule_count(s), 3);
+    /* A scenario for another location is not this runner's (it has
+     * none: "default"); one that lists "default" is. */
+    {
+        char *sc2[2] = { scen("here", "10s", 2, 0, "locations: [default]\n"),
+                         scen("there", "10s", 2, 0,
+                              "locations: [eu-west, us-east]\n") };
+        struct suite *su3 = load("fleet-loc", sc2, 2);
+        struct schedule *s3 = schedule_new(su3, &on_t, NULL);
+
+        ck_assert_uint_eq(schedule_count(s3), 2);
+        schedule_free(s3);
+        suite_free(su3);
+    }
     schedule_plan(s, plan_count, &planned);
     ck_assert_uint_eq(planned, 3);
     schedule_set_fleet(s, 1);
