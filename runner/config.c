@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "redisaddr.h"
 #include "load.h"
 #include "strutil.h"
 #include "xalloc.h"
@@ -633,10 +634,22 @@ static void check_redis_url(struct loadctx *c, const struct ynode *n,
 
     if (strncmp(url, "unix:", 5) == 0 && url[5] == '/')
         return;
+    if (strncmp(url, "sentinel://", 11) == 0) {
+        struct redisaddr a;
+
+        if (redisaddr_parse(url, &a) < 0)
+            load_err(c, n,
+                     "redis must be sentinel://HOST[:PORT][,HOST[:PORT]...]"
+                     "/MASTER[/DB] (at most %d Sentinels), not '%s'",
+                     REDISADDR_MAX_SENTINELS, url);
+        else
+            redisaddr_release(&a);
+        return;
+    }
     if (strncmp(url, "redis://", 8) != 0) {
         load_err(c, n,
-                 "redis must be redis://HOST:PORT[/DB] or "
-                 "unix:/PATH, not '%s'",
+                 "redis must be redis://HOST:PORT[/DB], unix:/PATH or "
+                 "sentinel://HOST[:PORT][,...]/MASTER, not '%s'",
                  url);
         return;
     }

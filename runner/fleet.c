@@ -32,6 +32,11 @@
 /* A rate's span starts this far after Redis granted it (us): it reaches
  * the runner before it begins, and no slot of it is lost to the way. */
 #define GRANT_LEAD_US  "10000"
+/* Behind Sentinel, how long a replica may take to confirm a claim. */
+#define CONFIRM_MS     "100"
+/* Claims unconfirmed by any replica this long (s) run on the master's
+ * word alone: no replica at all is not a failover under way. */
+#define UNREPLICATED_S 3.0
 #define REPLAN_MS      300000
 #define RETRY_MS       2000
 
@@ -183,6 +188,12 @@ struct fleet {
     struct strs released, unknown;
     size_t sent_released, sent_unknown;
     struct fleet_stats st;
+    /* The last claim's instants, until a replica confirmed it. */
+    struct strs held;
+    long long *held_at, held_now, held_first;
+    size_t held_at_alloc;
+    int confirming; /* a WAIT follows the claim on its way */
+    double replicated_at; /* a replica last confirmed a claim */
     char claim_sha[41], grant_sha[41];
     size_t plan_pos;       /* where registration goes on from */
     unsigned long plan_gen; /* the schedule's generation it walks */
@@ -354,17 +365,49 @@ static void add_strs(struct strs *a, const struct strs *l)
         add_arg(a, l->v[i]);
 }
 
+/* Queue the claims held back until a replica had them (or at once,
+ * without Sentinel), then decide when to claim next. */
+static void apply_claims(struct fleet *f)
+{
+    double mono = clock_mono();
+    size_t i, got = f->held.n;
+
+    for (i = 0; i < got; i++)
+        if (!schedule_claim(f->sched, f->held.v[i],
+                            mono + (double)(f->held_at[i] - f->held_now) /
+                                       1000.0))
+            strs_add(&f->unknown, f->held.v[i]);
+    strs_clear(&f->held);
+    f->st.claimed += got;
+    f->backlog = f->asked > 0 && got >= f->asked;
+    if (got)
+        f->changed(f->arg);
+    if (f->stopped) {
+        claim_later(f, 1);
+    } else if (f->backlog || f->kicked) {
+        claim_later(f, f->kicked ? RELEASE_MS : CLAIM_BUSY_MS);
+    } else if (f->held_first < 0) {
+        claim_later(f, CLAIM_IDLE_MS);
+    } else {
+        long long wait = f->held_first - f->held_now - FLEET_AHEAD_MS / 2;
+
+        if (wait < CLAIM_BUSY_MS)
+            wait = CLAIM_BUSY_MS;
+        if (wait > CLAIM_IDLE_MS)
+            wait = CLAIM_IDLE_MS;
+        claim_later(f, (unsigned long)wait);
+    }
+}
+
 static void on_claimed(struct redisReply *reply, void *arg)
 {
     struct fleet *f = arg;
-    double mono = clock_mono();
-    long long now, first;
-    size_t i, got = 0, room_asked;
+    size_t i;
 
-
-    f->calling = 0;
     if (noscript(reply)) {
         /* Redis lost its scripts (a restart, a failover, SCRIPT FLUSH). */
+        f->calling = 0;
+        f->confirming = 0;
         load_scripts(f);
         claim_later(f, 1);
         return;
@@ -375,13 +418,16 @@ static void on_claimed(struct redisReply *reply, void *arg)
             pwlog(PWLOG_WARN, "fleet.claim", "Redis refused the claim: %s",
                   reply->str);
         /* The leases it gave back are lost with it; they run out. */
+        f->calling = 0;
+        f->confirming = 0;
         claim_later(f, RETRY_MS);
         return;
     }
     f->st.calls++;
-    f->st.released += f->sent_released;
-    now = reply->element[0]->integer;
-    first = reply->element[1]->integer;
+    if (!f->confirming)
+        f->st.released += f->sent_released;
+    f->held_now = reply->element[0]->integer;
+    f->held_first = reply->element[1]->integer;
     f->st.members = (unsigned)reply->element[2]->integer;
     f->st.skipped += (uint64_t)reply->element[3]->integer;
     f->st.taken_over += (uint64_t)reply->element[4]->integer;
@@ -390,39 +436,86 @@ static void on_claimed(struct redisReply *reply, void *arg)
               "%lld instants skipped (running elsewhere), %lld runs taken "
               "over from runners whose lease ran out",
               reply->element[3]->integer, reply->element[4]->integer);
-    room_asked = f->asked;
-    drop_sent(&f->released, f->sent_released);
-    drop_sent(&f->unknown, f->sent_unknown);
+    if (!f->confirming) {
+        drop_sent(&f->released, f->sent_released);
+        drop_sent(&f->unknown, f->sent_unknown);
+    }
+    strs_clear(&f->held);
+    XGROW(f->held_at, reply->elements / 2 + 1, f->held_at_alloc);
     for (i = 5; i + 1 < reply->elements; i += 2) {
         const redisReply *id = reply->element[i];
-        long long at = reply->element[i + 1]->integer;
 
         if (id->type != REDIS_REPLY_STRING)
             continue;
-        got++;
-        if (!schedule_claim(f->sched, id->str,
-                            mono + (double)(at - now) / 1000.0))
-            strs_add(&f->unknown, id->str);
+        f->held_at[f->held.n] = reply->element[i + 1]->integer;
+        strs_add(&f->held, id->str);
     }
-    f->st.claimed += got;
-    f->backlog = room_asked > 0 && got >= room_asked;
-    if (got)
-        f->changed(f->arg);
-    if (f->stopped) {
-        claim_later(f, 1);
-    } else if (f->backlog || f->kicked) {
-        claim_later(f, f->kicked ? RELEASE_MS : CLAIM_BUSY_MS);
-    } else if (first < 0) {
-        claim_later(f, CLAIM_IDLE_MS);
-    } else {
-        long long wait = first - now - FLEET_AHEAD_MS / 2;
+    if (f->confirming)
+        return; /* on_confirmed goes on */
+    f->calling = 0;
+    apply_claims(f);
+}
 
-        if (wait < CLAIM_BUSY_MS)
-            wait = CLAIM_BUSY_MS;
-        if (wait > CLAIM_IDLE_MS)
-            wait = CLAIM_IDLE_MS;
-        claim_later(f, (unsigned long)wait);
+/* Behind Sentinel: the WAIT sent after a claim.  A claim that reached a
+ * master a failover left behind is lost, and the new master hands the
+ * same instants out again: such claims are not run (those instants run
+ * late instead, from the new master). */
+/* Run the claims held back (<run> 1) or drop them. */
+static void claims_confirmed(struct fleet *f, int run)
+{
+    f->calling = 0;
+    /* Leases given back to a master left behind are given back again to
+     * the new one; without that, they would run out there and send
+     * those tests, already run, to another runner. */
+    if (run) {
+        f->st.released += f->sent_released;
+        drop_sent(&f->released, f->sent_released);
+        drop_sent(&f->unknown, f->sent_unknown);
     }
+    if (!run) {
+        size_t i;
+
+        /* Their leases go back: left to run out, they would hand these
+         * instants to a runner again, as if never run, after the next
+         * ones ran.  The instants are missed instead. */
+        for (i = 0; i < f->held.n; i++)
+            strs_add(&f->released, f->held.v[i]);
+        if (f->held.n)
+            pwlog(PWLOG_DEBUG, "fleet.unconfirmed",
+                  "a claim of %zu instants went to a master left behind by "
+                  "a failover: not run from it", f->held.n);
+        strs_clear(&f->held);
+    }
+    apply_claims(f);
+}
+
+static void on_claim_checked(int still_master, void *arg)
+{
+    struct fleet *f = arg;
+
+    /* As for results (store.c): a replica that stopped confirming may be
+     * the one being promoted; only a while without any lets this master's
+     * word stand alone. */
+    claims_confirmed(f, still_master && clock_mono() - f->replicated_at >
+                                            UNREPLICATED_S);
+}
+
+static void on_confirmed(struct redisReply *reply, void *arg)
+{
+    struct fleet *f = arg;
+
+    if (!f->confirming)
+        return; /* the claim itself failed and said so */
+    f->confirming = 0;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1)
+        f->replicated_at = clock_mono();
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer < 1) {
+        /* No replica in time: away, or a failover left this master
+         * behind.  The Sentinels tell which. */
+        redis_check_master(f->redis, on_claim_checked, f);
+        return;
+    }
+    claims_confirmed(f, reply != NULL);
 }
 
 static void claim(struct fleet *f)
@@ -470,6 +563,12 @@ static void claim(struct fleet *f)
     f->asked = room + later;
     redis_command(f->redis, on_claimed, f, (int)a.n, (const char **)a.v,
                   NULL);
+    if (redis_sentinel(f->redis)) {
+        const char *wait[3] = { "WAIT", "1", CONFIRM_MS };
+
+        f->confirming = 1;
+        redis_command(f->redis, on_confirmed, f, 3, wait, NULL);
+    }
     redis_flush(f->redis);
     strs_free(&a);
 }
@@ -716,6 +815,8 @@ void fleet_free(struct fleet *f)
     cancel(&f->replan_timer);
     strs_free(&f->unknown);
     strs_free(&f->released);
+    strs_free(&f->held);
+    free(f->held_at);
     free(f->due);
     free(f->every);
     free(f->lease);

@@ -20,7 +20,13 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define MAX_WATCHERS 8
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_UP };
+enum conn_state {
+    CONN_DOWN,
+    CONN_ASKING, /* asking a Sentinel where the master is */
+    CONN_CONNECTING,
+    CONN_HANDSHAKE,
+    CONN_UP
+};
 
 struct watcher {
     redis_state_fn *fn;
@@ -42,6 +48,20 @@ struct redis {
     char *path;
     char *password;
     int db;
+    struct redisaddr_host *sentinels; /* NULL: host and port are Redis's */
+    size_t nsentinels, next_sentinel, asked;
+    char *master;
+    redisAsyncContext *sac; /* the Sentinel being asked */
+    int found;              /* it named the master */
+    redisAsyncContext *vac; /* a Sentinel asked whether it still is */
+    int v_answered;         /* ... and it answered */
+    struct master_check {
+        redis_master_fn *fn;
+        void *arg;
+    } *checks;              /* waiting for that answer */
+    size_t nchecks, checks_alloc;
+    struct event *check_ev; /* answers them from the loop */
+    int check_result;
 
     redisAsyncContext *ac;
     enum conn_state state;
@@ -75,13 +95,18 @@ static int parse_url(struct redis *r, const char *url, struct pw_err *err)
     if (redisaddr_parse(url, &a) < 0)
         return pw_err_set(err, PW_ERR_PARSE,
                           "the redis URL is not redis://[:PASSWORD@]HOST"
-                          "[:PORT][/DB] or unix:/PATH[?db=DB]");
+                          "[:PORT][/DB], unix:/PATH[?db=DB] or sentinel://"
+                          "[:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER"
+                          "[/DB]");
     /* The strings move into <r>. */
     r->host = a.host;
     r->port = a.port;
     r->path = a.path;
     r->password = a.password;
     r->db = a.db;
+    r->sentinels = a.sentinels;
+    r->nsentinels = a.nsentinels;
+    r->master = a.master;
     return 0;
 }
 
@@ -205,11 +230,13 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
     }
 }
 
+static void went_up(struct redis *r);
+static void on_role(redisAsyncContext *ac, void *reply, void *privdata);
+
 static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct redis *r = privdata;
     redisReply *rep = reply;
-    struct timeval tv;
 
     if (!rep || r->state != CONN_HANDSHAKE)
         return;
@@ -219,6 +246,39 @@ static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
         redisAsyncFree(ac);
         return;
     }
+    if (r->nsentinels) {
+        /* A Sentinel may name a master that is a replica by now (a
+         * failover under way): only a master counts as up. */
+        const char *argv[1] = { "ROLE" };
+
+        redisAsyncCommandArgv(ac, on_role, r, 1, argv, NULL);
+        return;
+    }
+    went_up(r);
+}
+
+static void on_role(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+
+    if (!rep || r->state != CONN_HANDSHAKE)
+        return;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(rep->element[0]->str, "master") != 0) {
+        pwlog(PWLOG_DEBUG, "redis.role", "%s:%d is not the master (yet); "
+              "asking the Sentinels again", r->host, r->port);
+        redisAsyncFree(ac);
+        return;
+    }
+    went_up(r);
+}
+
+static void went_up(struct redis *r)
+{
+    struct timeval tv;
+
     evtimer_del(r->timeout_ev);
     r->state = CONN_UP;
     r->backoff_ms = BACKOFF_MIN_MS;
@@ -226,8 +286,12 @@ static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
     r->logged_down = 0;
     tv_ms(&tv, r->ping_ms);
     evtimer_add(r->ping_ev, &tv);
-    pwlog(PWLOG_NOTICE, "redis.up", "connected to Redis (database %d)",
-          r->db);
+    if (r->nsentinels)
+        pwlog(PWLOG_NOTICE, "redis.up", "connected to Redis master '%s' at "
+              "%s:%d (database %d)", r->master, r->host, r->port, r->db);
+    else
+        pwlog(PWLOG_NOTICE, "redis.up", "connected to Redis (database %d)",
+              r->db);
     notify(r, 1);
 }
 
@@ -355,7 +419,127 @@ static void attach(redisAsyncContext *ac, struct event_base *base)
     event_add(a->wev, NULL);
 }
 
+/* ---- Asking the Sentinels ---- */
+
+/* A connection to the next Sentinel in turn, on the loop, or NULL. */
+static redisAsyncContext *sentinel_context(struct redis *r,
+                                           redisConnectCallback *connected,
+                                           redisDisconnectCallback *gone)
+{
+    const struct redisaddr_host *h =
+        &r->sentinels[r->next_sentinel++ % r->nsentinels];
+    redisAsyncContext *ac = redisAsyncConnect(h->host, h->port);
+
+    if (!ac || ac->err) {
+        if (ac)
+            redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = r;
+    attach(ac, r->base);
+    redisAsyncSetConnectCallback(ac, connected);
+    redisAsyncSetDisconnectCallback(ac, gone);
+    return ac;
+}
+
+static void connect_master(struct redis *r);
+static void ask_sentinel(struct redis *r);
+
+static void on_s_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->type == REDIS_REPLY_STRING) {
+        free(r->host);
+        r->host = xstrdup(rep->element[0]->str);
+        r->port = atoi(rep->element[1]->str);
+        r->found = 1;
+    }
+    redisAsyncDisconnect(ac); /* on_s_disconnect goes on */
+}
+
+/* The Sentinel's connection is gone: connect to the master it named, or
+ * ask the next Sentinel, or -- all asked -- try again after the backoff. */
+static void s_done(struct redis *r, const char *why)
+{
+    const struct redisaddr_host *h =
+        &r->sentinels[(r->next_sentinel + r->nsentinels - 1) % r->nsentinels];
+
+    r->sac = NULL;
+    evtimer_del(r->timeout_ev);
+    if (r->closing)
+        return;
+    if (r->found) {
+        connect_master(r);
+        return;
+    }
+    pwlog(PWLOG_DEBUG, "redis.sentinel", "Sentinel %s:%d: %s", h->host,
+          h->port, why);
+    if (r->asked < r->nsentinels) {
+        ask_sentinel(r);
+        return;
+    }
+    log_failure(r, "no Sentinel named the master");
+    schedule_retry(r);
+}
+
+static void on_s_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    s_done(ac->data, "no answer naming the master");
+}
+
+static void on_s_connect(const redisAsyncContext *cac, int status)
+{
+    struct redis *r = cac->data;
+    const char *argv[3] = { "SENTINEL", "get-master-addr-by-name",
+                            r->master };
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback. */
+        s_done(r, cac->errstr[0] ? cac->errstr : "connect failed");
+        return;
+    }
+    redisAsyncCommandArgv(r->sac, on_s_reply, r, 3, argv, NULL);
+}
+
+static void ask_sentinel(struct redis *r)
+{
+    struct timeval tv;
+
+    r->asked++;
+    r->state = CONN_ASKING;
+    r->sac = sentinel_context(r, on_s_connect, on_s_disconnect);
+    if (r->sac == NULL) {
+        if (r->asked < r->nsentinels) {
+            ask_sentinel(r);
+            return;
+        }
+        log_failure(r, "no Sentinel reachable");
+        schedule_retry(r);
+        return;
+    }
+    tv_ms(&tv, CONNECT_TIMEOUT_MS);
+    evtimer_add(r->timeout_ev, &tv);
+}
+
 static void start_connect(struct redis *r)
+{
+    if (r->nsentinels) {
+        /* Where the master is now, every time: after a failover it is
+         * elsewhere. */
+        r->found = 0;
+        r->asked = 0;
+        ask_sentinel(r);
+        return;
+    }
+    connect_master(r);
+}
+
+static void connect_master(struct redis *r)
 {
     redisAsyncContext *ac;
     struct timeval tv;
@@ -392,6 +576,16 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (r->state == CONN_ASKING) {
+        if (r->sac)
+            redisAsyncFree(r->sac); /* on_s_disconnect, or none if it
+                                     * had not connected */
+        if (r->sac) {
+            r->sac = NULL;
+            s_done(r, "timed out");
+        }
+        return;
+    }
     drop(r, r->state == CONN_CONNECTING ? "connect timed out"
                                         : "no answer to AUTH/SELECT");
 }
@@ -403,6 +597,96 @@ static void on_pong(redisAsyncContext *ac, void *reply, void *privdata)
     (void)ac;
     if (reply)
         r->ping_outstanding = 0;
+}
+
+/* ---- Is the master still the master? ---- */
+
+/* Answer every redis_check_master() waiting, from the loop. */
+static void answer_checks(struct redis *r, int still)
+{
+    r->check_result = still;
+    if (r->nchecks)
+        event_active(r->check_ev, EV_TIMEOUT, 0);
+}
+
+static void on_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct redis *r = arg;
+    struct master_check *c = r->checks;
+    size_t i, n = r->nchecks;
+
+    (void)fd;
+    (void)what;
+    r->checks = NULL;
+    r->nchecks = r->checks_alloc = 0;
+    for (i = 0; i < n; i++)
+        if (!r->freeing)
+            c[i].fn(r->check_result, c[i].arg);
+    free(c);
+}
+
+static void on_v_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct redis *r = privdata;
+    redisReply *rep = reply;
+    int moved;
+
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->type == REDIS_REPLY_STRING) {
+        r->v_answered = 1;
+        moved = r->host && (strcmp(rep->element[0]->str, r->host) != 0 ||
+                            atoi(rep->element[1]->str) != r->port);
+        answer_checks(r, !moved && r->state == CONN_UP);
+        if (moved && r->state == CONN_UP) {
+            pwlog(PWLOG_NOTICE, "redis.failover",
+                  "the Sentinels name a new master for '%s': %s:%s",
+                  r->master, rep->element[0]->str, rep->element[1]->str);
+            drop(r, "a failover moved the master");
+        }
+    }
+    redisAsyncDisconnect(ac);
+}
+
+static void on_v_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct redis *r = ac->data;
+
+    (void)status;
+    r->vac = NULL;
+    /* No Sentinel answered: nothing says the master moved. */
+    if (!r->v_answered)
+        answer_checks(r, r->state == CONN_UP);
+}
+
+static void on_v_connect(const redisAsyncContext *cac, int status)
+{
+    struct redis *r = cac->data;
+    const char *argv[3] = { "SENTINEL", "get-master-addr-by-name",
+                            r->master };
+
+    if (status != REDIS_OK) {
+        r->vac = NULL; /* hiredis frees it after this callback */
+        answer_checks(r, r->state == CONN_UP);
+        return;
+    }
+    redisAsyncCommandArgv(r->vac, on_v_reply, r, 3, argv, NULL);
+}
+
+/* Ask one Sentinel, in turn, where the master is: a client that only
+ * waited for its connection to break would go on writing to an old
+ * master that Sentinel has not demoted yet, and lose those writes when
+ * it is. */
+static void verify_master(struct redis *r)
+{
+    if (r->vac) {
+        redisAsyncFree(r->vac); /* the last one never answered */
+        r->vac = NULL;
+    }
+    r->v_answered = 0;
+    r->vac = sentinel_context(r, on_v_connect, on_v_disconnect);
+    if (r->vac == NULL)
+        answer_checks(r, r->state == CONN_UP);
 }
 
 static void on_ping(evutil_socket_t fd, short what, void *arg)
@@ -421,6 +705,8 @@ static void on_ping(evutil_socket_t fd, short what, void *arg)
     }
     r->ping_outstanding = 1;
     redisAsyncCommandArgv(r->ac, on_pong, r, 1, argv, NULL);
+    if (r->nsentinels)
+        verify_master(r);
     tv_ms(&tv, r->ping_ms);
     evtimer_add(r->ping_ev, &tv);
 }
@@ -473,9 +759,26 @@ struct redis *redis_new(struct loop *loop, const char *url,
     r->timeout_ev = evtimer_new(r->base, on_timeout, r);
     r->ping_ev = evtimer_new(r->base, on_ping, r);
     r->fail_ev = event_new(r->base, -1, 0, on_fail, r);
+    r->check_ev = event_new(r->base, -1, 0, on_check, r);
     r->fail_tail = &r->fail_head;
     event_active(r->retry_ev, EV_TIMEOUT, 0);
     return r;
+}
+
+/* Free every connection of <r>, the Sentinels' too, and fail what
+ * waits. */
+static void free_contexts(struct redis *r)
+{
+    if (r->sac)
+        redisAsyncFree(r->sac);
+    r->sac = NULL;
+    if (r->vac)
+        redisAsyncFree(r->vac);
+    r->vac = NULL;
+    if (r->ac)
+        redisAsyncFree(r->ac);
+    r->ac = NULL;
+    run_failed(r);
 }
 
 void redis_close(struct redis *r)
@@ -486,10 +789,9 @@ void redis_close(struct redis *r)
     evtimer_del(r->retry_ev);
     evtimer_del(r->timeout_ev);
     evtimer_del(r->ping_ev);
-    if (r->ac)
-        redisAsyncFree(r->ac); /* every waiting callback gets NULL */
-    r->ac = NULL;
-    run_failed(r);
+    free_contexts(r); /* every waiting callback gets NULL */
+    r->check_result = 0;
+    on_check(-1, 0, r); /* the callers go next: answer them now */
 }
 
 void redis_free(struct redis *r)
@@ -498,18 +800,25 @@ void redis_free(struct redis *r)
         return;
     r->freeing = 1;
     r->closing = 1;
-    if (r->ac)
-        redisAsyncFree(r->ac);
-    r->ac = NULL;
-    run_failed(r);
+    free_contexts(r);
     event_free(r->retry_ev);
     event_free(r->timeout_ev);
     event_free(r->ping_ev);
     event_free(r->fail_ev);
+    event_free(r->check_ev);
+    free(r->checks);
     sbuf_release(&r->fmt);
     free(r->host);
     free(r->path);
     free(r->password);
+    {
+        size_t i;
+
+        for (i = 0; i < r->nsentinels; i++)
+            free(r->sentinels[i].host);
+        free(r->sentinels);
+        free(r->master);
+    }
     free(r);
 }
 
@@ -546,8 +855,14 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct cmd *c = privdata;
 
-    (void)ac;
     c->r->inflight--;
+    /* The master became a replica under us (a failover): find the new
+     * one.  Sentinel drops our connection too, but not always first. */
+    if (reply && c->r->nsentinels && c->r->state == CONN_UP &&
+        ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+        strncmp(((redisReply *)reply)->str, "READONLY", 8) == 0 &&
+        ac == c->r->ac)
+        drop(c->r, "the master became a replica");
     /* While freeing, the callers may be gone already: what they wait for
      * will never come, and they were told so by freeing us last. */
     if (c->fn && !c->r->freeing)
@@ -631,6 +946,25 @@ void redis_flush(struct redis *r)
         evtimer_del(a->cork);
         event_active(a->cork, EV_TIMEOUT, 1);
     }
+}
+
+int redis_sentinel(const struct redis *r)
+{
+    return r->nsentinels > 0;
+}
+
+void redis_check_master(struct redis *r, redis_master_fn *fn, void *arg)
+{
+    XGROW(r->checks, r->nchecks + 1, r->checks_alloc);
+    r->checks[r->nchecks].fn = fn;
+    r->checks[r->nchecks].arg = arg;
+    r->nchecks++;
+    if (!r->nsentinels || r->state != CONN_UP || r->closing) {
+        answer_checks(r, r->nsentinels == 0 && r->state == CONN_UP);
+        return;
+    }
+    if (r->vac == NULL || r->nchecks == 1)
+        verify_master(r);
 }
 
 size_t redis_inflight(const struct redis *r)

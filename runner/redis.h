@@ -87,6 +87,20 @@ void redis_command(struct redis *r, redis_reply_fn *fn, void *arg, int argc,
  * in one write.  For a command something waits on. */
 void redis_flush(struct redis *r);
 
+/* Whether <r> finds its master through Redis Sentinel. */
+int redis_sentinel(const struct redis *r);
+
+/* Called with 1 when the Sentinels (asked now) still name the master
+ * <r> is connected to, or none of them answered; 0 when they name
+ * another (the connection is dropped to reach it) or <r> is not up. */
+typedef void redis_master_fn(int still_master, void *arg);
+
+/* Ask, behind Sentinel, whether the master is still the master: after a
+ * WAIT no replica answered, to tell a replica that is away from a
+ * failover under way.  <fn>(<arg>) runs once, from the loop (at once at
+ * redis_close()); without Sentinel it gets 1 while up. */
+void redis_check_master(struct redis *r, redis_master_fn *fn, void *arg);
+
 /* Commands waiting for a reply now. */
 size_t redis_inflight(const struct redis *r);
 

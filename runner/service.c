@@ -341,6 +341,10 @@ static int open_store(struct service *v, int with_store)
     }
     store_opts_default(&so);
     so.location = cfg->location;
+    /* Behind Sentinel a failover may promote a replica that lacks what
+     * the old master acknowledged: a result counts once a replica has
+     * it. */
+    so.wait_replicas = redis_sentinel(v->redis) ? 1 : 0;
     v->store = store_new(v->loop, v->redis, cfg->key_prefix, v->runner_id,
                          v->rspool, &so);
     engine_add_sink(v->engine, v->store);

@@ -78,7 +78,22 @@ struct entry {
     int in_spool;
     int lost;     /* answered without being written: to be sent again */
     int noscript; /* resent with EVAL */
+    int written;  /* Redis wrote it; a replica has yet to confirm it */
+    uint64_t n;   /* the order it was sent in */
 };
+
+/* A WAIT on its way: it answers for the results sent before it. */
+struct replica_wait {
+    struct store *st; /* NULL once the store is gone */
+    uint64_t mark;    /* results numbered up to this one */
+};
+
+/* How long a WAIT may hold the connection up, in milliseconds. */
+#define WAIT_MS 500
+/* How long results may go unconfirmed by any replica before they count
+ * as written without one (no replica at all is not a failover under way),
+ * in seconds. */
+#define UNREPLICATED_S 3.0
 
 /* The GET of the seq key, outliving the store if need be. */
 struct seed {
@@ -113,6 +128,14 @@ struct store {
     int seeding;       /* the GET of the seq key is outstanding */
     unsigned retry_ms;
     struct seed *seed; /* outstanding, or NULL */
+    uint64_t sent_n;   /* results sent, numbered */
+    /* When a replica last confirmed results (monotonic), on any
+     * connection: a failover moves the connection, and a Sentinel slow
+     * to learn of it may send it back to the old master, where no
+     * confirmation is the sign. */
+    double replicated_at;
+    int logged_alone;
+    struct replica_wait *wait; /* outstanding, or NULL */
 
     struct event *sync_ev, *flush_ev, *retry_ev;
     int sync_armed;
@@ -126,6 +149,7 @@ struct store {
 
 void store_opts_default(struct store_opts *o)
 {
+    memset(o, 0, sizeof(*o));
     o->stream_maxlen = 100000;
     o->runs_kept = 20;
     o->ttl_s = 7 * 24 * 3600;
@@ -408,6 +432,8 @@ static void send_entry(struct store *st, struct entry *e)
         argvlen[1] = 40;
     }
     argvlen[0] = strlen(argv[0]);
+    e->n = ++st->sent_n;
+    e->written = 0;
     redis_command(st->redis, on_reply, e, n ? n + 2 : 1, argv, argvlen);
 }
 
@@ -497,6 +523,7 @@ static void pump(struct store *st)
 }
 
 static void requeue_lost(struct store *st);
+static void ask_replicas(struct store *st);
 
 /* Stop sending; once every result in flight has its answer, put the
  * unwritten ones back at the front of the spool and try again after the
@@ -584,12 +611,123 @@ static void on_reply(struct redisReply *reply, void *arg)
     }
     if (!st->held)
         st->retry_ms = RETRY_MIN_MS;
+    if (st->opts.wait_replicas) {
+        /* Kept until a replica has it too: a failover cannot lose it. */
+        e->written = 1;
+        ask_replicas(st);
+        return;
+    }
     unlink_entry(st, e);
     free_entry(e);
     if (st->held)
         hold(st);
     pump(st);
     check_flush(st);
+}
+
+/* Results up to <mark> that Redis wrote are confirmed (freed) or, not
+ * confirmed, sent again after the backoff. */
+static void settle(struct store *st, uint64_t mark, int confirmed)
+{
+    struct entry *e, *next;
+
+    for (e = st->head; e; e = next) {
+        next = e->next;
+        if (!e->written || e->n > mark)
+            continue;
+        if (confirmed) {
+            unlink_entry(st, e);
+            free_entry(e);
+        } else {
+            /* Sent again: the new master writes it, or skips it as a
+             * result it has. */
+            e->written = 0;
+            e->lost = 1;
+        }
+    }
+    if (!confirmed) {
+        if (!st->logged_reject)
+            pwlog(PWLOG_WARN, "store.unreplicated", "results the master "
+                  "wrote were not confirmed by a replica and a failover "
+                  "is under way: kept and sent again");
+        st->logged_reject = 1;
+        hold(st);
+        return;
+    }
+    if (st->held)
+        hold(st);
+    pump(st);
+    ask_replicas(st);
+    check_flush(st);
+}
+
+static void on_checked(int still_master, void *arg)
+{
+    struct replica_wait *w = arg;
+    struct store *st = w->st;
+
+    if (st) {
+        /* Still the master, yet a replica that stopped confirming may be
+         * the one a failover is promoting right now: only after a while
+         * without any does this master's word stand alone. */
+        int alone = clock_mono() - st->replicated_at > UNREPLICATED_S;
+
+        if (still_master && alone && !st->logged_alone)
+            pwlog(PWLOG_WARN, "store.no_replica", "no replica has confirmed "
+                  "results for %.0f s: writing them on the master's word "
+                  "alone until one does", UNREPLICATED_S);
+        st->logged_alone = still_master && alone;
+        st->wait = NULL;
+        settle(st, w->mark, still_master && alone);
+    }
+    free(w);
+}
+
+static void on_wait(struct redisReply *reply, void *arg)
+{
+    struct replica_wait *w = arg;
+    struct store *st = w->st;
+
+    if (st == NULL) {
+        free(w);
+        return;
+    }
+    if (reply && reply->type == REDIS_REPLY_INTEGER &&
+        reply->integer >= (long long)st->opts.wait_replicas)
+        st->replicated_at = clock_mono();
+    if (reply && reply->type == REDIS_REPLY_INTEGER &&
+        reply->integer < (long long)st->opts.wait_replicas) {
+        /* No replica in time: one that is away, or a failover under way
+         * that left this master behind.  The Sentinels tell which; until
+         * they do, no other WAIT is sent. */
+        redis_check_master(st->redis, on_checked, w);
+        return;
+    }
+    st->wait = NULL;
+    settle(st, w->mark, reply && reply->type == REDIS_REPLY_INTEGER);
+    free(w);
+}
+
+/* Ask Redis to confirm, once replicas have them, every result written
+ * and not yet confirmed: one WAIT at a time, for all sent before it. */
+static void ask_replicas(struct store *st)
+{
+    char n[16], ms[16];
+    const char *argv[3] = { "WAIT", n, ms };
+    struct entry *e;
+
+    if (st->wait)
+        return;
+    for (e = st->head; e && !e->written; e = e->next)
+        ;
+    if (e == NULL)
+        return;
+    snprintf(n, sizeof(n), "%u", st->opts.wait_replicas);
+    snprintf(ms, sizeof(ms), "%d", WAIT_MS);
+    st->wait = xmalloc(sizeof(*st->wait));
+    st->wait->st = st;
+    st->wait->mark = st->sent_n;
+    redis_command(st->redis, on_wait, st->wait, 3, argv, NULL);
 }
 
 /* Results in flight that only memory held go back to the front of the
@@ -779,6 +917,8 @@ static void store_free(struct result_sink *s)
     redis_unwatch(st->redis, on_state, st);
     if (st->seed)
         st->seed->st = NULL;
+    if (st->wait)
+        st->wait->st = NULL;
     event_free(st->sync_ev);
     event_free(st->flush_ev);
     event_free(st->retry_ev);

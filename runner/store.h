@@ -53,6 +53,9 @@ struct store_opts {
     unsigned sync_ms;      /* spool fsync batching; default 100 */
     const char *location;  /* the runner's, in each stream entry (copied;
                             * NULL: "default") */
+    unsigned wait_replicas; /* > 0: a result counts as written once this
+                             * many replicas have it (WAIT), so a failover
+                             * loses none; default 0 */
 };
 
 /* Fill <o> with the defaults above. */

@@ -251,12 +251,26 @@ START_TEST(test_config_fleet)
     free(msgs);
     assert_errors("targets:\n  a: { base_url: http://x, locations: [eu, eu, "
                   "\"a b\"] }\n",
-                  "c.yaml:2:48: location 'eu' is listed twice\n"
-                  "c.yaml:2:52: a location must be a name of letters, "
+                  "c.yaml:2:44: location 'eu' is listed twice\n"
+                  "c.yaml:2:48: a location must be a name of letters, "
                   "digits, '_' and '-' (at most 64), not 'a b'\n");
-    assert_errors("fleet: { lease: 5s }\n"
+    cfg = load("redis: sentinel://:pw@127.0.0.1:26379,[::1]x/mymaster/2\n"
+               "targets:\n  a: { base_url: http://x }\n", &msgs);
+    ck_assert_ptr_null(cfg);
+    free(msgs);
+    cfg = load("redis: sentinel://:pw@127.0.0.1:26379,s2:26380/mymaster/2\n"
+               "targets:\n  a: { base_url: http://x }\n", &msgs);
+    ck_assert_msg(cfg != NULL, "%s", msgs);
+    config_free(cfg);
+    free(msgs);
+    assert_errors("redis: sentinel://127.0.0.1:26379/\n"
                   "targets:\n  a: { base_url: http://x }\n",
-                  "c.yaml:1:10: unknown key 'lease' in fleet; did you mean "
+                  "c.yaml:1:8: redis must be sentinel://HOST[:PORT][,HOST"
+                  "[:PORT]...]/MASTER[/DB] (at most 16 Sentinels), not "
+                  "'sentinel://127.0.0.1:26379/'\n");
+    assert_errors("fleet: { lease_tl: 5s }\n"
+                  "targets:\n  a: { base_url: http://x }\n",
+                  "c.yaml:1:10: unknown key 'lease_tl' in fleet; did you mean "
                   "'lease_ttl'?\n");
 }
 END_TEST
@@ -280,8 +294,9 @@ START_TEST(test_config_bad_values_all_reported)
                   "reporters:\n"
                   "  - pagerduty: 5\n"
                   "  - { jsonl: {}, slack: {} }\n",
-                  "c.yaml:1:8: redis must be redis://HOST:PORT[/DB] or "
-                  "unix:/PATH, not 'http://localhost'\n"
+                  "c.yaml:1:8: redis must be redis://HOST:PORT[/DB], "
+                  "unix:/PATH or sentinel://HOST[:PORT][,...]/MASTER, not "
+                  "'http://localhost'\n"
                   "c.yaml:2:9: listen must be HOST:PORT, like "
                   "127.0.0.1:9464\n"
                   "c.yaml:5:15: base_url must start with http:// or "

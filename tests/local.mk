@@ -123,7 +123,8 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 TESTS += tests/cli.test tests/once.test tests/caps.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
-	tests/grafana.test tests/statuspage.test tests/fleet.test
+	tests/grafana.test tests/statuspage.test tests/fleet.test \
+	tests/sentinel.test
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
@@ -215,6 +216,7 @@ EXTRA_DIST += tests/cli.test tests/once.test tests/caps.test tests/promises.test
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
 	tests/grafana.test tests/statuspage.test tests/fleet.test \
+	tests/sentinel.test \
 	$(TEST_INPUTS)
 AM_TESTS_ENVIRONMENT = CK_DEFAULT_TIMEOUT=60 \
 	TESTDATA=$(abs_top_srcdir)/tests/data \
