@@ -19,17 +19,26 @@
  * Registering (at start, when Redis comes back, at a reload and every few
  * minutes) sets each test's period and adds its first phase instant when
  * it has none (ZADD NX), so a fleet agrees on every instant and a restart
- * keeps them.  Claiming is one Lua script, sent at most every few hundred
- * milliseconds and at once when room frees while tests are waiting: it
+ * keeps them.  Claiming is one Lua script, sent at least every second and
+ * within RELEASE_MS (10 ms) of a run ending, one at a time: it
  * gives back the leases of runs that ended, renews those of runs still
  * going, then -- up to the room the runner has -- hands out the tests
  * whose lease ran out (their runner stopped: they run now) and the tests
  * due now, then up to a cap of its own those due within the next
  * FLEET_AHEAD_MS, moving each to its next instant and taking a lease of
- * lease_ttl past its instant.  A test whose lease
- * another runner holds is still running there: that instant is skipped,
- * as a runner alone skips a test still in flight.  Time is Redis's
- * (TIME), so the runners' clocks need not agree.
+ * lease_ttl past its instant.  A test whose lease another runner holds is
+ * still running there: that instant is skipped, as a runner alone skips a
+ * test still in flight.  Time is Redis's (TIME), so the runners' clocks
+ * need not agree.
+ *
+ * Behind Sentinel each claim is followed by a WAIT: a claim no replica
+ * confirmed is not run (its leases go back), unless no replica confirmed
+ * anything for 3 s while the Sentinels still name this master.  So a
+ * failover, whose new master lacks what the old one took last, hands no
+ * instant out twice.
+ *
+ * fleet_ask_rate() grants spans of a target's rate (throttle.h) with a
+ * second script, GCRA over {p}:rate:{target}.
  *
  * Without Redis for lease_ttl -- its leases gone to others by then -- the
  * runner runs every test on its own phase (schedule_set_fleet(s, 0)),
@@ -63,7 +72,8 @@ typedef void fleet_changed_fn(void *arg);
  * reloads) talking through <redis>, under key prefix <prefix> for
  * <location> (NULL: "default") as runner <runner_id>.  Puts <sched> in
  * fleet mode now: nothing runs before the first claim, or lease_ttl
- * without Redis.  Free with fleet_free() before <sched> and <redis>. */
+ * without Redis.  Free with fleet_free() after redis_close() (which
+ * answers what the fleet waits for) and before <sched> and redis_free(). */
 struct fleet *fleet_new(struct loop *loop, struct redis *redis,
                         struct schedule *sched, const char *prefix,
                         const char *location, const char *runner_id,
