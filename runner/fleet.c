@@ -39,6 +39,12 @@
 #define UNREPLICATED_S 3.0
 #define REPLAN_MS      300000
 #define RETRY_MS       2000
+/* Without Redis this long (or lease_ttl, if shorter), a runner probes on
+ * alone: a Redis that is down for every runner must not blind the fleet
+ * for a whole lease.  A runner cut off from a Redis the others still
+ * reach runs tests they run too, from then until it is back: probing
+ * twice for a while is the price of probing at all. */
+#define ALONE_AFTER_MS 5000
 
 /* KEYS: due, every, lease, owner, members.
  * ARGV: runner, ahead ms, room, lease ms, then three lists, each a count
@@ -191,8 +197,10 @@ struct fleet {
     /* The last claim's instants, until a replica confirmed it. */
     struct strs held;
     long long *held_at, held_now, held_first;
+    double held_mono; /* when Redis answered (monotonic) */
     size_t held_at_alloc;
     int confirming; /* a WAIT follows the claim on its way */
+    int waiting_only; /* ... whose answer only says if a replica is back */
     double replicated_at; /* a replica last confirmed a claim */
     char claim_sha[41], grant_sha[41];
     size_t plan_pos;       /* where registration goes on from */
@@ -227,6 +235,8 @@ static void drop_sent(struct strs *s, size_t n)
 {
     size_t i;
 
+    if (n == 0)
+        return; /* s->v may be NULL: not even a zero-length move */
     for (i = 0; i < n; i++)
         free(s->v[i]);
     memmove(s->v, s->v + n, (s->n - n) * sizeof(*s->v));
@@ -288,6 +298,12 @@ static void on_replan(void *arg)
 
 /* ---- Alone or in the fleet ---- */
 
+static unsigned long alone_ms(const struct fleet *f)
+{
+    return f->lease_ms < ALONE_AFTER_MS ? (unsigned long)f->lease_ms
+                                        : ALONE_AFTER_MS;
+}
+
 static void set_active(struct fleet *f, int on)
 {
     if (f->active == on)
@@ -299,12 +315,12 @@ static void set_active(struct fleet *f, int on)
               "claiming tests with the fleet in Redis (%s)", f->due);
     else
         pwlog(PWLOG_WARN, "fleet.alone",
-              "no Redis for %llu ms: every test runs on this runner on its "
-              "own phase until Redis is back",
-              (unsigned long long)f->lease_ms);
+              "no Redis for %lu ms: every test runs on this runner on its "
+              "own phase until Redis is back", alone_ms(f));
     f->changed(f->arg);
 }
 
+/* How long without Redis before a runner goes on alone. */
 static void on_alone(void *arg)
 {
     struct fleet *f = arg;
@@ -316,8 +332,7 @@ static void on_alone(void *arg)
 static void alone_later(struct fleet *f)
 {
     if (f->alone_timer == NULL && f->active)
-        f->alone_timer = loop_after(f->loop, (unsigned long)f->lease_ms,
-                                    on_alone, f);
+        f->alone_timer = loop_after(f->loop, alone_ms(f), on_alone, f);
 }
 
 /* ---- Claiming ---- */
@@ -369,13 +384,14 @@ static void add_strs(struct strs *a, const struct strs *l)
  * without Sentinel), then decide when to claim next. */
 static void apply_claims(struct fleet *f)
 {
-    double mono = clock_mono();
     size_t i, got = f->held.n;
 
+    /* Placed as when Redis answered: a confirmation that took a while
+     * makes a run late, never moves its instant. */
     for (i = 0; i < got; i++)
         if (!schedule_claim(f->sched, f->held.v[i],
-                            mono + (double)(f->held_at[i] - f->held_now) /
-                                       1000.0))
+                            f->held_mono +
+                                (double)(f->held_at[i] - f->held_now) / 1000.0))
             strs_add(&f->unknown, f->held.v[i]);
     strs_clear(&f->held);
     f->st.claimed += got;
@@ -426,6 +442,7 @@ static void on_claimed(struct redisReply *reply, void *arg)
     f->st.calls++;
     if (!f->confirming)
         f->st.released += f->sent_released;
+    f->held_mono = clock_mono();
     f->held_now = reply->element[0]->integer;
     f->held_first = reply->element[1]->integer;
     f->st.members = (unsigned)reply->element[2]->integer;
@@ -449,6 +466,17 @@ static void on_claimed(struct redisReply *reply, void *arg)
             continue;
         f->held_at[f->held.n] = reply->element[i + 1]->integer;
         strs_add(&f->held, id->str);
+    }
+    if (f->confirming && clock_mono() - f->replicated_at > UNREPLICATED_S) {
+        /* No replica has confirmed anything for a while: the WAIT would
+         * only time out, and then the Sentinels would be asked what the
+         * 3-second check (redis.c) asks them anyway.  It still tells when
+         * a replica is back. */
+        f->confirming = 0;
+        f->waiting_only = 1;
+        drop_sent(&f->released, f->sent_released);
+        drop_sent(&f->unknown, f->sent_unknown);
+        f->st.released += f->sent_released;
     }
     if (f->confirming)
         return; /* on_confirmed goes on */
@@ -504,11 +532,15 @@ static void on_confirmed(struct redisReply *reply, void *arg)
 {
     struct fleet *f = arg;
 
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1)
+        f->replicated_at = clock_mono();
+    if (f->waiting_only) {
+        f->waiting_only = 0;
+        return; /* the claim went on without it */
+    }
     if (!f->confirming)
         return; /* the claim itself failed and said so */
     f->confirming = 0;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1)
-        f->replicated_at = clock_mono();
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer < 1) {
         /* No replica in time: away, or a failover left this master
          * behind.  The Sentinels tell which. */
