@@ -39,12 +39,14 @@
 #define UNREPLICATED_S 3.0
 #define REPLAN_MS      300000
 #define RETRY_MS       2000
-/* Without Redis this long (or lease_ttl, if shorter), a runner probes on
- * alone: a Redis that is down for every runner must not blind the fleet
- * for a whole lease.  A runner cut off from a Redis the others still
- * reach runs tests they run too, from then until it is back: probing
- * twice for a while is the price of probing at all. */
-#define ALONE_AFTER_MS 5000
+/* Without Redis, a runner probes on alone at the next turn of the loop:
+ * the on-call engineer must not go blind while Redis is away, and a
+ * runner that lost Redis cannot know whether the others did too.  A
+ * runner cut off from a Redis the others still reach runs tests they run
+ * too, until it is back: probing twice for a while is the price of
+ * probing at all.  (Waiting a lease, or even a second, first changed
+ * which incident a Redis outage opened, and when.) */
+#define ALONE_AFTER_MS 1
 
 /* KEYS: due, every, lease, owner, members.
  * ARGV: runner, ahead ms, room, lease ms, then three lists, each a count

@@ -40,7 +40,7 @@
  * fleet_ask_rate() grants spans of a target's rate (throttle.h) with a
  * second script, GCRA over {p}:rate:{target}.
  *
- * Without Redis for 5 s (or lease_ttl, if shorter) the runner runs every
+ * Without Redis, the runner at once runs every
  * test on its own phase (schedule_set_fleet(s, 0)), so probing goes on;
  * it takes its part in the fleet again once Redis is back and its tests
  * registered.
