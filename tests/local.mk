@@ -123,8 +123,10 @@ tests_stub_pdstub_LDADD = $(EVENT_LIBS) $(JQ_LIBS) -lm
 TESTS += tests/cli.test tests/once.test tests/caps.test tests/promises.test \
 	tests/service.test tests/alert.test tests/no_secrets.test \
 	tests/systemd.test tests/install.test tests/metrics.test tests/docs.test \
-	tests/grafana.test tests/statuspage.test tests/fleet.test \
-	tests/sentinel.test
+	tests/grafana.test tests/statuspage.test tests/fleet.test
+# tests/sentinel.test (a Sentinel failover under two runners) is run by
+# hand, `make check TESTS=tests/sentinel.test`: it is not yet reliable
+# (see README, "Redis Sentinel").
 # Files the tests read, one by one, so that the tarball carries sources
 # only and never what a build left next to them (see distcheck-hook in
 # Makefile.am for the check that none is forgotten).
