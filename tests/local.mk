@@ -310,6 +310,7 @@ fuzz: $(LIBPRODWATCH_SOURCES) $(LIBPRODWATCH_BUILT)
 # Benchmark scripts behind the README figures.
 BENCH_DIST = \
 	tests/bench/coverage.sh \
+	tests/bench/fleet.sh \
 	tests/bench/covering_arrays.py \
 	tests/bench/json_checks.sh \
 	tests/bench/load_suite.sh \
